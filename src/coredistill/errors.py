@@ -1,0 +1,55 @@
+"""Exceptions raised for user errors, and the one message format they share.
+
+Every user-facing error names the parameter, the value it got and what was expected:
+``ipc=50: expected at most the smallest class size 12 (class 3)``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class CoredistillError(Exception):
+    """Base of every error the library raises for bad input."""
+
+
+class InvalidParameterError(CoredistillError, ValueError):
+    """A parameter has a value outside what the function accepts."""
+
+
+class DataError(CoredistillError, ValueError):
+    """A data file or data set is missing, corrupt or inconsistent."""
+
+
+class ArtifactError(CoredistillError, ValueError):
+    """A saved artifact cannot be written or read back."""
+
+
+def param_message(name: str, value: Any, expected: str) -> str:
+    """The shared format: ``name=value: expected ...``."""
+    shown = value if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+    return f"{name}={shown}: expected {expected}"
+
+
+def invalid(name: str, value: Any, expected: str) -> InvalidParameterError:
+    """Build (not raise) an :class:`InvalidParameterError` in the shared format."""
+    return InvalidParameterError(param_message(name, value, expected))
+
+
+def check_positive_int(name: str, value: Any, *, maximum: int | None = None, why: str = "") -> int:
+    """Return ``value`` as int if it is an integer in [1, maximum]; raise otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise invalid(name, value, "a positive integer")
+    value = int(value)
+    if value <= 0:
+        raise invalid(name, value, "a positive integer")
+    if maximum is not None and value > maximum:
+        raise invalid(name, value, f"at most {maximum}{' ' + why if why else ''}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: list[str] | tuple[str, ...]) -> str:
+    if value not in choices:
+        raise invalid(name, value, f"one of {', '.join(map(str, choices))}")
+    return value

@@ -1,0 +1,37 @@
+"""The field's ConvNet: depth x [conv3x3 -> norm -> act -> pool], then a linear classifier."""
+from __future__ import annotations
+
+from torch import nn
+
+from ..errors import invalid
+from .base import Classifier
+from .layers import ACTIVATIONS, NORMS, POOLS
+
+
+class ConvNet(Classifier):
+    """ConvNet-``depth`` of width ``width`` (Gidaris & Komodakis; the DC/DM/MTT evaluation network).
+
+    28x28 inputs are padded to 32x32 by the first convolution (padding 3), as in the field's code, so that
+    MNIST-like and CIFAR-like data give the same feature grid.
+    """
+
+    def __init__(self, channels: int, num_classes: int, image_size: tuple[int, int], width: int = 128,
+                 depth: int = 3, norm: str = "instance", act: str = "relu", pool: str = "avg") -> None:
+        super().__init__()
+        make_norm, make_act, make_pool = NORMS.get(norm), ACTIVATIONS.get(act), POOLS.get(pool)
+        h, w = image_size
+        layers: list[nn.Module] = []
+        in_ch = channels
+        for d in range(depth):
+            pad = 3 if d == 0 and (h, w) == (28, 28) else 1
+            layers.append(nn.Conv2d(in_ch, width, kernel_size=3, padding=pad))
+            h, w = h + 2 * pad - 2, w + 2 * pad - 2
+            layers += [make_norm(width, (h, w)), make_act()]
+            if pool != "none":
+                if h < 2 or w < 2:
+                    raise invalid("depth", depth, f"at most {d} pooling stages for image_size {image_size}")
+                layers.append(make_pool())
+                h, w = h // 2, w // 2
+            in_ch = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(width * h * w, num_classes)

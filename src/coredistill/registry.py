@@ -1,0 +1,56 @@
+"""One small generic registry, used for data sets, models, initializers, methods and presets."""
+from __future__ import annotations
+
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .errors import invalid
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A name -> entry mapping whose lookup error lists what is available.
+
+    >>> r = Registry[int]("number")
+    >>> _ = r.register("one", 1)
+    >>> r.get("one")
+    1
+    >>> r.get("two")
+    Traceback (most recent call last):
+    ...
+    coredistill.errors.InvalidParameterError: number='two': expected one of: one
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str, entry: T) -> T:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = entry
+        return entry
+
+    def decorator(self, name: str) -> Callable[[T], T]:
+        def wrap(entry: T) -> T:
+            return self.register(name, entry)
+
+        return wrap
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise invalid(self.kind, name, "one of: " + ", ".join(self.names())) from None
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def items(self):
+        return self._entries.items()

@@ -13,13 +13,21 @@ class ConvNet(Classifier):
 
     28x28 inputs are padded to 32x32 by the first convolution (padding 3), as in the field's code, so that
     MNIST-like and CIFAR-like data give the same feature grid.
+
+    ``depth="auto"`` follows the field's choice per resolution (3 for 28/32 px, 4 for 64 px as ConvNetD4 on
+    Tiny ImageNet, 5 for 128 px): the deepest net whose last norm still sees an 8x8 map. On 8x8 digits that
+    is depth 1: a deeper instance-normed net normalizes 2x2 maps and loses most of the signal.
     """
 
     def __init__(self, channels: int, num_classes: int, image_size: tuple[int, int], width: int = 128,
-                 depth: int = 3, norm: str = "instance", act: str = "relu", pool: str = "avg") -> None:
+                 depth: int | str = "auto", norm: str = "instance", act: str = "relu", pool: str = "avg") -> None:
         super().__init__()
         make_norm, make_act, make_pool = NORMS.get(norm), ACTIVATIONS.get(act), POOLS.get(pool)
         h, w = image_size
+        if depth == "auto":
+            depth = auto_depth(image_size)
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
+            raise invalid("depth", depth, "a positive integer or 'auto'")
         layers: list[nn.Module] = []
         in_ch = channels
         for d in range(depth):
@@ -35,3 +43,8 @@ class ConvNet(Classifier):
             in_ch = width
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(width * h * w, num_classes)
+
+
+def auto_depth(image_size: tuple[int, int]) -> int:
+    side = min(32 if tuple(image_size) == (28, 28) else s for s in image_size)
+    return max(1, side.bit_length() - 1 - 2)  # floor(log2(side)) - 2: 32 -> 3, 64 -> 4, 8 -> 1

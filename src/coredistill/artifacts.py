@@ -1,0 +1,237 @@
+"""``DistilledSet``: a distilled data set saved as one directory, with full provenance.
+
+Layout::
+
+    run/
+      manifest.json   format version, package version, data set + normalization, method, initializer
+                      (chosen real indices and weights), sampler, resolved config, seeds, metrics, timings
+      tensors.pt      images (as trained: normalized, ZCA-whitened if used), labels, soft labels, learned lr, ZCA
+      preview.png     de-normalized grid, one row per class
+
+Saving writes into a hidden sibling directory, fsyncs it and renames it into place, so a crash never leaves a
+directory that loads.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .data.transforms import ZCA, Normalizer
+from .errors import ArtifactError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TENSORS = "tensors.pt"
+PREVIEW = "preview.png"
+
+
+@dataclass
+class DistilledSet:
+    """Synthetic images and labels, in the space they were trained in, plus their manifest.
+
+    ``labels`` are class indices ``(N,)``; ``soft_labels`` optional ``(N, K)`` learned targets; ``learned_lr``
+    the evaluation learning rate a method learned (MTT), if any.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    manifest: dict[str, Any] = field(default_factory=dict)
+    soft_labels: torch.Tensor | None = None
+    learned_lr: float | None = None
+    zca: ZCA | None = None
+
+    def __post_init__(self) -> None:
+        _check_tensors(self.images, self.labels, self.soft_labels, self.learned_lr, where="DistilledSet")
+
+    @property
+    def normalizer(self) -> Normalizer:
+        norm = self.manifest.get("normalization") or {}
+        if "mean" not in norm:
+            raise ArtifactError("manifest has no normalization.mean/std: cannot de-normalize images")
+        return Normalizer(tuple(norm["mean"]), tuple(norm["std"]))
+
+    @property
+    def ipc(self) -> int:
+        return int(np.bincount(self.labels.numpy()).max())
+
+    def images_unit(self) -> torch.Tensor:
+        """Images mapped back to [0, 1] pixel space (undoing ZCA, then normalization), clipped for display."""
+        x = self.images.float()
+        if self.zca is not None:
+            x = self.zca.inverse(x)
+        return self.normalizer.inverse(x).clamp_(0, 1)
+
+    # --- saving -----------------------------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False, preview: bool = True) -> Path:
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (pass overwrite=True / "
+                                "--overwrite to replace it)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        manifest = {**self.manifest, "format_version": FORMAT_VERSION, "package_version": __version__,
+                    "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    "num_images": len(self.images), "image_shape": list(self.images.shape[1:]),
+                    "has_soft_labels": self.soft_labels is not None, "learned_lr": self.learned_lr}
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        try:
+            tensors = {"images": self.images.detach().cpu().contiguous(), "labels": self.labels.cpu(),
+                       "soft_labels": None if self.soft_labels is None else self.soft_labels.detach().cpu(),
+                       "learned_lr": self.learned_lr,
+                       "zca": None if self.zca is None else self.zca.state_dict()}
+            with open(tmp / TENSORS, "wb") as f:
+                torch.save(tensors, f)
+                _sync(f)
+            with open(tmp / MANIFEST, "w") as f:
+                json.dump(_jsonable(manifest), f, indent=2, sort_keys=False)
+                _sync(f)
+            if preview:
+                self.write_preview(tmp / PREVIEW)
+            _sync_dir(tmp)
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+                os.replace(path, old / path.name)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+            _sync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.manifest = manifest
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "DistilledSet":
+        path = Path(path)
+        if not (path / MANIFEST).is_file() or not (path / TENSORS).is_file():
+            raise ArtifactError(f"artifact={str(path)!r}: expected a directory holding {MANIFEST} and {TENSORS}")
+        try:
+            manifest = json.loads((path / MANIFEST).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ArtifactError(f"artifact={str(path)!r}: {MANIFEST} is not valid JSON ({e})") from None
+        version = manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ArtifactError(f"format_version={version!r} in {str(path / MANIFEST)!r}: expected {FORMAT_VERSION} "
+                                f"(this is coredistill {__version__})")
+        try:
+            t = torch.load(path / TENSORS, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} cannot be read ({type(e).__name__}: {e})") from None
+        _check_tensors(t["images"], t["labels"], t.get("soft_labels"), t.get("learned_lr"), where=str(path))
+        if list(t["images"].shape[1:]) != list(manifest.get("image_shape", t["images"].shape[1:])) or \
+                len(t["images"]) != manifest.get("num_images", len(t["images"])):
+            raise ArtifactError(f"artifact={str(path)!r}: tensors of shape {tuple(t['images'].shape)} do not match the "
+                                f"manifest ({manifest.get('num_images')} images of {manifest.get('image_shape')})")
+        zca = ZCA.from_state_dict(t["zca"]) if t.get("zca") is not None else None
+        return cls(t["images"], t["labels"], manifest, t.get("soft_labels"), t.get("learned_lr"), zca)
+
+    # --- views and exports --------------------------------------------------------------------------------
+    def write_preview(self, path: str | Path, max_per_class: int = 10, min_cell: int = 32) -> Path:
+        """A PNG grid, one row per class, up to ``max_per_class`` images per row, upscaled to ``min_cell`` px."""
+        from PIL import Image
+
+        x = self.images_unit()
+        labels = self.labels.numpy()
+        classes = sorted(set(labels.tolist()))
+        c, h, w = x.shape[1:]
+        scale = max(1, math.ceil(min_cell / max(h, w)))
+        ch, cw, pad = h * scale, w * scale, 2
+        cols = min(max_per_class, max(int((labels == k).sum()) for k in classes))
+        grid = np.full((len(classes) * (ch + pad) + pad, cols * (cw + pad) + pad, 3), 255, np.uint8)
+        for r, k in enumerate(classes):
+            for j, i in enumerate(np.flatnonzero(labels == k)[:cols]):
+                img = (x[i].numpy().transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
+                img = np.repeat(np.repeat(img, scale, 0), scale, 1)
+                if c == 1:
+                    img = np.repeat(img, 3, 2)
+                top, left = pad + r * (ch + pad), pad + j * (cw + pad)
+                grid[top:top + ch, left:left + cw] = img[:, :, :3]
+        Image.fromarray(grid).save(path)
+        return Path(path)
+
+    def export_dc(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the DC/DSA/DM ``.pt`` layout ``{'data': [[images, labels]]}`` (images as trained)."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (or overwrite=True)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save({"data": [[self.images.detach().cpu().clone(), self.labels.cpu().clone()]]}, f)
+                _sync(f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def environment() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "platform": platform.platform(), "machine": platform.machine()}
+
+
+def _check_tensors(images: Any, labels: Any, soft: Any, lr: Any, where: str) -> None:
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or not images.is_floating_point():
+        raise ArtifactError(f"{where}: images={_shape(images)}: expected a float tensor (N, C, H, W)")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),) or labels.is_floating_point():
+        raise ArtifactError(f"{where}: labels={_shape(labels)}: expected {len(images)} integer class indices")
+    if not torch.isfinite(images).all():
+        raise ArtifactError(f"{where}: images contain NaN/Inf values: expected finite values")
+    if soft is not None and (not isinstance(soft, torch.Tensor) or soft.ndim != 2 or len(soft) != len(images)
+                             or not torch.isfinite(soft).all()):
+        raise ArtifactError(f"{where}: soft_labels={_shape(soft)}: expected finite ({len(images)}, num_classes)")
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ArtifactError(f"{where}: learned_lr={lr!r}: expected a positive finite number")
+
+
+def _shape(t: Any) -> str:
+    return f"{t.dtype} tensor {tuple(t.shape)}" if isinstance(t, torch.Tensor) else repr(type(t).__name__)
+
+
+def _sync(f) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj

@@ -1,0 +1,149 @@
+"""The field's evaluation protocol: train fresh nets on a (distilled) set, report final-epoch test accuracy.
+
+SGD (momentum 0.9, weight decay 5e-4, lr 0.01 unless a learned lr is given), batch 256, cross-entropy,
+lr x0.1 at half the epochs, optional DSA with per-image parameters; mean ± std over nets of the accuracy
+after the *last* epoch (never the best epoch: that would select on the test set).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .augment import DSA, default_strategy
+from .device import resolve_device
+from .errors import invalid
+from .models import create_model
+from .presets import Preset, get_preset
+from .seeding import spawn, torch_generator
+
+
+@dataclass
+class EvalResult:
+    """Accuracies of ``len(accuracies)`` independently initialized nets of one architecture."""
+
+    model: str
+    accuracies: list[float]
+    epochs: int
+    dsa: bool
+    preset: str
+    seconds: float
+    net_seeds: list[int] = field(default_factory=list)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.accuracies))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.accuracies))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "mean": self.mean, "std": self.std}
+
+    def __str__(self) -> str:
+        return f"{self.model}: {100 * self.mean:.2f} ± {100 * self.std:.2f} % ({len(self.accuracies)} nets)"
+
+
+def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, num_classes: int) -> None:
+    if x.ndim != 4 or len(x) == 0:
+        raise invalid("images", tuple(x.shape), "a non-empty batch (N, C, H, W)")
+    if x.shape[1:] != test_x.shape[1:]:
+        raise invalid("images", tuple(x.shape), f"images shaped like the test set (N, {', '.join(map(str, test_x.shape[1:]))})")
+    if not torch.isfinite(x).all():
+        raise invalid("images", "tensor with NaN/Inf", "finite values")
+    if y.ndim == 1:
+        if len(y) != len(x) or y.dtype not in (torch.int64, torch.int32):
+            raise invalid("labels", f"{y.dtype} tensor of shape {tuple(y.shape)}", f"{len(x)} integer labels")
+    elif y.ndim == 2:
+        if y.shape != (len(x), num_classes) or not torch.isfinite(y).all():
+            raise invalid("labels", f"soft labels of shape {tuple(y.shape)}", f"finite ({len(x)}, {num_classes})")
+    else:
+        raise invalid("labels", tuple(y.shape), "(N,) class indices or (N, num_classes) soft labels")
+
+
+def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor,
+                   test_y: torch.Tensor, *, epochs: int, lr: float, preset: Preset, augment: DSA | None,
+                   generator: torch.Generator, progress: tqdm | None = None) -> float:
+    """Train ``model`` on (x, y) with the protocol's optimizer; return its final test accuracy."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=preset.momentum, weight_decay=preset.weight_decay)
+    device = x.device
+    n = len(x)
+    model.train()
+    for epoch in range(epochs):
+        if epoch == epochs // 2 and epoch > 0:
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.1
+        order = torch.randperm(n, generator=generator).to(device)
+        for start in range(0, n, preset.batch_size):
+            idx = order[start:start + preset.batch_size]
+            xb, yb = x[idx], y[idx]
+            if augment is not None:
+                xb = augment(xb, generator=generator, siamese=False)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if progress is not None:
+            progress.update(1)
+    return accuracy(model, test_x, test_y)
+
+
+@torch.inference_mode()
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        correct += int((model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
+    model.train(was_training)
+    return correct / max(len(x), 1)
+
+
+def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor, *,
+             num_classes: int, model: str = "ConvNet", preset: str | Preset = "cpu", nets: int | None = None,
+             epochs: int | None = None, dsa: bool | None = None, dsa_strategy: str | None = None,
+             lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
+             progress: bool = True) -> EvalResult:
+    """Train ``nets`` fresh ``model`` nets on ``(images, labels)`` and test each on the test set.
+
+    Images of both sets must be in the same (normalized, possibly ZCA-whitened) space. ``preset`` supplies
+    every default; explicit arguments override it.
+
+    >>> import torch
+    >>> x, y = torch.randn(20, 1, 8, 8), torch.arange(20) % 2
+    >>> r = evaluate(x, y, x, y, num_classes=2, preset="tiny", nets=1, epochs=2, progress=False)
+    >>> len(r.accuracies)
+    1
+    """
+    p = get_preset(preset)
+    nets = p.eval_nets if nets is None else nets
+    use_dsa = p.eval_dsa if dsa is None else bool(dsa)
+    epochs = p.epochs(use_dsa) if epochs is None else epochs
+    lr = p.lr if lr is None else float(lr)
+    for pname, value in (("nets", nets), ("epochs", epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise invalid(pname, value, "a positive integer")
+    if not (lr > 0 and np.isfinite(lr)):
+        raise invalid("lr", lr, "a positive finite learning rate")
+    _check_training_set(images, labels, test_images, num_classes)
+    dev = resolve_device(device)
+    x, y = images.detach().float().to(dev), labels.detach().to(dev)
+    y = y.long() if y.ndim == 1 else y.float()
+    tx, ty = test_images.float().to(dev), test_labels.long().to(dev)
+    augment = DSA(strategy=dsa_strategy or default_strategy(True)) if use_dsa else None
+    options = p.model_options if model == p.model else {}
+    seeds = spawn(seed, nets)
+    accs: list[float] = []
+    start = time.perf_counter()
+    bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=not progress, leave=False)
+    for s in seeds:
+        net = create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=s, **options).to(dev)
+        accs.append(train_and_test(net, x, y, tx, ty, epochs=epochs, lr=lr, preset=p, augment=augment,
+                                   generator=torch_generator(s), progress=bar))
+    bar.close()
+    return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds)

@@ -1,0 +1,120 @@
+"""The main job: data -> initial selection -> distillation method -> evaluation -> DistilledSet.
+
+>>> from coredistill.data import load_dataset
+>>> ds = load_dataset("digits")
+>>> result = distill(ds, ipc=1, preset="tiny", evaluate_with=(), progress=False)
+>>> result.images.shape
+torch.Size([10, 1, 8, 8])
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .artifacts import DistilledSet, environment
+from .data.dataset import ImageDataset
+from .data.transforms import ZCA
+from .device import resolve_device
+from .distill import RealData, create_method
+from .evaluate import EvalResult, evaluate
+from .presets import Preset, get_preset
+from .select import create_initializer
+from .seeding import child_seeds
+
+SEED_NAMES = ("select", "sampling", "distill", "eval")
+
+
+def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and test images in the training space: normalized, then ZCA-whitened if ``zca`` is given."""
+    norm = dataset.normalizer()
+    train, test = norm(dataset.train_float()), norm(dataset.test_float())
+    if zca is not None:
+        train, test = zca(train), zca(test)
+    return train, test
+
+
+def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str = "random",
+            preset: str | Preset = "cpu", seed: int = 0, zca_eps: float | None = None,
+            method_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
+            evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
+            dataset_options: dict[str, Any] | None = None, progress: bool = True) -> DistilledSet:
+    """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
+
+    ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips evaluation).
+    ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
+    """
+    ipc = dataset.check_ipc(ipc)
+    p = get_preset(preset)
+    dev = resolve_device(device)
+    initializer = create_initializer(init, **(init_options or {}))
+    learner = create_method(method, **(method_options or {}))
+    seeds = child_seeds(seed, SEED_NAMES)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    zca = ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
+    train_x, test_x = prepare_real(dataset, zca)
+    timings["prepare_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features = train_x.reshape(len(train_x), -1).numpy()  # selection feature spaces come with the selection issue
+    selection = initializer.select(features, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]))
+    timings["select_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    idx = torch.from_numpy(selection.indices)
+    out = learner.fit(train_x[idx].clone(), dataset.y_train[idx].clone(),
+                      RealData(train_x, dataset.y_train, dataset), seed=seeds["distill"], device=dev,
+                      progress=progress)
+    timings["distill_s"] = time.perf_counter() - t0
+
+    manifest: dict[str, Any] = {
+        "dataset": dataset.describe(), "dataset_options": dataset_options or {},
+        "normalization": {**dataset.normalizer().to_dict(), "zca_eps": zca_eps},
+        "ipc": ipc, "method": {"name": method, "options": learner.options(), "eval_dsa": learner.eval_dsa},
+        "initializer": {"name": init, "options": initializer.options(), **selection.to_manifest()},
+        "sampler": {"name": "uniform" if method != "none" else None},
+        "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "environment": environment(),
+        "log": out.log,
+    }
+    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(), manifest, out.soft_labels, out.learned_lr, zca)
+
+    t0 = time.perf_counter()
+    models = [p.model] if evaluate_with is None else list(evaluate_with)
+    evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, test_x,
+                         dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p,
+                         dsa=p.eval_dsa and learner.eval_dsa, lr=out.learned_lr, seed=seeds["eval"], device=dev,
+                         progress=progress) for m in models}
+    timings["eval_s"] = time.perf_counter() - t0
+    manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
+    manifest["timings"] = timings
+    return result
+
+
+def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: Sequence[str] | None = None,
+                      preset: str | Preset | None = None, seed: int | None = None, **overrides: Any
+                      ) -> dict[str, EvalResult]:
+    """Re-evaluate a saved set on ``dataset``'s test split, in the artifact's own normalization / ZCA."""
+    from .data.transforms import Normalizer
+
+    m = artifact.manifest
+    p = get_preset(preset or m.get("preset", {}).get("name", "cpu"))
+    if list(artifact.images.shape[1:]) != [dataset.channels, *dataset.image_size]:
+        from .errors import invalid
+
+        raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the artifact's "
+                      f"(got {[dataset.channels, *dataset.image_size]})")
+    norm = artifact.normalizer if "normalization" in m else Normalizer(dataset.mean, dataset.std)
+    test_x = norm(dataset.test_float())
+    if artifact.zca is not None:
+        test_x = artifact.zca(test_x)
+    labels = artifact.soft_labels if artifact.soft_labels is not None else artifact.labels
+    eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
+    overrides.setdefault("dsa", p.eval_dsa and bool(m.get("method", {}).get("eval_dsa", False)))
+    overrides.setdefault("lr", artifact.learned_lr)
+    return {name: evaluate(artifact.images, labels, test_x, dataset.y_test, num_classes=dataset.num_classes,
+                           model=name, preset=p, seed=eval_seed, **overrides)
+            for name in (models or [p.model])}

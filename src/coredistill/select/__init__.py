@@ -1,0 +1,37 @@
+"""Initializers: choose the real images a distilled set starts from, per class.
+
+Every entry is a class whose constructor stores options and whose ``select(features, labels, ipc, rng)``
+returns a :class:`Selection` ``(indices, weights, scores)``.
+
+>>> import numpy as np
+>>> sel = create_initializer("random").select(np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 1]), 2,
+...                                           np.random.default_rng(0))
+>>> len(sel.indices), sel.weights.tolist()
+(4, [1.5, 1.5, 1.5, 1.5])
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid
+from ..registry import Registry
+from .selection import Initializer, Selection
+from .uniform import RandomInit
+
+INITIALIZERS: Registry[type[Initializer]] = Registry("init")
+INITIALIZERS.register("random", RandomInit)
+
+
+def list_initializers() -> list[str]:
+    return INITIALIZERS.names()
+
+
+def create_initializer(name: str, **options: Any) -> Initializer:
+    cls = INITIALIZERS.get(name)
+    try:
+        return cls(**options)
+    except TypeError as e:
+        raise invalid("options", sorted(options), f"options accepted by {name!r} ({e})") from None
+
+
+__all__ = ["INITIALIZERS", "Initializer", "Selection", "create_initializer", "list_initializers"]

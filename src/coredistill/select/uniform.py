@@ -1,0 +1,14 @@
+"""``random``: uniformly chosen real images, the field's default initialization and every table's baseline."""
+from __future__ import annotations
+
+import numpy as np
+
+from .selection import Initializer
+
+
+class RandomInit(Initializer):
+    """``m`` distinct points per class uniformly at random; weight ``n_c / m`` (unbiased for class sums)."""
+
+    def select_class(self, x: np.ndarray, m: int, rng: np.random.Generator):
+        n = len(x)
+        return rng.choice(n, size=m, replace=False), np.full(m, n / m), None

@@ -1,0 +1,251 @@
+"""``coredistill`` command line. Thin: every choice comes from a registry; the work is in the library."""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import CoredistillError, invalid
+
+
+def _options(pairs: Sequence[str] | None, flag: str) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as Python literals when they are one (``k=3``, ``mode="iid"``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise invalid(flag, pair, "key=value")
+        try:
+            out[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key] = raw
+    return out
+
+
+def _load_data(name: str, path: str | None, options: dict[str, Any]):
+    from .data import load_dataset
+
+    return load_dataset(name, path=path, **options)
+
+
+# --- commands ----------------------------------------------------------------------------------------------
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .data import SOURCES
+    from .table import format_table
+
+    rows = []
+    for name, src in SOURCES.items():
+        state = "needs --path" if src.needs_path else ("available" if src.available() else "missing")
+        rows.append([name, state, src.description, "" if state == "available" else src.how_to_get])
+    print(format_table(["dataset", "here", "what", "how to get it"], rows))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import MODELS
+    from .table import format_table
+
+    print(format_table(["model", "description"], [[n, s.description] for n, s in MODELS.items()]))
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .data.fetch import FETCHERS
+
+    for name in args.names:
+        FETCHERS.get(name)()
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from .pipeline import distill
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:  # refuse before any work is done; save() checks again
+        raise invalid("out", str(out), "a path that does not exist yet (pass --overwrite to replace it)")
+    data_options = _options(args.data_opt, "--data-opt")
+    ds = _load_data(args.dataset, args.path, data_options)
+    result = distill(ds, ipc=args.ipc, method=args.method, init=args.init, preset=args.preset, seed=args.seed,
+                     zca_eps=args.zca, method_options=_options(args.method_opt, "--method-opt"),
+                     init_options=_options(args.init_opt, "--init-opt"),
+                     evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
+                     dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
+    result.save(out, overwrite=args.overwrite)
+    _print_metrics(result.manifest.get("metrics", {}))
+    print(f"saved {out}")
+    return 0
+
+
+def _print_metrics(metrics: dict[str, dict]) -> None:
+    from .table import format_table, pct
+
+    if metrics:
+        print(format_table(["eval model", "accuracy %", "nets", "epochs", "dsa", "preset"],
+                           [[m, pct(r["mean"], r["std"]), len(r["accuracies"]), r["epochs"], r["dsa"], r["preset"]]
+                            for m, r in metrics.items()]))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .artifacts import DistilledSet
+    from .pipeline import evaluate_artifact
+
+    artifact = DistilledSet.load(args.artifact)
+    m = artifact.manifest
+    options = dict(m.get("dataset_options") or {})
+    path = args.path or options.pop("path", None)
+    options.pop("path", None)
+    ds = _load_data(m["dataset"]["name"], path, options)
+    overrides = {k: v for k, v in (("nets", args.nets), ("epochs", args.epochs), ("dsa", args.dsa),
+                                   ("device", args.device)) if v is not None}
+    results = evaluate_artifact(artifact, ds, models=args.models, preset=args.preset, seed=args.seed,
+                                progress=not args.quiet, **overrides)
+    _print_metrics({k: r.to_dict() for k, r in results.items()})
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .artifacts import PREVIEW, DistilledSet
+
+    artifact = DistilledSet.load(args.artifact)
+    m = artifact.manifest
+    init = m.get("initializer", {})
+    print(f"artifact   {args.artifact}  (format {m['format_version']}, coredistill {m.get('package_version')})")
+    print(f"dataset    {m.get('dataset', {}).get('name')}  ipc {m.get('ipc')}  images {tuple(artifact.images.shape)}")
+    print(f"method     {m.get('method', {}).get('name')}  init {init.get('name')}  preset "
+          f"{m.get('preset', {}).get('name')}  seed {m.get('seed')}")
+    if init.get("indices") is not None:
+        shown = init["indices"][:10]
+        print(f"init idx   {shown}{' …' if len(init['indices']) > 10 else ''}")
+    _print_metrics(m.get("metrics", {}))
+    timings = m.get("timings", {})
+    if timings:
+        print("timings    " + "  ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    preview = Path(args.preview) if args.preview else Path(args.artifact) / PREVIEW
+    if args.preview or not preview.exists():
+        artifact.write_preview(preview)
+    print(f"preview    {preview}")
+    if args.manifest:
+        print(json.dumps(m, indent=2))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .artifacts import DistilledSet
+
+    path = DistilledSet.load(args.artifact).export_dc(args.out, overwrite=args.overwrite)
+    print(f"wrote {path} (DC/DSA layout: {{'data': [[images, labels]]}})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.dataset, path=args.path, ipcs=args.ipc, preset=args.preset, seed=args.seed,
+             out_dir=Path(args.out_dir), full_data=not args.no_full, progress=not args.quiet)
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from .data import list_datasets
+    from .data.fetch import FETCHERS
+    from .distill import list_methods
+    from .models import list_models
+    from .presets import PRESETS
+    from .select import list_initializers
+
+    parser = argparse.ArgumentParser(prog="coredistill", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"coredistill {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("datasets", help="list data sets, whether they are here, how to get them").set_defaults(
+        func=cmd_datasets)
+    sub.add_parser("models", help="list the model zoo").set_defaults(func=cmd_models)
+    p = sub.add_parser("fetch", help="put an offline data set in place (mnist, fashion-mnist)")
+    p.add_argument("names", nargs="+", choices=FETCHERS.names())
+    p.set_defaults(func=cmd_fetch)
+
+    def data_args(p: argparse.ArgumentParser, default: str | None = "digits") -> None:
+        p.add_argument("--dataset", default=default, choices=list_datasets())
+        p.add_argument("--path", help="where the data set's files are (for user-supplied data sets)")
+        p.add_argument("--data-opt", action="append", metavar="KEY=VALUE", help="loader option, repeatable")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--preset", default=None, choices=PRESETS.names())
+        p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("distill", help="distill a data set to IPC images per class and save the artifact")
+    data_args(p)
+    p.add_argument("--ipc", type=int, required=True, help="images per class")
+    p.add_argument("--method", default="none", choices=list_methods())
+    p.add_argument("--method-opt", action="append", metavar="KEY=VALUE")
+    p.add_argument("--init", default="random", choices=list_initializers())
+    p.add_argument("--init-opt", action="append", metavar="KEY=VALUE")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS",
+                   help="ZCA-whiten (eps 0.1 unless given)")
+    p.add_argument("--eval-models", nargs="+", choices=list_models(), help="eval architectures (default: preset's)")
+    p.add_argument("--no-eval", action="store_true")
+    p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    common(p)
+    p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("evaluate", help="train fresh nets on a saved set and test them")
+    p.add_argument("artifact")
+    p.add_argument("--models", nargs="+", choices=list_models())
+    p.add_argument("--path", help="data set location, if not where the artifact was made")
+    p.add_argument("--nets", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--dsa", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--json", help="also write the results to this JSON file")
+    common(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("show", help="print an artifact's manifest summary and write its preview")
+    p.add_argument("artifact")
+    p.add_argument("--preview", help="write the preview PNG here instead of inside the artifact")
+    p.add_argument("--manifest", action="store_true", help="print the whole manifest as JSON")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("export", help="export an artifact to the DC/DSA .pt layout")
+    p.add_argument("artifact")
+    p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="the main job: baselines on the default data set, printed as a table")
+    data_args(p)
+    p.add_argument("--ipc", type=int, nargs="+", default=[1, 10, 50])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default="demo-output")
+    p.add_argument("--no-full", action="store_true", help="skip the full-data reference row")
+    common(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "preset", "") is None and args.command in ("distill", "demo"):
+        args.preset = "cpu"
+    try:
+        return args.func(args)
+    except CoredistillError as e:
+        print(f"coredistill {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

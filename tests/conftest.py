@@ -1,0 +1,28 @@
+import os
+
+import pytest
+
+from coredistill.data import SOURCES, load_dataset
+
+
+def _require(name: str):
+    if not SOURCES.get(name).available():
+        if os.environ.get("COREDISTILL_REQUIRE_DATA") == "1":
+            pytest.fail(f"{name} is not in place and COREDISTILL_REQUIRE_DATA=1: run `coredistill fetch {name}`")
+        pytest.skip(f"{name} not fetched (run `coredistill fetch {name}`)")
+    return load_dataset(name)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return _require("mnist")
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    return _require("fashion-mnist")

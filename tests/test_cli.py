@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+from coredistill.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_datasets_and_models_listing(capsys):
+    code, out, _ = _run(capsys, "datasets")
+    assert code == 0 and "digits" in out and "available" in out and "cifar10" in out
+    code, out, _ = _run(capsys, "models")
+    assert code == 0 and "ResNet18" in out
+
+
+def test_distill_show_evaluate_export(capsys, tmp_path):
+    art = tmp_path / "run"
+    code, out, _ = _run(capsys, "distill", "--dataset", "digits", "--ipc", "2", "--preset", "tiny", "--quiet",
+                        "--out", str(art))
+    assert code == 0 and "ConvNet" in out and (art / "manifest.json").exists()
+    recorded = json.loads((art / "manifest.json").read_text())["metrics"]["ConvNet"]["accuracies"]
+
+    code, out, _ = _run(capsys, "show", str(art))
+    assert code == 0 and "digits" in out and "preview" in out
+
+    code, out, _ = _run(capsys, "evaluate", str(art), "--quiet", "--json", str(tmp_path / "e.json"))
+    assert code == 0
+    assert json.loads((tmp_path / "e.json").read_text())["ConvNet"]["accuracies"] == recorded
+
+    code, out, _ = _run(capsys, "evaluate", str(art), "--quiet", "--models", "MLP", "--nets", "1", "--epochs", "5")
+    assert code == 0 and "MLP" in out
+
+    code, out, _ = _run(capsys, "export", str(art), "--out", str(tmp_path / "syn.pt"))
+    assert code == 0 and (tmp_path / "syn.pt").exists()
+
+
+def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):
+    art = tmp_path / "exists"
+    art.mkdir()
+    code, _, err = _run(capsys, "distill", "--ipc", "1", "--out", str(art), "--preset", "tiny")
+    assert code == 2 and "out=" in err and "--overwrite" in err and "Traceback" not in err
+    code, _, err = _run(capsys, "distill", "--ipc", "0", "--out", str(tmp_path / "new"), "--preset", "tiny")
+    assert code == 2 and "ipc=0: expected a positive integer" in err and not (tmp_path / "new").exists()
+    code, _, err = _run(capsys, "distill", "--ipc", "1", "--out", str(tmp_path / "n2"), "--init-opt", "k=3")
+    assert code == 2 and "options=['k']" in err
+    code, _, err = _run(capsys, "evaluate", str(tmp_path / "missing"))
+    assert code == 2 and "artifact=" in err
+    with pytest.raises(SystemExit):  # argparse lists the choices for an unknown data set
+        main(["distill", "--dataset", "nope", "--ipc", "1", "--out", "x"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err

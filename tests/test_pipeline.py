@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from coredistill.errors import InvalidParameterError
+from coredistill.pipeline import distill, evaluate_artifact
+
+
+def test_same_seed_same_set_and_metrics(digits):
+    a = distill(digits, ipc=3, preset="tiny", seed=11, progress=False)
+    b = distill(digits, ipc=3, preset="tiny", seed=11, progress=False)
+    c = distill(digits, ipc=3, preset="tiny", seed=12, evaluate_with=(), progress=False)
+    assert torch.equal(a.images, b.images)
+    assert a.manifest["metrics"]["ConvNet"]["accuracies"] == b.manifest["metrics"]["ConvNet"]["accuracies"]
+    assert not torch.equal(a.images, c.images)
+    assert a.manifest["metrics"]["ConvNet"]["mean"] > 0.3
+    assert set(a.manifest["timings"]) >= {"select_s", "distill_s", "eval_s"}
+
+
+def test_evaluate_artifact_reproduces_recorded_metrics(digits):
+    a = distill(digits, ipc=2, preset="tiny", seed=1, progress=False)
+    again = evaluate_artifact(a, digits, progress=False)
+    assert again["ConvNet"].accuracies == a.manifest["metrics"]["ConvNet"]["accuracies"]
+
+
+def test_zca_pipeline_stores_the_transform(digits):
+    a = distill(digits, ipc=2, preset="tiny", zca_eps=0.1, evaluate_with=("ConvNet",), progress=False)
+    assert a.zca is not None and a.manifest["normalization"]["zca_eps"] == 0.1
+    assert a.images_unit().min() >= 0 and a.images_unit().max() <= 1
+    assert a.manifest["metrics"]["ConvNet"]["mean"] > 0.2
+
+
+def test_bad_parameters_fail_before_work(digits):
+    with pytest.raises(InvalidParameterError, match="ipc=500: expected at most the smallest class size"):
+        distill(digits, ipc=500, preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match="method='dmx'"):
+        distill(digits, ipc=1, method="dmx", preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match="device='tpu'"):
+        distill(digits, ipc=1, preset="tiny", device="tpu", progress=False)

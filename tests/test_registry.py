@@ -1,0 +1,15 @@
+import pytest
+
+from coredistill.errors import InvalidParameterError
+from coredistill.registry import Registry
+
+
+def test_register_get_and_listing_error():
+    r = Registry[int]("thing")
+    r.register("a", 1)
+    r.decorator("b")(2)
+    assert r.get("b") == 2 and r.names() == ["a", "b"] and "a" in r
+    with pytest.raises(InvalidParameterError, match="thing='c': expected one of: a, b"):
+        r.get("c")
+    with pytest.raises(ValueError, match="already registered"):
+        r.register("a", 3)

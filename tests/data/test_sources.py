@@ -157,3 +157,11 @@ def test_ipc_checks(digits):
 
 def test_every_source_is_listed():
     assert {"digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "idx", "npz", "folder"} <= set(list_datasets())
+
+
+def test_corrupt_mnist_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "mnist.pkl.gz").write_bytes(b"\x1f\x8b truncated")
+    with pytest.raises(DataError, match="sha256 .*expected f11bb9e41d6c.*coredistill fetch mnist"):
+        load_dataset("mnist")

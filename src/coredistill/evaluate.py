@@ -140,7 +140,8 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     seeds = spawn(seed, nets)
     accs: list[float] = []
     start = time.perf_counter()
-    bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=None if progress else True, leave=False)  # None: off when not a TTY
+    # disable=None: tqdm turns itself off when stderr is not a terminal (logs stay readable)
+    bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=None if progress else True, leave=False)
     for s in seeds:
         net = create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=s, **options).to(dev)
         accs.append(train_and_test(net, x, y, tx, ty, epochs=epochs, lr=lr, preset=p, augment=augment,

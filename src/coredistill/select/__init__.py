@@ -15,11 +15,20 @@ from typing import Any
 
 from ..errors import invalid
 from ..registry import Registry
+from .baselines import Herding, KCenterGreedy, KMeansCentroid
+from .leverage import KernelLeverage, exact_leverage, ridge_leverage
+from .sampling import sample_proportional
 from .selection import Initializer, Selection
+from .sensitivity import KMeansSensitivity, kmeans_sensitivity, sensitivity_from_centers
 from .uniform import RandomInit
 
 INITIALIZERS: Registry[type[Initializer]] = Registry("init")
 INITIALIZERS.register("random", RandomInit)
+INITIALIZERS.register("kmeans-sensitivity", KMeansSensitivity)
+INITIALIZERS.register("kernel-leverage", KernelLeverage)
+INITIALIZERS.register("herding", Herding)
+INITIALIZERS.register("k-center", KCenterGreedy)
+INITIALIZERS.register("kmeans-centroid", KMeansCentroid)
 
 
 def list_initializers() -> list[str]:
@@ -34,4 +43,5 @@ def create_initializer(name: str, **options: Any) -> Initializer:
         raise invalid("options", sorted(options), f"options accepted by {name!r} ({e})") from None
 
 
-__all__ = ["INITIALIZERS", "Initializer", "Selection", "create_initializer", "list_initializers"]
+__all__ = ["INITIALIZERS", "Initializer", "Selection", "create_initializer", "exact_leverage", "kmeans_sensitivity",
+           "list_initializers", "ridge_leverage", "sample_proportional", "sensitivity_from_centers"]

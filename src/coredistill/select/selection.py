@@ -13,7 +13,7 @@ class Selection:
     """Chosen train-split ``indices`` with importance ``weights`` (same order), and optional ``scores``.
 
     ``scores`` (when an initializer computes them) hold one value per train example: the importance it
-    assigned, e.g. a sensitivity. ``weights`` make a weighted sample an unbiased estimate of class sums.
+    assigned, e.g. a sensitivity. ``weights`` make a weighted sample an estimate of class sums.
     """
 
     indices: np.ndarray
@@ -24,42 +24,57 @@ class Selection:
         return {"indices": self.indices.tolist(), "weights": [float(w) for w in self.weights]}
 
 
-class Initializer:
-    """Base class: validates input once, then selects ``ipc`` points per class with :meth:`select_class`.
+def check_features(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    features, labels = np.asarray(features), np.asarray(labels)
+    if features.ndim != 2 or len(features) == 0:
+        raise invalid("features", features.shape, "a non-empty 2-D array (n_examples, n_features)")
+    if labels.shape != (len(features),):
+        raise invalid("labels", labels.shape, f"({len(features)},): one label per feature row")
+    if not np.isfinite(features).all():
+        raise invalid("features", "array with NaN/Inf", "finite values")
+    return features, labels
 
-    Subclasses store their options in ``__init__`` (nothing else) and implement ``select_class``.
+
+class Initializer:
+    """Base class: validates input once, then selects ``ipc`` points per class.
+
+    Subclasses store options in ``__init__`` (nothing else) and implement :meth:`select_class`; score-based
+    ones also implement :meth:`score` (one importance per example, computed before sampling and exposed so a
+    user can inspect or plot it). ``stochastic`` is False for deterministic baselines (herding).
     """
 
+    stochastic = True
+    default_features = "pixels"
+
+    def score(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """Importance of every example (None: this initializer has no scores)."""
+        return None
+
     def select(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator) -> Selection:
-        features = np.asarray(features)
-        labels = np.asarray(labels)
-        if features.ndim != 2:
-            raise invalid("features", features.shape, "a 2-D array (n_examples, n_features)")
-        if labels.shape != (len(features),):
-            raise invalid("labels", labels.shape, f"({len(features)},): one label per feature row")
-        if not np.isfinite(features).all():
-            raise invalid("features", "array with NaN/Inf", "finite values")
+        features, labels = check_features(features, labels)
         classes, counts = np.unique(labels, return_counts=True)
         if isinstance(ipc, bool) or not isinstance(ipc, (int, np.integer)) or ipc <= 0:
             raise invalid("ipc", ipc, "a positive integer")
         if ipc > counts.min():
             raise invalid("ipc", int(ipc), f"at most the smallest class size {int(counts.min())} "
                           f"(class {int(classes[counts.argmin()])})")
+        self.check(counts)
+        scores = self.score(features, labels, rng)
         indices, weights = [], []
-        scores = np.full(len(labels), np.nan)
         for c in classes:
             members = np.flatnonzero(labels == c)
-            local, w, s = self.select_class(features[members], int(ipc), rng)
+            local, w = self.select_class(features[members], int(ipc), rng,
+                                         None if scores is None else scores[members])
             indices.append(members[local])
             weights.append(w)
-            if s is not None:
-                scores[members] = s
-        return Selection(np.concatenate(indices), np.concatenate(weights).astype(float),
-                         None if np.isnan(scores).all() else scores)
+        return Selection(np.concatenate(indices), np.concatenate(weights).astype(float), scores)
 
-    def select_class(self, x: np.ndarray, m: int, rng: np.random.Generator
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Return local indices of ``m`` rows of ``x``, their weights and (optionally) per-row scores."""
+    def check(self, class_counts: np.ndarray) -> None:
+        """Validate options against the data (e.g. k <= class size) before any work."""
+
+    def select_class(self, x: np.ndarray, m: int, rng: np.random.Generator, scores: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Local indices of ``m`` rows of ``x`` and their weights."""
         raise NotImplementedError
 
     def options(self) -> dict:

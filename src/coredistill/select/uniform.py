@@ -9,6 +9,6 @@ from .selection import Initializer
 class RandomInit(Initializer):
     """``m`` distinct points per class uniformly at random; weight ``n_c / m`` (unbiased for class sums)."""
 
-    def select_class(self, x: np.ndarray, m: int, rng: np.random.Generator):
+    def select_class(self, x, m, rng, scores):
         n = len(x)
-        return rng.choice(n, size=m, replace=False), np.full(m, n / m), None
+        return rng.choice(n, size=m, replace=False), np.full(m, n / m)

@@ -1,0 +1,36 @@
+"""Selection feature spaces, one registry (DESIGN §1d).
+
+>>> import torch
+>>> create_features("pixels").compute(torch.zeros(3, 1, 4, 4)).shape
+(3, 16)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid
+from ..registry import Registry
+from .cache import cache_key, cached_features
+from .spaces import Encoder, FeatureSpace, KernelRandomFeatures, Pixels, RandomNetEmbeddings
+
+FEATURES: Registry[type[FeatureSpace]] = Registry("features")
+FEATURES.register("pixels", Pixels)
+FEATURES.register("random-nets", RandomNetEmbeddings)
+FEATURES.register("kernel-rf", KernelRandomFeatures)
+FEATURES.register("encoder", Encoder)
+
+
+def list_features() -> list[str]:
+    return FEATURES.names()
+
+
+def create_features(name: str, **options: Any) -> FeatureSpace:
+    cls = FEATURES.get(name)
+    try:
+        return cls(**options)
+    except TypeError as e:
+        raise invalid("options", sorted(options), f"options accepted by features {name!r} ({e})") from None
+
+
+__all__ = ["FEATURES", "Encoder", "FeatureSpace", "KernelRandomFeatures", "Pixels", "RandomNetEmbeddings",
+           "cache_key", "cached_features", "create_features", "list_features"]

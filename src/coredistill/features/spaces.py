@@ -1,0 +1,145 @@
+"""Feature spaces for selection (DESIGN §1d): pixels, random-network embeddings, kernel random features, or a
+user's encoder. Each maps a batch of (normalized) images to an ``(N, D)`` float32 array, in chunks, under
+``torch.inference_mode``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..errors import invalid
+from ..models import create_model
+from ..seeding import spawn
+
+
+class FeatureSpace:
+    """Base class: constructors store options only; :meth:`compute` does the work."""
+
+    name = "base"
+
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def compute(self, images: torch.Tensor, *, seed: int = 0, device: torch.device | str = "cpu",
+                progress: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+
+def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progress: bool) -> np.ndarray:
+    out: np.ndarray | None = None
+    bar = tqdm(total=len(images), desc=desc, unit="img", disable=None if progress else True, leave=False)
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            chunk = fn(images[start:start + batch_size].to(device).float())
+            chunk = chunk.reshape(len(chunk), -1).float().cpu().numpy()
+            if out is None:  # allocate once the width is known: one copy of the features in memory
+                out = np.empty((len(images), chunk.shape[1]), dtype=np.float32)
+            out[start:start + len(chunk)] = chunk
+            bar.update(len(chunk))
+    bar.close()
+    return out if out is not None else np.zeros((0, 0), np.float32)
+
+
+class Pixels(FeatureSpace):
+    """The images themselves, flattened (already normalized / ZCA-whitened by the data layer)."""
+
+    name = "pixels"
+
+    def compute(self, images, *, seed=0, device="cpu", progress=True):
+        return images.reshape(len(images), -1).float().numpy().astype(np.float32, copy=True)
+
+
+class RandomNetEmbeddings(FeatureSpace):
+    """Embeddings of ``num_nets`` randomly initialized networks (DM's view of the data).
+
+    ``combine="concat"`` concatenates the nets' embeddings scaled by ``1/sqrt(num_nets)``, so squared distances are
+    the *average* over nets of each net's squared distance; ``combine="mean"`` averages embeddings element-wise.
+    """
+
+    name = "random-nets"
+
+    def __init__(self, model: str = "ConvNet", num_nets: int = 4, combine: str = "concat", batch_size: int = 512,
+                 **model_options: Any) -> None:
+        self.model = model
+        self.num_nets = num_nets
+        self.combine = combine
+        self.batch_size = batch_size
+        self.model_options = model_options
+
+    def _check(self) -> None:
+        if isinstance(self.num_nets, bool) or not isinstance(self.num_nets, int) or self.num_nets <= 0:
+            raise invalid("num_nets", self.num_nets, "a positive integer")
+        if self.combine not in ("concat", "mean"):
+            raise invalid("combine", self.combine, "'concat' or 'mean'")
+
+    def _nets(self, images: torch.Tensor, seed: int, device) -> list[nn.Module]:
+        c, h, w = images.shape[1:]
+        return [create_model(self.model, c, 2, (h, w), seed=s, **self.model_options).to(device).eval()
+                for s in spawn(seed, self.num_nets)]
+
+    def _scale(self, dim: int) -> float:
+        return 1.0 / math.sqrt(self.num_nets)
+
+    def compute(self, images, *, seed=0, device="cpu", progress=True):
+        self._check()
+        nets = self._nets(images, seed, device)
+        parts = [_chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}", progress)
+                 for i, net in enumerate(nets)]
+        if self.combine == "mean":
+            return np.mean(parts, axis=0).astype(np.float32)
+        scale = self._scale(parts[0].shape[1])
+        return np.concatenate([p * scale for p in parts], axis=1).astype(np.float32)
+
+
+class KernelRandomFeatures(RandomNetEmbeddings):
+    """Random features of the ConvNet NNGP kernel, as RFAD: embeddings of ``num_nets`` random ConvNets without
+    normalization layers, scaled by ``1/sqrt(num_nets * D)`` so that ``phi(x) . phi(x')`` is the Monte-Carlo
+    estimate of ``E_theta[f_theta(x) . f_theta(x')] / D``, the NNGP kernel (up to a constant factor)."""
+
+    name = "kernel-rf"
+
+    def __init__(self, model: str = "ConvNet", num_nets: int = 4, width: int = 32, norm: str = "none",
+                 batch_size: int = 512, **model_options: Any) -> None:
+        super().__init__(model=model, num_nets=num_nets, combine="concat", batch_size=batch_size, width=width,
+                         norm=norm, **model_options)
+
+    def _scale(self, dim: int) -> float:
+        return 1.0 / math.sqrt(self.num_nets * dim)
+
+
+class Encoder(FeatureSpace):
+    """A user's ``torch.nn.Module`` mapping images to features (e.g. a pretrained encoder).
+
+    Not cached on disk unless a ``cache_name`` identifying the weights is given.
+    """
+
+    name = "encoder"
+
+    def __init__(self, module: nn.Module, batch_size: int = 512, cache_name: str | None = None) -> None:
+        self._module = module
+        self.batch_size = batch_size
+        self.cache_name = cache_name
+
+    @property
+    def cacheable(self) -> bool:
+        return self.cache_name is not None
+
+    def compute(self, images, *, seed=0, device="cpu", progress=True):
+        if not isinstance(self._module, nn.Module):
+            raise invalid("module", type(self._module).__name__, "a torch.nn.Module")
+        module = self._module.to(device)
+        was_training = module.training
+        module.eval()
+        try:
+            return _chunked(module, images, self.batch_size, device, "encoder", progress)
+        finally:
+            module.train(was_training)

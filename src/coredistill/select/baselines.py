@@ -1,0 +1,78 @@
+"""Selection baselines the field compares with: herding, k-center greedy, nearest-to-k-means-centroid."""
+from __future__ import annotations
+
+import numpy as np
+
+from .kmeans import assign, kmeans_pp, lloyd, sq_distances_to
+from .selection import Initializer
+
+
+def _cluster_weights(x: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Weight of each chosen point: how many class points have it as nearest chosen point (a coreset weight)."""
+    labels, _ = assign(x, x[chosen])
+    return np.bincount(labels, minlength=len(chosen)).astype(float)
+
+
+class Herding(Initializer):
+    """Greedy mean matching (Welling 2009; Chen et al. 2010): each step adds the point that brings the running
+    mean of the selection closest to the class mean. Deterministic; weights n/m."""
+
+    stochastic = False
+
+    def select_class(self, x, m, rng, scores):
+        x = x.astype(np.float64)
+        mu = x.mean(0)
+        total = np.zeros_like(mu)
+        available = np.ones(len(x), dtype=bool)
+        chosen = []
+        for t in range(1, m + 1):
+            gap = sq_distances_to(x, t * mu - total)  # ||mu - (total + x)/t||² ∝ ||t mu - total - x||²
+            gap[~available] = np.inf
+            i = int(gap.argmin())
+            chosen.append(i)
+            available[i] = False
+            total += x[i]
+        return np.asarray(chosen, dtype=np.int64), np.full(m, len(x) / m)
+
+
+class KCenterGreedy(Initializer):
+    """Greedy farthest-point k-center (Sener & Savarese 2018): a random first point, then repeatedly the point
+    farthest from the chosen ones. Weights: the size of each chosen point's Voronoi cell."""
+
+    def select_class(self, x, m, rng, scores):
+        x = x.astype(np.float64)
+        chosen = [int(rng.integers(len(x)))]
+        d2 = sq_distances_to(x, x[chosen[0]])
+        for _ in range(1, m):
+            d2[chosen] = -1.0  # never pick a chosen point again, even when all distances are 0 (duplicates)
+            nxt = int(d2.argmax())
+            chosen.append(nxt)
+            np.minimum(d2, sq_distances_to(x, x[nxt]), out=d2)
+        chosen_arr = np.asarray(chosen, dtype=np.int64)
+        return chosen_arr, _cluster_weights(x, chosen_arr)
+
+
+class KMeansCentroid(Initializer):
+    """The real point nearest to each of ``m`` k-means centers (k-means++ then ``lloyd_iters`` Lloyd steps);
+    weights: cluster sizes."""
+
+    def __init__(self, lloyd_iters: int = 50) -> None:
+        self.lloyd_iters = lloyd_iters
+
+    def select_class(self, x, m, rng, scores):
+        x = x.astype(np.float64)
+        centers = lloyd(x, x[kmeans_pp(x, m, rng)], self.lloyd_iters)
+        chosen: list[int] = []
+        taken = np.zeros(len(x), dtype=bool)
+        for c in centers:
+            d2 = sq_distances_to(x, c)
+            d2[taken] = np.inf  # two centers with the same nearest point: the second takes the next nearest
+            i = int(d2.argmin())
+            chosen.append(i)
+            taken[i] = True
+        while len(chosen) < m:  # fewer distinct centers than m (duplicate points): fill at random
+            i = int(rng.choice(np.flatnonzero(~taken)))
+            chosen.append(i)
+            taken[i] = True
+        chosen_arr = np.asarray(chosen, dtype=np.int64)
+        return chosen_arr, _cluster_weights(x, chosen_arr)

@@ -1,0 +1,66 @@
+"""k-means building blocks with bounded memory: distances in row chunks, never an n x n (or big n x k) matrix."""
+from __future__ import annotations
+
+import numpy as np
+
+_CHUNK_ELEMENTS = 1 << 24  # rows per chunk x centers: ~128 MB of float64 at most
+
+
+def sq_distances_to(x: np.ndarray, center: np.ndarray) -> np.ndarray:
+    diff = x - center
+    return np.einsum("ij,ij->i", diff, diff)
+
+
+def assign(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest center of each row and the squared distance to it (ties: the lowest center index)."""
+    n, k = len(x), len(centers)
+    labels = np.empty(n, dtype=np.int64)
+    d2 = np.empty(n, dtype=np.float64)
+    c_sq = np.einsum("ij,ij->i", centers, centers)
+    rows = max(1, _CHUNK_ELEMENTS // max(k, 1))
+    for s in range(0, n, rows):
+        xs = x[s:s + rows]
+        dist = np.einsum("ij,ij->i", xs, xs)[:, None] + c_sq[None, :] - 2.0 * (xs @ centers.T)
+        np.maximum(dist, 0.0, out=dist)  # the expansion can go slightly negative in floating point
+        labels[s:s + rows] = dist.argmin(1)
+        d2[s:s + rows] = dist[np.arange(len(xs)), labels[s:s + rows]]
+    return labels, d2
+
+
+def kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``k`` k-means++ seeds (D^2 sampling). Stops early when every point already is a seed's
+    duplicate (all remaining D^2 = 0), so all-identical data gives one seed and no division by zero."""
+    n = len(x)
+    chosen = [int(rng.integers(n))]
+    d2 = sq_distances_to(x, x[chosen[0]])
+    for _ in range(1, k):
+        total = d2.sum()
+        if not total > 0:
+            break
+        nxt = int(rng.choice(n, p=d2 / total))
+        chosen.append(nxt)
+        np.minimum(d2, sq_distances_to(x, x[nxt]), out=d2)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def lloyd(x: np.ndarray, centers: np.ndarray, iters: int) -> np.ndarray:
+    """``iters`` Lloyd steps from ``centers``; an emptied cluster keeps its previous center."""
+    centers = centers.astype(np.float64, copy=True)
+    for _ in range(iters):
+        labels, _ = assign(x, centers)
+        counts = np.bincount(labels, minlength=len(centers))
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, x)
+        moved = counts > 0
+        new = centers.copy()
+        new[moved] = sums[moved] / counts[moved, None]
+        if np.allclose(new, centers):
+            return new
+        centers = new
+    return centers
+
+
+def kmeans_cost(x: np.ndarray, centers: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """(Weighted) sum of squared distances to the nearest center."""
+    _, d2 = assign(x, centers)
+    return float(d2.sum() if weights is None else (weights * d2).sum())

@@ -1,0 +1,111 @@
+"""``kernel-leverage``: kernel-fitting sensitivity for KRR methods (DESIGN §1b).
+
+The sensitivity of the kernel ridge fitting loss is bounded by the ridge leverage score plus 1/n:
+
+    τ_i(λ) = φ_iᵀ (ΦᵀΦ + λ I)⁻¹ φ_i = [K (K + λ I)⁻¹]_ii,     Σ_i τ_i = d_λ (effective degrees of freedom).
+
+With random features Φ (n x D) the primal form costs O(n D²) time and O(D²) memory; the exact form on an
+n x n kernel matrix is limited to ``MAX_EXACT_N`` points. Default λ: ``reg * tr(K) / n`` (``reg = 0.01``), i.e.
+1 % of the mean kernel diagonal, which makes the scores invariant to the kernel's scale.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from ..errors import invalid
+from .sampling import MODES, sample_proportional
+from .selection import Initializer
+
+MAX_EXACT_N = 10_000  # an n x n float64 kernel of 10k points is 800 MB and an O(n^3) solve
+_CHUNK = 8192
+
+
+def _resolve_lambda(lam: float | None, reg: float, trace: float, n: int) -> float:
+    if lam is None:
+        if not (isinstance(reg, (int, float)) and reg > 0):
+            raise invalid("reg", reg, "a positive number (λ = reg * tr(K) / n)")
+        lam = reg * trace / n
+        return lam if lam > 0 else reg  # all-zero features: any positive λ gives τ = 0
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not np.isfinite(lam) or lam <= 0:
+        raise invalid("lam", lam, "a positive finite number")
+    return float(lam)
+
+
+def ridge_leverage(phi: np.ndarray, lam: float | None = None, reg: float = 0.01) -> np.ndarray:
+    """Ridge leverage scores of the rows of a feature matrix ``phi`` (primal form, O(D²) memory)."""
+    phi = np.asarray(phi)
+    n, d = phi.shape
+    gram = np.zeros((d, d))
+    for s in range(0, n, _CHUNK):
+        block = phi[s:s + _CHUNK].astype(np.float64)
+        gram += block.T @ block
+    lam = _resolve_lambda(lam, reg, float(np.trace(gram)), n)
+    chol = linalg.cho_factor(gram + lam * np.eye(d), lower=True)
+    tau = np.empty(n)
+    for s in range(0, n, _CHUNK):
+        block = phi[s:s + _CHUNK].astype(np.float64)
+        tau[s:s + _CHUNK] = np.einsum("ij,ij->i", block, linalg.cho_solve(chol, block.T).T)
+    return tau
+
+
+def exact_leverage(kernel: np.ndarray, lam: float | None = None, reg: float = 0.01) -> np.ndarray:
+    """``diag(K (K + λI)⁻¹) = 1 - λ diag((K + λI)⁻¹)`` from an explicit n x n kernel matrix."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    n = len(kernel)
+    if kernel.shape != (n, n):
+        raise invalid("kernel", kernel.shape, "a square (n, n) kernel matrix")
+    if n > MAX_EXACT_N:
+        raise invalid("n", n, f"at most {MAX_EXACT_N} points for the exact kernel (n x n memory and an O(n³) "
+                      "solve): use random features (kernel='linear' on kernel-rf features)")
+    lam = _resolve_lambda(lam, reg, float(np.trace(kernel)), n)
+    inv = linalg.cho_solve(linalg.cho_factor(kernel + lam * np.eye(n), lower=True), np.eye(n))
+    return 1.0 - lam * np.diag(inv)
+
+
+def rbf_kernel(x: np.ndarray, gamma: float | None = None) -> np.ndarray:
+    """``exp(-γ ||x - x'||²)``; γ defaults to 1 / (D · Var(x)) (scikit-learn's 'scale')."""
+    x = np.asarray(x, dtype=np.float64)
+    gamma = 1.0 / (x.shape[1] * x.var()) if gamma is None and x.var() > 0 else (gamma or 1.0)
+    sq = np.einsum("ij,ij->i", x, x)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)
+    return np.exp(-gamma * d2)
+
+
+class KernelLeverage(Initializer):
+    """Sample each class ∝ τ_i(λ) + 1/n, the kernel-fitting sensitivity, computed over the whole train set.
+
+    ``kernel="linear"``: the features are the kernel's feature map (the default ``kernel-rf`` random features of
+    the ConvNet NNGP), any n. ``kernel="rbf"``: the exact RBF kernel on the features, n <= ``MAX_EXACT_N``.
+    """
+
+    default_features = "kernel-rf"
+
+    def __init__(self, lam: float | None = None, reg: float = 0.01, kernel: str = "linear",
+                 gamma: float | None = None, mode: str = "distinct") -> None:
+        self.lam = lam
+        self.reg = reg
+        self.kernel = kernel
+        self.gamma = gamma
+        self.mode = mode
+
+    def check(self, class_counts: np.ndarray) -> None:
+        if self.mode not in MODES:
+            raise invalid("mode", self.mode, f"one of {', '.join(MODES)}")
+        if self.kernel not in ("linear", "rbf"):
+            raise invalid("kernel", self.kernel, "'linear' (features are the feature map) or 'rbf' (exact)")
+        if self.lam is not None:
+            _resolve_lambda(self.lam, self.reg, 1.0, 1)
+
+    def score(self, features, labels, rng):
+        n = len(features)
+        if self.kernel == "linear":
+            tau = ridge_leverage(features, self.lam, self.reg)
+        else:
+            if n > MAX_EXACT_N:  # refuse before building the n x n matrix
+                raise invalid("n", n, f"at most {MAX_EXACT_N} points for kernel='rbf': use kernel='linear'")
+            tau = exact_leverage(rbf_kernel(features, self.gamma), self.lam, self.reg)
+        return np.clip(tau, 0.0, 1.0) + 1.0 / n
+
+    def select_class(self, x, m, rng, scores):
+        return sample_proportional(scores, m, rng, self.mode)

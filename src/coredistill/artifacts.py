@@ -30,6 +30,7 @@ import torch
 from . import __version__
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
+from .imagegrid import grid_png
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -51,6 +52,7 @@ class DistilledSet:
     soft_labels: torch.Tensor | None = None
     learned_lr: float | None = None
     zca: ZCA | None = None
+    init_scores: torch.Tensor | None = None  # the initializer's score of every train example, if it has scores
 
     def __post_init__(self) -> None:
         _check_tensors(self.images, self.labels, self.soft_labels, self.learned_lr, where="DistilledSet")
@@ -89,7 +91,8 @@ class DistilledSet:
             tensors = {"images": self.images.detach().cpu().contiguous(), "labels": self.labels.cpu(),
                        "soft_labels": None if self.soft_labels is None else self.soft_labels.detach().cpu(),
                        "learned_lr": self.learned_lr,
-                       "zca": None if self.zca is None else self.zca.state_dict()}
+                       "zca": None if self.zca is None else self.zca.state_dict(),
+                       "init_scores": self.init_scores}
             with open(tmp / TENSORS, "wb") as f:
                 torch.save(tensors, f)
                 _sync(f)
@@ -136,31 +139,15 @@ class DistilledSet:
             raise ArtifactError(f"artifact={str(path)!r}: tensors of shape {tuple(t['images'].shape)} do not match the "
                                 f"manifest ({manifest.get('num_images')} images of {manifest.get('image_shape')})")
         zca = ZCA.from_state_dict(t["zca"]) if t.get("zca") is not None else None
-        return cls(t["images"], t["labels"], manifest, t.get("soft_labels"), t.get("learned_lr"), zca)
+        return cls(t["images"], t["labels"], manifest, t.get("soft_labels"), t.get("learned_lr"), zca,
+                   t.get("init_scores"))
 
     # --- views and exports --------------------------------------------------------------------------------
     def write_preview(self, path: str | Path, max_per_class: int = 10, min_cell: int = 32) -> Path:
         """A PNG grid, one row per class, up to ``max_per_class`` images per row, upscaled to ``min_cell`` px."""
-        from PIL import Image
-
-        x = self.images_unit()
         labels = self.labels.numpy()
-        classes = sorted(set(labels.tolist()))
-        c, h, w = x.shape[1:]
-        scale = max(1, math.ceil(min_cell / max(h, w)))
-        ch, cw, pad = h * scale, w * scale, 2
-        cols = min(max_per_class, max(int((labels == k).sum()) for k in classes))
-        grid = np.full((len(classes) * (ch + pad) + pad, cols * (cw + pad) + pad, 3), 255, np.uint8)
-        for r, k in enumerate(classes):
-            for j, i in enumerate(np.flatnonzero(labels == k)[:cols]):
-                img = (x[i].numpy().transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
-                img = np.repeat(np.repeat(img, scale, 0), scale, 1)
-                if c == 1:
-                    img = np.repeat(img, 3, 2)
-                top, left = pad + r * (ch + pad), pad + j * (cw + pad)
-                grid[top:top + ch, left:left + cw] = img[:, :, :3]
-        Image.fromarray(grid).save(path)
-        return Path(path)
+        rows = [np.flatnonzero(labels == k)[:max_per_class] for k in sorted(set(labels.tolist()))]
+        return grid_png(self.images_unit(), rows, path, min_cell=min_cell)
 
     def export_dc(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the DC/DSA/DM ``.pt`` layout ``{'data': [[images, labels]]}`` (images as trained)."""

@@ -69,15 +69,33 @@ def cmd_distill(args: argparse.Namespace) -> int:
         raise invalid("out", str(out), "a path that does not exist yet (pass --overwrite to replace it)")
     data_options = _options(args.data_opt, "--data-opt")
     ds = _load_data(args.dataset, args.path, data_options)
-    result = distill(ds, ipc=args.ipc, method=args.method, init=args.init, preset=args.preset, seed=args.seed,
-                     zca_eps=args.zca, method_options=_options(args.method_opt, "--method-opt"),
-                     init_options=_options(args.init_opt, "--init-opt"),
+    result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), init=args.init, preset=args.preset,
+                     seed=args.seed, zca_eps=args.zca,
+                     method_options=_options(getattr(args, "method_opt", None), "--method-opt"),
+                     init_options=_options(args.init_opt, "--init-opt"), features=args.features,
+                     feature_options=_options(args.feature_opt, "--feature-opt"),
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
     result.save(out, overwrite=args.overwrite)
     _print_metrics(result.manifest.get("metrics", {}))
     print(f"saved {out}")
+    if getattr(args, "plots", None):
+        _write_score_plots(result, ds, Path(args.plots))
     return 0
+
+
+def _write_score_plots(result, ds, folder: Path) -> None:
+    from .plots import importance_grid, score_histogram
+
+    if result.init_scores is None:
+        print(f"no plots: initializer {result.manifest['initializer']['name']!r} has no scores")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    scores, labels = result.init_scores.numpy(), ds.y_train.numpy()
+    name = result.manifest["initializer"]["name"]
+    print(f"wrote {score_histogram(scores, labels, folder / 'scores.png', title=f'{name} on {ds.name}')}")
+    print(f"wrote {importance_grid(ds.train_float(), scores, labels, folder / 'importance.png')} "
+          "(per class: most important | least important)")
 
 
 def _print_metrics(metrics: dict[str, dict]) -> None:
@@ -156,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .data import list_datasets
     from .data.fetch import FETCHERS
     from .distill import list_methods
+    from .features import list_features
     from .models import list_models
     from .presets import PRESETS
     from .select import list_initializers
@@ -181,21 +200,32 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    def run_args(p: argparse.ArgumentParser, init_default: str) -> None:
+        data_args(p)
+        p.add_argument("--ipc", type=int, required=True, help="images per class")
+        p.add_argument("--init", default=init_default, choices=list_initializers())
+        p.add_argument("--init-opt", action="append", metavar="KEY=VALUE", help="initializer option, repeatable")
+        p.add_argument("--features", choices=list_features(),
+                       help="selection feature space (default: the initializer's)")
+        p.add_argument("--feature-opt", action="append", metavar="KEY=VALUE")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS",
+                       help="ZCA-whiten (eps 0.1 unless given)")
+        p.add_argument("--eval-models", nargs="+", choices=list_models(), help="eval architectures (default: preset's)")
+        p.add_argument("--no-eval", action="store_true")
+        p.add_argument("--out", required=True)
+        p.add_argument("--overwrite", action="store_true")
+        common(p)
+
     p = sub.add_parser("distill", help="distill a data set to IPC images per class and save the artifact")
-    data_args(p)
-    p.add_argument("--ipc", type=int, required=True, help="images per class")
+    run_args(p, "random")
     p.add_argument("--method", default="none", choices=list_methods())
     p.add_argument("--method-opt", action="append", metavar="KEY=VALUE")
-    p.add_argument("--init", default="random", choices=list_initializers())
-    p.add_argument("--init-opt", action="append", metavar="KEY=VALUE")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS",
-                   help="ZCA-whiten (eps 0.1 unless given)")
-    p.add_argument("--eval-models", nargs="+", choices=list_models(), help="eval architectures (default: preset's)")
-    p.add_argument("--no-eval", action="store_true")
-    p.add_argument("--out", required=True)
-    p.add_argument("--overwrite", action="store_true")
-    common(p)
+    p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")
+    run_args(p, "kmeans-sensitivity")
+    p.add_argument("--plots", metavar="DIR", help="also write a score histogram and the most/least important images")
     p.set_defaults(func=cmd_distill)
 
     p = sub.add_parser("evaluate", help="train fresh nets on a saved set and test them")
@@ -235,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "preset", "") is None and args.command in ("distill", "demo"):
+    if getattr(args, "preset", "") is None and args.command in ("distill", "select", "demo"):
         args.preset = "cpu"
     try:
         return args.func(args)

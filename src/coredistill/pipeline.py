@@ -8,6 +8,7 @@ torch.Size([10, 1, 8, 8])
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Sequence
 
@@ -20,11 +21,25 @@ from .data.transforms import ZCA
 from .device import resolve_device
 from .distill import RealData, create_method
 from .evaluate import EvalResult, evaluate
+from .features import FeatureSpace, cached_features, create_features
 from .presets import Preset, get_preset
 from .select import create_initializer
 from .seeding import child_seeds
 
-SEED_NAMES = ("select", "sampling", "distill", "eval")
+SEED_NAMES = ("select", "sampling", "distill", "eval", "features")
+
+
+def dataset_identity(dataset: ImageDataset, zca_eps: float | None) -> dict[str, Any]:
+    """What identifies the training-space images for the feature cache: description + a content fingerprint."""
+    stride = max(1, len(dataset.x_train) // 1000)
+    digest = hashlib.sha256(dataset.x_train[::stride].numpy().tobytes() + dataset.y_train.numpy().tobytes())
+    return {**dataset.describe(), "zca_eps": zca_eps, "fingerprint": digest.hexdigest()[:16]}
+
+
+def selection_features(dataset: ImageDataset, train_x: torch.Tensor, space: FeatureSpace, *, seed: int,
+                       zca_eps: float | None, device: torch.device, progress: bool) -> np.ndarray:
+    return cached_features(space, train_x, dataset_id=dataset_identity(dataset, zca_eps), seed=seed, device=device,
+                           progress=progress)
 
 
 def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,10 +54,13 @@ def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, 
 def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str = "random",
             preset: str | Preset = "cpu", seed: int = 0, zca_eps: float | None = None,
             method_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
+            features: str | FeatureSpace | None = None, feature_options: dict[str, Any] | None = None,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
             dataset_options: dict[str, Any] | None = None, progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
+    ``features`` is the selection feature space (default: the initializer's, e.g. pixels for k-means
+    sensitivity, kernel random features for kernel leverage); a :class:`FeatureSpace` instance is used as is.
     ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips evaluation).
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
@@ -51,6 +69,10 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     dev = resolve_device(device)
     initializer = create_initializer(init, **(init_options or {}))
     learner = create_method(method, **(method_options or {}))
+    space = None
+    if initializer.uses_features:
+        space = features if isinstance(features, FeatureSpace) else create_features(
+            features or initializer.default_features, **(feature_options or {}))
     seeds = child_seeds(seed, SEED_NAMES)
     timings: dict[str, float] = {}
 
@@ -60,8 +82,12 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     timings["prepare_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    features = train_x.reshape(len(train_x), -1).numpy()  # selection feature spaces come with the selection issue
-    selection = initializer.select(features, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]))
+    feats = (np.empty((len(train_x), 0), np.float32) if space is None else
+             selection_features(dataset, train_x, space, seed=seeds["features"], zca_eps=zca_eps, device=dev,
+                                progress=progress))
+    timings["features_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    selection = initializer.select(feats, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]))
     timings["select_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -75,12 +101,16 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
         "dataset": dataset.describe(), "dataset_options": dataset_options or {},
         "normalization": {**dataset.normalizer().to_dict(), "zca_eps": zca_eps},
         "ipc": ipc, "method": {"name": method, "options": learner.options(), "eval_dsa": learner.eval_dsa},
-        "initializer": {"name": init, "options": initializer.options(), **selection.to_manifest()},
+        "initializer": {"name": init, "options": initializer.options(), **selection.to_manifest(),
+                        "features": None if space is None else {"name": space.name, "options": space.options(),
+                                                                 "seed": seeds["features"]}},
         "sampler": {"name": "uniform" if method != "none" else None},
         "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "environment": environment(),
         "log": out.log,
     }
-    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(), manifest, out.soft_labels, out.learned_lr, zca)
+    scores = None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32))
+    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(), manifest, out.soft_labels, out.learned_lr, zca,
+                          scores)
 
     t0 = time.perf_counter()
     models = [p.model] if evaluate_with is None else list(evaluate_with)

@@ -44,6 +44,7 @@ class Initializer:
     """
 
     stochastic = True
+    uses_features = True
     default_features = "pixels"
 
     def score(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:

@@ -9,6 +9,8 @@ from .selection import Initializer
 class RandomInit(Initializer):
     """``m`` distinct points per class uniformly at random; weight ``n_c / m`` (unbiased for class sums)."""
 
+    uses_features = False
+
     def select_class(self, x, m, rng, scores):
         n = len(x)
         return rng.choice(n, size=m, replace=False), np.full(m, n / m)

@@ -1,0 +1,44 @@
+"""Figures for selection scores: a histogram per class and the most / least important images of each class."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .imagegrid import grid_png
+
+
+def score_histogram(scores: np.ndarray, labels: np.ndarray, path: str | Path, title: str = "") -> Path:
+    """Histogram of ``scores`` normalized within each class (q = s / Σ_class s, times the class size: 1 = uniform)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for c in np.unique(labels):
+        s = scores[labels == c]
+        rel = s / s.sum() * len(s)
+        ax.hist(rel, bins=50, histtype="step", label=str(c))
+    ax.axvline(1.0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel("relative importance (1 = uniform sampling)")
+    ax.set_ylabel("examples")
+    ax.set_yscale("log")
+    ax.set_title(title or "selection scores per class")
+    ax.legend(fontsize=6, ncol=2, title="class", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def importance_grid(images_unit: torch.Tensor, scores: np.ndarray, labels: np.ndarray, path: str | Path,
+                    per_class: int = 6) -> Path:
+    """One row per class: its ``per_class`` highest-scored images, then its ``per_class`` lowest-scored ones."""
+    rows = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        order = members[np.argsort(-scores[members], kind="stable")]
+        rows.append(list(order[:per_class]) + list(order[::-1][:per_class][::-1]))
+    return grid_png(images_unit, rows, path)

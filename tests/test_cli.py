@@ -53,3 +53,18 @@ def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):
     with pytest.raises(SystemExit):  # argparse lists the choices for an unknown data set
         main(["distill", "--dataset", "nope", "--ipc", "1", "--out", "x"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_select_command_writes_indices_weights_and_plots(capsys, tmp_path):
+    art = tmp_path / "sel"
+    code, out, _ = _run(capsys, "select", "--dataset", "digits", "--ipc", "3", "--init", "kmeans-sensitivity",
+                        "--init-opt", "lloyd_iters=2", "--preset", "tiny", "--quiet", "--no-eval", "--out", str(art),
+                        "--plots", str(tmp_path / "plots"))
+    assert code == 0
+    m = json.loads((art / "manifest.json").read_text())
+    assert m["initializer"]["name"] == "kmeans-sensitivity" and m["initializer"]["options"]["lloyd_iters"] == 2
+    assert len(m["initializer"]["indices"]) == 30 and len(m["initializer"]["weights"]) == 30
+    assert m["initializer"]["features"]["name"] == "pixels"
+    assert (tmp_path / "plots" / "scores.png").is_file() and (tmp_path / "plots" / "importance.png").is_file()
+    code, out, _ = _run(capsys, "evaluate", str(art), "--quiet", "--nets", "1", "--epochs", "5")
+    assert code == 0 and "ConvNet" in out

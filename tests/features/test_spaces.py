@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import torch
+
+from coredistill.errors import InvalidParameterError
+from coredistill.features import Encoder, cached_features, create_features, list_features
+from coredistill.features.spaces import RandomNetEmbeddings
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.randn(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+
+
+def test_pixels(images):
+    f = create_features("pixels").compute(images)
+    assert f.shape == (40, 64) and f.dtype == np.float32 and np.allclose(f, images.reshape(40, -1).numpy())
+
+
+def test_random_nets_shapes_seed_and_combination(images):
+    space = create_features("random-nets", num_nets=3, width=16, batch_size=7)
+    a = space.compute(images, seed=1, progress=False)
+    assert a.shape == (40, 3 * 16 * 4 * 4)  # auto depth 1 on 8x8: 16 channels x 4 x 4 per net
+    assert np.array_equal(a, space.compute(images, seed=1, progress=False))
+    assert not np.array_equal(a, space.compute(images, seed=2, progress=False))
+    mean = create_features("random-nets", num_nets=3, width=16, combine="mean").compute(images, seed=1, progress=False)
+    parts = a.reshape(40, 3, -1) * np.sqrt(3)  # concat is scaled by 1/sqrt(num_nets)
+    assert np.allclose(mean, parts.mean(1), atol=1e-5)
+    # squared distances of the concatenation = mean over nets of each net's squared distance
+    d_concat = ((a[0] - a[1]) ** 2).sum()
+    assert d_concat == pytest.approx(((parts[0] - parts[1]) ** 2).sum(-1).mean(), rel=1e-4)
+
+
+def test_kernel_random_features_estimate_a_kernel_with_unit_scale(images):
+    phi = create_features("kernel-rf", num_nets=2, width=16).compute(images, seed=0, progress=False)
+    raw = RandomNetEmbeddings(num_nets=2, width=16, norm="none").compute(images, seed=0, progress=False)
+    # same nets; kernel-rf divides by sqrt(num_nets * D) instead of sqrt(num_nets)
+    assert np.allclose(phi, raw / np.sqrt(raw.shape[1] / 2), atol=1e-6)
+
+
+def test_encoder_and_bad_options(images):
+    enc = Encoder(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 5)))
+    assert enc.compute(images, progress=False).shape == (40, 5)
+    assert not enc.cacheable
+    with pytest.raises(InvalidParameterError, match="num_nets=0"):
+        create_features("random-nets", num_nets=0).compute(images, progress=False)
+    with pytest.raises(InvalidParameterError, match="features='sift'"):
+        create_features("sift")
+    assert {"pixels", "random-nets", "kernel-rf", "encoder"} <= set(list_features())
+
+
+def test_cache_hit_skips_recompute_and_key_has_seed(images, tmp_path, monkeypatch):
+    space = create_features("random-nets", num_nets=1, width=8)
+    calls = []
+    original = RandomNetEmbeddings.compute
+
+    def counting(self, *a, **k):
+        calls.append(k.get("seed"))
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(RandomNetEmbeddings, "compute", counting)
+    ident = {"name": "toy", "n": 40}
+    a = cached_features(space, images, dataset_id=ident, seed=3, cache_dir=tmp_path, progress=False)
+    b = cached_features(space, images, dataset_id=ident, seed=3, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(a, b) and calls == [3]
+    cached_features(space, images, dataset_id=ident, seed=4, cache_dir=tmp_path, progress=False)
+    cached_features(space, images, dataset_id={"name": "other", "n": 40}, seed=3, cache_dir=tmp_path, progress=False)
+    assert calls == [3, 4, 3]
+    assert len(list(tmp_path.glob("*.npy"))) == 3

@@ -3,12 +3,24 @@ from __future__ import annotations
 
 import numpy as np
 
-_CHUNK_ELEMENTS = 1 << 24  # rows per chunk x centers: ~128 MB of float64 at most
+from scipy import sparse
+
+_CHUNK_ELEMENTS = 1 << 22  # elements of any temporary (rows x max(k, d)): 32 MB of float64 at most
+
+
+def _rows(x: np.ndarray, width: int) -> int:
+    return max(1, _CHUNK_ELEMENTS // max(width, x.shape[1], 1))
 
 
 def sq_distances_to(x: np.ndarray, center: np.ndarray) -> np.ndarray:
-    diff = x - center
-    return np.einsum("ij,ij->i", diff, diff)
+    """Squared distance of every row to one center, in row chunks (computed in x's dtype, returned float64)."""
+    out = np.empty(len(x), dtype=np.float64)
+    center = np.asarray(center, dtype=x.dtype)
+    rows = _rows(x, 1)
+    for s in range(0, len(x), rows):
+        diff = x[s:s + rows] - center
+        out[s:s + rows] = np.einsum("ij,ij->i", diff, diff)
+    return out
 
 
 def assign(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -16,11 +28,13 @@ def assign(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, k = len(x), len(centers)
     labels = np.empty(n, dtype=np.int64)
     d2 = np.empty(n, dtype=np.float64)
-    c_sq = np.einsum("ij,ij->i", centers, centers)
-    rows = max(1, _CHUNK_ELEMENTS // max(k, 1))
+    centers = np.asarray(centers, dtype=x.dtype)  # no float64 copy of a float32 chunk
+    c_sq = np.einsum("ij,ij->i", centers, centers).astype(np.float64)
+    rows = _rows(x, k)
     for s in range(0, n, rows):
         xs = x[s:s + rows]
-        dist = np.einsum("ij,ij->i", xs, xs)[:, None] + c_sq[None, :] - 2.0 * (xs @ centers.T)
+        dist = (np.einsum("ij,ij->i", xs, xs).astype(np.float64)[:, None] + c_sq[None, :]
+                - 2.0 * (xs @ centers.T).astype(np.float64))
         np.maximum(dist, 0.0, out=dist)  # the expansion can go slightly negative in floating point
         labels[s:s + rows] = dist.argmin(1)
         d2[s:s + rows] = dist[np.arange(len(xs)), labels[s:s + rows]]
@@ -49,8 +63,8 @@ def lloyd(x: np.ndarray, centers: np.ndarray, iters: int) -> np.ndarray:
     for _ in range(iters):
         labels, _ = assign(x, centers)
         counts = np.bincount(labels, minlength=len(centers))
-        sums = np.zeros_like(centers)
-        np.add.at(sums, labels, x)
+        member = sparse.csr_matrix((np.ones(len(x)), (labels, np.arange(len(x)))), shape=(len(centers), len(x)))
+        sums = np.asarray(member @ x, dtype=np.float64)  # cluster sums without an n x d temporary
         moved = counts > 0
         new = centers.copy()
         new[moved] = sums[moved] / counts[moved, None]

@@ -47,7 +47,9 @@ def sensitivity_from_centers(x: np.ndarray, centers: np.ndarray, k: int | None =
 
 def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_iters: int = 0) -> np.ndarray:
     """Sensitivity scores of one class: k-means++ bicriteria (+ ``lloyd_iters`` Lloyd steps), then the bound."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
         raise invalid("k", k, "a positive integer")
     if k > len(x):

@@ -36,6 +36,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TENSORS = "tensors.pt"
 PREVIEW = "preview.png"
+CURVE = "curve.png"
 
 
 @dataclass
@@ -101,6 +102,11 @@ class DistilledSet:
                 _sync(f)
             if preview:
                 self.write_preview(tmp / PREVIEW)
+                if len(manifest.get("curve") or []) >= 2:
+                    from .plots import accuracy_curve
+
+                    accuracy_curve(manifest["curve"], tmp / CURVE,
+                                   title=f"{manifest.get('method', {}).get('name')} ipc {manifest.get('ipc')}")
             _sync_dir(tmp)
             if path.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))

@@ -67,6 +67,10 @@ def cmd_distill(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:  # refuse before any work is done; save() checks again
         raise invalid("out", str(out), "a path that does not exist yet (pass --overwrite to replace it)")
+    ckpt = out.with_name(out.name + ".ckpt")  # beside the artifact, which only appears when the run is done
+    resume = getattr(args, "resume", False)
+    if resume and not ckpt.is_dir():
+        raise invalid("resume", True, f"a checkpoint folder {str(ckpt)!r} from an earlier run with --out {out}")
     data_options = _options(args.data_opt, "--data-opt")
     ds = _load_data(args.dataset, args.path, data_options)
     result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), init=args.init, preset=args.preset,
@@ -74,9 +78,18 @@ def cmd_distill(args: argparse.Namespace) -> int:
                      method_options=_options(getattr(args, "method_opt", None), "--method-opt"),
                      init_options=_options(args.init_opt, "--init-opt"), features=args.features,
                      feature_options=_options(args.feature_opt, "--feature-opt"),
+                     sampler=getattr(args, "sampler", "uniform"),
+                     sampler_options=_options(getattr(args, "sampler_opt", None), "--sampler-opt"),
+                     iterations=getattr(args, "iterations", None), eval_every=getattr(args, "eval_every", 0),
+                     checkpoint_dir=ckpt if getattr(args, "checkpoint_every", 0) or resume else None,
+                     checkpoint_every=getattr(args, "checkpoint_every", 0), resume=resume,
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
     result.save(out, overwrite=args.overwrite)
+    if ckpt.is_dir():  # the artifact now holds the result
+        import shutil
+
+        shutil.rmtree(ckpt, ignore_errors=True)
     _print_metrics(result.manifest.get("metrics", {}))
     print(f"saved {out}")
     if getattr(args, "plots", None):
@@ -175,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.fetch import FETCHERS
     from .distill import list_methods
     from .features import list_features
+    from .sampling import list_samplers
     from .models import list_models
     from .presets import PRESETS
     from .select import list_initializers
@@ -220,7 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("distill", help="distill a data set to IPC images per class and save the artifact")
     run_args(p, "random")
     p.add_argument("--method", default="none", choices=list_methods())
-    p.add_argument("--method-opt", action="append", metavar="KEY=VALUE")
+    p.add_argument("--method-opt", action="append", metavar="KEY=VALUE", help="method option, e.g. lr_images=0.5")
+    p.add_argument("--sampler", default="uniform", choices=list_samplers())
+    p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
+    p.add_argument("--iterations", type=int, help="distillation iterations (default: the preset's for the method)")
+    p.add_argument("--eval-every", type=int, default=0, metavar="N", help="evaluate every N iterations (curve.png)")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="checkpoint every N iterations into OUT.ckpt/ (atomic; resumable)")
+    p.add_argument("--resume", action="store_true", help="continue the run whose checkpoints are in OUT.ckpt/")
     p.set_defaults(func=cmd_distill)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")

@@ -1,7 +1,8 @@
 """The main job of ``make demo``: distill the default data set with each baseline and print one table.
 
-For now the rows are the random-real-images baseline at several IPC and a full-data reference; later issues add
-baseline vs +init vs +sampling vs +both for each method.
+For now the rows are real-image selections without learning — the field's random baseline, the seed's
+k-means sensitivity sampling, and the herding and k-center baselines — at several IPC, and a full-data
+reference; later issues add baseline vs +init vs +sampling vs +both for each distillation method.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from .presets import get_preset
 from .seeding import child_seeds
 from .table import format_table, pct
 
-ROWS: list[dict[str, Any]] = [{"method": "none", "init": "random"}]
+ROWS: list[dict[str, Any]] = [{"method": "none", "init": name}
+                              for name in ("random", "kmeans-sensitivity", "herding", "k-center")]
 
 
 def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10, 50),

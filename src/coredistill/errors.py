@@ -53,3 +53,11 @@ def check_choice(name: str, value: Any, choices: list[str] | tuple[str, ...]) ->
     if value not in choices:
         raise invalid(name, value, f"one of {', '.join(map(str, choices))}")
     return value
+
+
+class CheckpointError(CoredistillError):
+    """A checkpoint cannot be read, or belongs to a different run configuration."""
+
+
+class DivergenceError(CoredistillError, RuntimeError):
+    """The distillation loss or the synthetic images became NaN/Inf."""

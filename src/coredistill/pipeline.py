@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,12 +20,15 @@ from .artifacts import DistilledSet, environment
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
-from .distill import RealData, create_method
+from .augment import DSA, default_strategy
+from .distill import Context, LoopSettings, RealData, create_method, run_loop
+from .errors import invalid
+from .sampling import create_sampler
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
 from .presets import Preset, get_preset
 from .select import create_initializer
-from .seeding import child_seeds
+from .seeding import child_seeds, torch_generator
 
 SEED_NAMES = ("select", "sampling", "distill", "eval", "features")
 
@@ -52,29 +56,47 @@ def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, 
 
 
 def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str = "random",
-            preset: str | Preset = "cpu", seed: int = 0, zca_eps: float | None = None,
+            sampler: str = "uniform", preset: str | Preset = "cpu", seed: int = 0, zca_eps: float | None = None,
             method_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
-            features: str | FeatureSpace | None = None, feature_options: dict[str, Any] | None = None,
+            sampler_options: dict[str, Any] | None = None, features: str | FeatureSpace | None = None,
+            feature_options: dict[str, Any] | None = None, iterations: int | None = None, eval_every: int = 0,
+            checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
             dataset_options: dict[str, Any] | None = None, progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
-    ``features`` is the selection feature space (default: the initializer's, e.g. pixels for k-means
-    sensitivity, kernel random features for kernel leverage); a :class:`FeatureSpace` instance is used as is.
-    ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips evaluation).
+    ``init`` chooses the initial real images (any initializer), ``method`` learns from them with real batches
+    drawn by ``sampler``; the preset supplies each method's defaults (iterations, real batch size, ...), which
+    ``method_options`` and ``iterations`` override. ``features`` is the selection feature space (default: the
+    initializer's); ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips).
+    With ``checkpoint_dir`` the loop checkpoints every ``checkpoint_every`` iterations and ``resume=True``
+    continues from the last checkpoint to the same result as an uninterrupted run.
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
     ipc = dataset.check_ipc(ipc)
     p = get_preset(preset)
     dev = resolve_device(device)
     initializer = create_initializer(init, **(init_options or {}))
-    learner = create_method(method, **(method_options or {}))
+    options = {**p.method_options(method), **(method_options or {})}
+    if iterations is not None:
+        options["iterations"] = iterations
+    learner = create_method(method, **options)
+    learner.check()
+    batch_sampler = create_sampler(sampler, **(sampler_options or {}))
+    for pname, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise invalid(pname, value, "an integer >= 0")
     space = None
     if initializer.uses_features:
         space = features if isinstance(features, FeatureSpace) else create_features(
             features or initializer.default_features, **(feature_options or {}))
     seeds = child_seeds(seed, SEED_NAMES)
     timings: dict[str, float] = {}
+    config = {"dataset": dataset_identity(dataset, zca_eps), "ipc": ipc, "method": method,
+              "method_options": learner.options(), "init": init, "init_options": initializer.options(),
+              "features": None if space is None else [space.name, space.options()], "sampler": sampler,
+              "sampler_options": batch_sampler.options(), "preset": p.name, "seed": seed, "model": p.model,
+              "model_options": p.model_options}
 
     t0 = time.perf_counter()
     zca = ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
@@ -92,21 +114,37 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
 
     t0 = time.perf_counter()
     idx = torch.from_numpy(selection.indices)
-    out = learner.fit(train_x[idx].clone(), dataset.y_train[idx].clone(),
-                      RealData(train_x, dataset.y_train, dataset), seed=seeds["distill"], device=dev,
-                      progress=progress)
+    batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes)
+    ctx = Context(RealData(train_x, dataset.y_train, dataset), dataset.num_classes, ipc, batch_sampler,
+                  np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
+                  dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None)
+    eval_dsa = p.eval_dsa and learner.eval_dsa
+
+    def evaluate_during(images: torch.Tensor, iteration: int) -> float:
+        r = evaluate(images, dataset.y_train[idx], test_x, dataset.y_test, num_classes=dataset.num_classes,
+                     model=p.model, preset=p, dsa=eval_dsa, seed=seeds["eval"] + iteration, device=dev,
+                     progress=False)
+        return r.mean
+
+    settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=eval_every,
+                            checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
+                            checkpoint_every=checkpoint_every, resume=resume, config=config)
+    out = run_loop(learner, train_x[idx], dataset.y_train[idx], ctx, settings, evaluate=evaluate_during,
+                   progress=progress)
     timings["distill_s"] = time.perf_counter() - t0
 
     manifest: dict[str, Any] = {
         "dataset": dataset.describe(), "dataset_options": dataset_options or {},
         "normalization": {**dataset.normalizer().to_dict(), "zca_eps": zca_eps},
-        "ipc": ipc, "method": {"name": method, "options": learner.options(), "eval_dsa": learner.eval_dsa},
+        "ipc": ipc, "method": {"name": method, "options": learner.options(), "eval_dsa": learner.eval_dsa,
+                               "uses_dsa": learner.uses_dsa,
+                               "dsa_strategy": ctx.dsa.strategy if ctx.dsa is not None else None},
         "initializer": {"name": init, "options": initializer.options(), **selection.to_manifest(),
                         "features": None if space is None else {"name": space.name, "options": space.options(),
                                                                  "seed": seeds["features"]}},
-        "sampler": {"name": "uniform" if method != "none" else None},
+        "sampler": {"name": sampler, "options": batch_sampler.options()},
         "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "environment": environment(),
-        "log": out.log,
+        "log": out.log, "curve": out.log.get("curve", []),
     }
     scores = None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32))
     result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(), manifest, out.soft_labels, out.learned_lr, zca,
@@ -115,11 +153,12 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     t0 = time.perf_counter()
     models = [p.model] if evaluate_with is None else list(evaluate_with)
     evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, test_x,
-                         dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p,
-                         dsa=p.eval_dsa and learner.eval_dsa, lr=out.learned_lr, seed=seeds["eval"], device=dev,
-                         progress=progress) for m in models}
+                         dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
+                         lr=out.learned_lr, seed=seeds["eval"], device=dev, progress=progress) for m in models}
     timings["eval_s"] = time.perf_counter() - t0
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
+    if evals and (manifest["curve"] or settings.iterations):
+        manifest["curve"] = manifest["curve"] + [{"iteration": settings.iterations, "accuracy": evals[models[0]].mean}]
     manifest["timings"] = timings
     return result
 

@@ -42,3 +42,22 @@ def importance_grid(images_unit: torch.Tensor, scores: np.ndarray, labels: np.nd
         order = members[np.argsort(-scores[members], kind="stable")]
         rows.append(list(order[:per_class]) + list(order[::-1][:per_class][::-1]))
     return grid_png(images_unit, rows, path)
+
+
+def accuracy_curve(curve: list[dict], path: str | Path, title: str = "") -> Path:
+    """Test accuracy of the distilled set against distillation iteration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([c["iteration"] for c in curve], [100 * c["accuracy"] for c in curve], marker="o", ms=3)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("test accuracy %")
+    ax.set_title(title or "accuracy during distillation")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

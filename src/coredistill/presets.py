@@ -25,6 +25,7 @@ class Preset:
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # default options per distillation method
 
     def epochs(self, dsa: bool) -> int:
         return self.eval_epochs_dsa if dsa else self.eval_epochs
@@ -32,19 +33,34 @@ class Preset:
     def with_overrides(self, **changes: Any) -> "Preset":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def method_options(self, method: str) -> dict[str, Any]:
+        return dict(self.methods.get(method, {}))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 PRESETS: Registry[Preset] = Registry("preset")
+_GRADIENT_MATCHING_PAPER = {"iterations": 1000, "batch_real": 256}
 PRESETS.register("paper", Preset(
-    "paper", "the field's protocol: ConvNet-3 width 128, 5 eval nets, 1000 epochs with DSA (300 without)"))
+    "paper", "the field's protocol: ConvNet-3 width 128, 5 eval nets, 1000 epochs with DSA (300 without); "
+    "DM 20000 iterations, DC/DSA 1000, real batch 256 per class",
+    methods={"dm": {"iterations": 20000, "batch_real": 256}, "dc": dict(_GRADIENT_MATCHING_PAPER),
+             "dsa": dict(_GRADIENT_MATCHING_PAPER)}))
+_GRADIENT_MATCHING_CPU = {"iterations": 20, "batch_real": 64, "inner_loop": 5}
 PRESETS.register("cpu", Preset(
-    "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation",
-    model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False))
+    "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations, "
+    "DC/DSA 20 iterations with 5 inner epochs, real batch 64 per class",
+    model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
+    methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
+             "dsa": dict(_GRADIENT_MATCHING_CPU)}))
+_GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(
-    "tiny", "seconds: ConvNet-3 width 32, 2 eval nets, 100 epochs, for tests and smoke runs",
-    model_options={"width": 32}, eval_nets=2, eval_epochs=100, eval_epochs_dsa=100, eval_dsa=False))
+    "tiny", "seconds: ConvNet-3 width 32, 2 eval nets, 100 epochs; a few distillation iterations on batches of "
+    "16; for tests and smoke runs",
+    model_options={"width": 32}, eval_nets=2, eval_epochs=100, eval_epochs_dsa=100, eval_dsa=False,
+    methods={"dm": {"iterations": 4, "batch_real": 16}, "dc": dict(_GRADIENT_MATCHING_TINY),
+             "dsa": dict(_GRADIENT_MATCHING_TINY)}))
 
 
 def get_preset(preset: str | Preset) -> Preset:

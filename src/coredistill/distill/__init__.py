@@ -1,15 +1,21 @@
-"""Distillation methods, one registry."""
+"""Distillation methods, one registry, and the shared loop."""
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import invalid
 from ..registry import Registry
-from .base import DistillOutput, Method, RealData
+from .base import Context, DistillOutput, Method, RealData
+from .dc import DC, DSAMethod
+from .dm import DM
+from .loop import LoopSettings, run_loop
 from .none import NoLearning
 
 METHODS: Registry[type[Method]] = Registry("method")
 METHODS.register("none", NoLearning)
+METHODS.register("dm", DM)
+METHODS.register("dc", DC)
+METHODS.register("dsa", DSAMethod)
 
 
 def list_methods() -> list[str]:
@@ -24,4 +30,5 @@ def create_method(name: str, **options: Any) -> Method:
         raise invalid("options", sorted(options), f"options accepted by {name!r} ({e})") from None
 
 
-__all__ = ["METHODS", "DistillOutput", "Method", "RealData", "create_method", "list_methods"]
+__all__ = ["METHODS", "Context", "DistillOutput", "LoopSettings", "Method", "RealData", "create_method",
+           "list_methods", "run_loop"]

@@ -1,12 +1,23 @@
-"""What a distillation method receives and returns. The engine issue grows this into the shared loop."""
+"""What a distillation method sees: the real data, a batch sampler, randomness and the matching network.
+
+A method implements only :meth:`Method.losses`: a generator yielding the matching losses of one iteration
+(one for DM; one per outer step for DC/DSA). The shared loop (:mod:`.loop`) owns the synthetic tensor, its
+optimizer, iterations, evaluation, checkpoints and logging, and takes one optimizer step per yielded loss.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
+import numpy as np
 import torch
+from torch import nn
 
+from ..augment import DSA
+from ..errors import invalid
 from ..data.dataset import ImageDataset
+from ..models import create_model
+from ..sampling import BatchSampler
 
 
 @dataclass
@@ -27,14 +38,78 @@ class DistillOutput:
     log: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Context:
+    """Everything a method may use during one run. Randomness comes only from ``rng`` (real batches, numpy)
+    and ``generator`` (networks and augmentation, torch); both are checkpointed by the loop."""
+
+    real: RealData
+    num_classes: int
+    ipc: int
+    sampler: BatchSampler
+    rng: np.random.Generator
+    generator: torch.Generator
+    device: torch.device
+    model: str = "ConvNet"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    dsa: DSA | None = None
+
+    def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx, weights = self.sampler.sample(class_index, batch_size, self.rng)
+        x = self.real.images[torch.from_numpy(np.asarray(idx))].to(self.device)
+        w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=self.device)
+        return x, w
+
+    def class_slice(self, class_index: int) -> slice:
+        return slice(class_index * self.ipc, (class_index + 1) * self.ipc)
+
+    def next_seed(self) -> int:
+        return int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
+
+    def new_net(self) -> nn.Module:
+        """A freshly initialized matching network (seeded from the run's generator)."""
+        images = self.real.images
+        return create_model(self.model, images.shape[1], self.num_classes, tuple(images.shape[2:]),
+                            seed=self.next_seed(), **self.model_options).to(self.device)
+
+    def augment(self, *tensors: torch.Tensor):
+        """Siamese DSA (one parameter draw for all tensors) when the run uses augmentation, else identity."""
+        if self.dsa is None:
+            return tensors if len(tensors) > 1 else tensors[0]
+        return self.dsa(*tensors, generator=self.generator)
+
+
 class Method:
-    """A distillation method. ``eval_dsa`` says whether the field evaluates it with DSA augmentation."""
+    """A distillation method. Subclasses store options in ``__init__`` and implement :meth:`losses`.
 
+    Class attributes: ``lr_images`` (SGD lr on the images, momentum 0.5 as the field), ``eval_dsa`` (whether
+    the field evaluates this method with DSA), ``uses_dsa`` (augmentation during matching).
+    """
+
+    lr_images: float = 0.1
     eval_dsa: bool = False
+    uses_dsa: bool = False
+    iterations: int = 0
 
-    def fit(self, images: torch.Tensor, labels: torch.Tensor, real: RealData, *, seed: int,
-            device: torch.device, progress: bool = True) -> DistillOutput:
-        raise NotImplementedError
+    def losses(self, syn: torch.Tensor, labels: torch.Tensor, ctx: Context) -> Iterator[torch.Tensor]:
+        return iter(())
+
+    def check(self) -> None:
+        """Validate options (called before any work). Learning methods need positive counts and rates."""
+        for name in ("iterations", "batch_real"):
+            value = getattr(self, name, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise invalid(name, value, "a positive integer")
+        lr = getattr(self, "lr_images", 1.0)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or lr == float("inf"):
+            raise invalid("lr_images", lr, "a positive finite learning rate")
 
     def options(self) -> dict:
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+def weighted_mean(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean over the batch, importance-weighted (Σ w x / Σ w) when weights are given."""
+    if weights is None:
+        return x.mean(0)
+    return (weights.view(-1, *([1] * (x.ndim - 1))) * x).sum(0) / weights.sum()

@@ -1,11 +1,11 @@
 """``none``: no learning; the initial real images are the distilled set (coreset baselines)."""
 from __future__ import annotations
 
-from .base import DistillOutput, Method
+from .base import Method
 
 
 class NoLearning(Method):
-    eval_dsa = False
+    """Zero iterations: the loop returns the initial images unchanged."""
 
-    def fit(self, images, labels, real, *, seed, device, progress=True) -> DistillOutput:
-        return DistillOutput(images.clone(), labels.clone())
+    def check(self) -> None:
+        pass

@@ -1,0 +1,67 @@
+"""Atomic checkpoints of a distillation run: write to a temp file, fsync, rename; keep the previous one."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import CheckpointError
+
+CHECKPOINT = "checkpoint.pt"
+PREVIOUS = "checkpoint.prev.pt"
+FORMAT = 1
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` as ``checkpoint.pt``; the one it replaces becomes ``checkpoint.prev.pt``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        current = folder / CHECKPOINT
+        if current.exists():
+            os.replace(current, folder / PREVIOUS)
+        os.replace(tmp, current)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / CHECKPOINT
+
+
+def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest checkpoint in ``folder`` if there is one; refuses a corrupt one or another run's."""
+    path = folder / CHECKPOINT
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ValueError(f"format {state.get('format') if isinstance(state, dict) else None!r}, expected {FORMAT}")
+    except Exception as e:
+        prev = folder / PREVIOUS
+        hint = (f" The previous checkpoint {str(prev)!r} is intact: move it to {str(path)!r} to resume from it."
+                if prev.exists() else "")
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt ({type(e).__name__}: {e}).{hint}") from None
+    saved = state.get("config", {})
+    if config_hash(saved) != config_hash(config):
+        keys = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        raise CheckpointError(f"checkpoint {str(path)!r} belongs to a different run: config keys {', '.join(keys)} "
+                              "differ. Use the same settings, or start afresh without --resume (or another --out).")
+    return state

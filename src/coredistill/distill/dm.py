@@ -1,0 +1,56 @@
+"""``dm``: Distribution Matching (Zhao & Bilen, WACV 2023).
+
+Each iteration samples a fresh randomly initialized network ψ (parameters frozen) and, per class c,
+
+    loss += || mean_{x ∈ real batch_c} ψ(A(x)) − mean_{s ∈ S_c} ψ(A(s)) ||²
+
+with A the Siamese DSA (one draw per class, shared by the real and the synthetic side) and real embeddings
+computed without autograd. All classes go through one batched forward when the network has no batch norm
+(per-sample norms make that identical to per-class forwards).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import Context, Method, weighted_mean
+
+
+def has_batch_norm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+class DM(Method):
+    lr_images = 1.0
+    eval_dsa = True
+    uses_dsa = True
+
+    def __init__(self, iterations: int = 20000, batch_real: int = 256, lr_images: float = 1.0) -> None:
+        self.iterations = iterations
+        self.batch_real = batch_real
+        self.lr_images = lr_images
+
+    def losses(self, syn, labels, ctx: Context):
+        net = ctx.new_net()
+        net.train()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        reals, syns, weights = [], [], []
+        for c in range(ctx.num_classes):
+            xr, w = ctx.real_batch(c, self.batch_real)
+            xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
+            reals.append(xr)
+            syns.append(xs)
+            weights.append(w)
+        if has_batch_norm(net):  # batch statistics must stay per class, as in the original
+            with torch.no_grad():
+                emb_real = [net.embed(x) for x in reals]
+            emb_syn = [net.embed(x) for x in syns]
+        else:
+            with torch.no_grad():
+                emb_real = net.embed(torch.cat(reals)).split([len(x) for x in reals])
+            emb_syn = net.embed(torch.cat(syns)).split([len(x) for x in syns])
+        loss = syn.new_zeros(())
+        for er, es, w in zip(emb_real, emb_syn, weights):
+            loss = loss + ((weighted_mean(er, w) - es.mean(0)) ** 2).sum()
+        yield loss

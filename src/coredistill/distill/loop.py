@@ -1,0 +1,90 @@
+"""The shared distillation loop: owns the synthetic images, their optimizer, evaluation, checkpoints, logs."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import DivergenceError, invalid
+from .base import Context, DistillOutput, Method
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+@dataclass
+class LoopSettings:
+    iterations: int
+    eval_every: int = 0  # 0: only the caller's final evaluation
+    checkpoint_dir: Path | None = None
+    checkpoint_every: int = 0
+    resume: bool = False
+    config: dict[str, Any] = field(default_factory=dict)  # what a checkpoint must match to be resumed
+    momentum: float = 0.5  # the field's SGD momentum on images
+
+
+def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Context, settings: LoopSettings, *,
+             evaluate: Callable[[torch.Tensor, int], float] | None = None, progress: bool = True) -> DistillOutput:
+    """Optimize ``images`` with ``method``'s losses for ``settings.iterations`` iterations.
+
+    ``evaluate(images, iteration) -> accuracy`` is called every ``eval_every`` iterations (its randomness must
+    not come from ``ctx``, so that evaluation never changes the distillation). On resume, the loop restores the
+    images, the optimizer, the sampler and both RNG states, so the result equals an uninterrupted run's.
+    """
+    iterations = settings.iterations
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise invalid("iterations", iterations, "an integer >= 0")
+    syn = images.detach().clone().to(ctx.device).requires_grad_(True)
+    labels = labels.to(ctx.device)
+    opt = torch.optim.SGD([syn], lr=method.lr_images, momentum=settings.momentum)
+    log: dict[str, Any] = {"loss": [], "curve": [], "seconds": 0.0, "resumed_from": None}
+    start = 0
+    if settings.resume and settings.checkpoint_dir is not None:
+        state = load_checkpoint(settings.checkpoint_dir, settings.config)
+        if state is not None:
+            with torch.no_grad():
+                syn.copy_(state["images"].to(ctx.device))
+            opt.load_state_dict(state["optimizer"])
+            ctx.sampler.load_state_dict(state["sampler"])
+            ctx.rng.bit_generator.state = state["numpy_rng"]
+            ctx.generator.set_state(state["torch_generator"])
+            log = state["log"]
+            start = log["resumed_from"] = int(state["iteration"])
+    bar = tqdm(total=iterations, initial=start, desc=type(method).__name__.lower(), unit="it",
+               disable=None if progress else True, leave=False)
+    t_start = time.perf_counter() - log["seconds"]
+    for it in range(start, iterations):
+        total = 0.0
+        for loss in method.losses(syn, labels, ctx):
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise DivergenceError(f"loss={value} at iteration {it + 1}: expected a finite matching loss; the run "
+                                      f"stopped without saving these images (lr_images={method.lr_images}; the last "
+                                      "good checkpoint, if any, is kept)")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += value
+        if not torch.isfinite(syn).all():
+            raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "
+                                  f"lr_images than {method.lr_images})")
+        ctx.sampler.update(iteration=it + 1)
+        log["loss"].append(total)
+        bar.update(1)
+        bar.set_postfix(loss=f"{total:.4g}")
+        done = it + 1
+        if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 and done < iterations:
+            log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
+        if settings.checkpoint_dir is not None and settings.checkpoint_every and done % settings.checkpoint_every == 0 \
+                and done < iterations:
+            log["seconds"] = time.perf_counter() - t_start
+            save_checkpoint(settings.checkpoint_dir, {
+                "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
+                "optimizer": opt.state_dict(), "sampler": ctx.sampler.state_dict(),
+                "numpy_rng": ctx.rng.bit_generator.state, "torch_generator": ctx.generator.get_state(), "log": log})
+    bar.close()
+    log["seconds"] = time.perf_counter() - t_start
+    return DistillOutput(syn.detach().cpu(), labels.cpu(), log=log)

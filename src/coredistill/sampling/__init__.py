@@ -1,0 +1,26 @@
+"""Batch samplers for the real side of distillation, one registry."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid
+from ..registry import Registry
+from .base import BatchSampler, UniformSampler
+
+SAMPLERS: Registry[type[BatchSampler]] = Registry("sampler")
+SAMPLERS.register("uniform", UniformSampler)
+
+
+def list_samplers() -> list[str]:
+    return SAMPLERS.names()
+
+
+def create_sampler(name: str, **options: Any) -> BatchSampler:
+    cls = SAMPLERS.get(name)
+    try:
+        return cls(**options)
+    except TypeError as e:
+        raise invalid("options", sorted(options), f"options accepted by sampler {name!r} ({e})") from None
+
+
+__all__ = ["SAMPLERS", "BatchSampler", "UniformSampler", "create_sampler", "list_samplers"]

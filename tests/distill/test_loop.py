@@ -1,0 +1,108 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from coredistill.artifacts import DistilledSet
+from coredistill.distill import Context, LoopSettings, Method, RealData, run_loop
+from coredistill.distill.checkpoint import CHECKPOINT, PREVIOUS
+from coredistill.errors import CheckpointError, DivergenceError, InvalidParameterError
+from coredistill.pipeline import distill
+from coredistill.sampling import create_sampler
+
+RUN = ["distill", "--dataset", "digits", "--method", "dm", "--ipc", "2", "--preset", "tiny", "--iterations", "300",
+       "--no-eval", "--quiet", "--checkpoint-every", "5"]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "coredistill", *args]
+
+
+def test_sigkill_then_resume_is_bit_identical(tmp_path):
+    env = {**os.environ, "COREDISTILL_DATA": str(tmp_path / "data")}
+    ref = tmp_path / "ref"
+    subprocess.run(_cli(*RUN, "--out", str(ref)), check=True, env=env)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_cli(*RUN, "--out", str(out)), env=env)
+    ckpt = tmp_path / "run.ckpt" / CHECKPOINT
+    deadline = time.time() + 120
+    while not (ckpt.exists() and (tmp_path / "run.ckpt" / PREVIOUS).exists()) and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    killed_at = torch.load(ckpt, weights_only=False)["iteration"]
+    assert 5 <= killed_at < 300
+    subprocess.run(_cli(*RUN, "--out", str(out), "--resume"), check=True, env=env)
+    a, b = DistilledSet.load(ref), DistilledSet.load(out)
+    assert torch.equal(a.images, b.images)
+    assert b.manifest["log"]["resumed_from"] == killed_at
+    assert a.manifest["log"]["loss"] == b.manifest["log"]["loss"]
+    assert not (tmp_path / "run.ckpt").exists()  # removed once the artifact is saved
+
+
+def _small(digits, tmp_path, **kw):
+    args = dict(ipc=1, method="dm", preset="tiny", iterations=6, evaluate_with=(), progress=False,
+                checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
+    return distill(digits, **{**args, **kw})
+
+
+def test_resume_refuses_other_config_and_corrupt_checkpoint(digits, tmp_path):
+    _small(digits, tmp_path, iterations=5)  # leaves checkpoints at 2 and 4
+    with pytest.raises(CheckpointError, match="config keys ipc, method_options differ"):
+        _small(digits, tmp_path, ipc=2, iterations=6, resume=True)
+    (tmp_path / "ck" / CHECKPOINT).write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="corrupt.*previous checkpoint .*is intact"):
+        _small(digits, tmp_path, iterations=5, resume=True)
+    assert torch.load(tmp_path / "ck" / PREVIOUS, weights_only=False)["iteration"] == 2
+
+
+class _Diverges(Method):
+    lr_images = 0.1
+    iterations = 6
+
+    def __init__(self):
+        self._calls = 0
+
+    def losses(self, syn, labels, ctx):
+        self._calls += 1
+        yield (syn ** 2).sum() * (float("nan") if self._calls == 4 else 1.0)
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path):
+    labels = np.repeat([0, 1], 3)
+    s = create_sampler("uniform")
+    s.setup(labels, 2)
+    ctx = Context(RealData(torch.zeros(6, 1, 4, 4), torch.as_tensor(labels), None), 2, 1, s,
+                  np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+    settings = LoopSettings(iterations=6, checkpoint_dir=tmp_path, checkpoint_every=1)
+    with pytest.raises(DivergenceError, match="loss=nan at iteration 4"):
+        run_loop(_Diverges(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx, settings, progress=False)
+    state = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    assert state["iteration"] == 3 and torch.isfinite(state["images"]).all()
+
+
+def test_bad_iterations_and_names(digits):
+    for bad in (0, -2):
+        with pytest.raises(InvalidParameterError, match=f"iterations={bad}: expected a positive integer"):
+            distill(digits, ipc=1, method="dm", preset="tiny", iterations=bad, evaluate_with=(), progress=False)
+    with pytest.raises(InvalidParameterError, match="sampler='loss'.*uniform"):
+        distill(digits, ipc=1, method="dm", sampler="loss", preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match="method='mtt'.*dm, dc, dsa"):
+        distill(digits, ipc=1, method="mtt", preset="tiny", progress=False)
+
+
+@pytest.mark.parametrize("method", ["dm", "dc", "dsa"])
+def test_every_method_learns_something_and_is_deterministic(method, digits):
+    a = distill(digits, ipc=1, method=method, preset="tiny", evaluate_with=(), progress=False, seed=3)
+    b = distill(digits, ipc=1, method=method, preset="tiny", evaluate_with=(), progress=False, seed=3)
+    assert torch.equal(a.images, b.images)
+    real = distill(digits, ipc=1, method="none", preset="tiny", evaluate_with=(), progress=False, seed=3)
+    assert not torch.equal(a.images, real.images)  # the images moved
+    assert a.manifest["initializer"]["indices"] == real.manifest["initializer"]["indices"]
+    assert len(a.manifest["log"]["loss"]) == a.manifest["method"]["options"]["iterations"]

@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the main job: baselines on the default data set, printed as a table")
     data_args(p)
-    p.add_argument("--ipc", type=int, nargs="+", default=[1, 10, 50])
+    p.add_argument("--ipc", type=int, nargs="+", default=[1, 10])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default="demo-output")
     p.add_argument("--no-full", action="store_true", help="skip the full-data reference row")

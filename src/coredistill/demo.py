@@ -1,8 +1,9 @@
 """The main job of ``make demo``: distill the default data set with each baseline and print one table.
 
-For now the rows are real-image selections without learning — the field's random baseline, the seed's
-k-means sensitivity sampling, and the herding and k-center baselines — at several IPC, and a full-data
-reference; later issues add baseline vs +init vs +sampling vs +both for each distillation method.
+Rows: real-image selections without learning (the field's random baseline, the seed's k-means sensitivity
+sampling, herding, k-center), then distribution matching (DM) from random real images (the field's baseline) and
+from sensitivity-sampled ones (+init), at each IPC, and a full-data reference. The importance sampler adds
++sampling / +both rows when it lands.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from .presets import get_preset
 from .seeding import child_seeds
 from .table import format_table, pct
 
-ROWS: list[dict[str, Any]] = [{"method": "none", "init": name}
-                              for name in ("random", "kmeans-sensitivity", "herding", "k-center")]
+ROWS: list[dict[str, Any]] = (
+    [{"method": "none", "init": name} for name in ("random", "kmeans-sensitivity", "herding", "k-center")]
+    + [{"method": "dm", "init": name} for name in ("random", "kmeans-sensitivity")])
 
 
-def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10, 50),
+def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10),
              preset: str = "cpu", seed: int = 0, out_dir: Path = Path("demo-output"), full_data: bool = True,
              progress: bool = True) -> list[list[str]]:
     start = time.perf_counter()

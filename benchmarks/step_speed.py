@@ -1,0 +1,118 @@
+"""Seconds per distillation iteration: coredistill's DM / DC / DSA vs a per-class transcription of the papers'
+loop, measured side by side in one run, with the loss values compared (must agree to 1e-5).
+
+The reference loop is what the original scripts do for DM: one forward per class for the real batch and one for
+the synthetic images. coredistill batches all classes into one forward when the network has no batch norm.
+For DC/DSA both are per class by nature (per-class gradients); the ratio shows the engine's overhead.
+
+    python benchmarks/step_speed.py                                 # MNIST- and CIFAR-sized, IPC 1 and 10
+    python benchmarks/step_speed.py --width 32 --batch-real 64 --repeats 3
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from coredistill.distill import Context, RealData, create_method
+from coredistill.models import create_model
+from coredistill.sampling import create_sampler
+from coredistill.table import format_table
+
+
+def reference_dm_loss(net, real_batches, syn, ipc):
+    """The papers' per-class DM loop, transcribed."""
+    loss = syn.new_zeros(())
+    for c, xr in enumerate(real_batches):
+        with torch.no_grad():
+            er = net.embed(xr).mean(0)
+        es = net.embed(syn[c * ipc:(c + 1) * ipc]).mean(0)
+        loss = loss + ((er - es) ** 2).sum()
+    return loss
+
+
+def time_dm(channels, size, ipc, width, batch_real, repeats, classes=10):
+    g = torch.Generator().manual_seed(0)
+    n_per = batch_real
+    real = torch.randn(classes * n_per, channels, size, size, generator=g)
+    labels = np.repeat(np.arange(classes), n_per)
+    syn = torch.randn(classes * ipc, channels, size, size, generator=g, requires_grad=True)
+    net = create_model("ConvNet", channels, classes, size, seed=0, width=width)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    sampler = create_sampler("uniform")
+    sampler.setup(labels, classes)
+    ctx = Context(RealData(real, torch.as_tensor(labels), None), classes, ipc, sampler, np.random.default_rng(0),
+                  torch.Generator().manual_seed(0), torch.device("cpu"))
+    ctx.new_net = lambda: net
+    method = create_method("dm", batch_real=batch_real)
+    ours_t, ref_t, diffs = [], [], []
+    for r in range(repeats + 1):
+        state = ctx.rng.bit_generator.state
+        t0 = time.perf_counter()
+        loss = next(method.losses(syn, None, ctx))
+        loss.backward()
+        t_ours = time.perf_counter() - t0
+        ctx.rng.bit_generator.state = state  # the reference sees exactly the same real batches
+        batches = [ctx.real_batch(c, batch_real)[0] for c in range(classes)]
+        t0 = time.perf_counter()
+        ref = reference_dm_loss(net, batches, syn, ipc)
+        ref.backward()
+        t_ref = time.perf_counter() - t0
+        if r:  # the first round warms up
+            ours_t.append(t_ours)
+            ref_t.append(t_ref)
+        diffs.append(abs(float(loss) - float(ref)) / max(abs(float(ref)), 1e-12))
+    return float(np.median(ours_t)), float(np.median(ref_t)), max(diffs)
+
+
+def time_dc(method_name, channels, size, ipc, width, batch_real, repeats, classes=10):
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(classes * batch_real, channels, size, size, generator=g)
+    labels = np.repeat(np.arange(classes), batch_real)
+    syn = torch.randn(classes * ipc, channels, size, size, generator=g, requires_grad=True)
+    sampler = create_sampler("uniform")
+    sampler.setup(labels, classes)
+    from coredistill.augment import DSA
+
+    ctx = Context(RealData(real, torch.as_tensor(labels), None), classes, ipc, sampler, np.random.default_rng(0),
+                  torch.Generator().manual_seed(0), torch.device("cpu"), model_options={"width": width},
+                  dsa=DSA() if method_name == "dsa" else None)
+    method = create_method(method_name, batch_real=batch_real, outer_loop=1)  # one outer step = one matching step
+    times = []
+    for r in range(repeats + 1):
+        t0 = time.perf_counter()
+        for loss in method.losses(syn, torch.as_tensor(np.repeat(np.arange(classes), ipc)), ctx):
+            loss.backward()
+        if r:
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--width", type=int, default=128)
+    ap.add_argument("--batch-real", type=int, default=256)
+    ap.add_argument("--ipc", type=int, nargs="+", default=[1, 10])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    rows = []
+    for label, ch, size in (("MNIST-sized 1x28x28", 1, 28), ("CIFAR-sized 3x32x32", 3, 32)):
+        for ipc in args.ipc:
+            ours, ref, diff = time_dm(ch, size, ipc, args.width, args.batch_real, args.repeats)
+            rows.append(["dm", label, ipc, f"{ours:.3f}", f"{ref:.3f}", f"{ref / ours:.2f}x", f"{diff:.1e}"])
+            print(rows[-1], flush=True)
+            for m in ("dc", "dsa"):
+                t = time_dc(m, ch, size, ipc, args.width, args.batch_real, args.repeats)
+                rows.append([f"{m} (one outer step)", label, ipc, f"{t:.3f}", "", "", ""])
+                print(rows[-1], flush=True)
+    print(f"ConvNet-3 width {args.width}, real batch {args.batch_real} per class, 10 classes, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats}")
+    print(format_table(["method", "input", "ipc", "coredistill s/it", "per-class loop s/it", "speed-up",
+                        "max rel. loss diff"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,14 @@ class Registry(Generic[T]):
         except (KeyError, TypeError):
             raise invalid(self.kind, name, "one of: " + ", ".join(self.names())) from None
 
+    def create(self, name: str, **options):
+        """Look up ``name`` and call it with ``options``; an option it does not take is a named error."""
+        factory = self.get(name)
+        try:
+            return factory(**options)
+        except TypeError as e:
+            raise invalid("options", sorted(options), f"options accepted by {self.kind} {name!r} ({e})") from None
+
     def names(self) -> list[str]:
         return list(self._entries)
 

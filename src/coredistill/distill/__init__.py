@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid
 from ..registry import Registry
 from .base import Context, DistillOutput, Method, RealData
 from .dc import DC, DSAMethod
@@ -23,11 +22,7 @@ def list_methods() -> list[str]:
 
 
 def create_method(name: str, **options: Any) -> Method:
-    cls = METHODS.get(name)
-    try:
-        return cls(**options)
-    except TypeError as e:
-        raise invalid("options", sorted(options), f"options accepted by {name!r} ({e})") from None
+    return METHODS.create(name, **options)
 
 
 __all__ = ["METHODS", "Context", "DistillOutput", "LoopSettings", "Method", "RealData", "create_method",

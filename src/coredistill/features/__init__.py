@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid
 from ..registry import Registry
 from .cache import cache_key, cached_features
 from .spaces import Encoder, FeatureSpace, KernelRandomFeatures, Pixels, RandomNetEmbeddings
@@ -25,11 +24,7 @@ def list_features() -> list[str]:
 
 
 def create_features(name: str, **options: Any) -> FeatureSpace:
-    cls = FEATURES.get(name)
-    try:
-        return cls(**options)
-    except TypeError as e:
-        raise invalid("options", sorted(options), f"options accepted by features {name!r} ({e})") from None
+    return FEATURES.create(name, **options)
 
 
 __all__ = ["FEATURES", "Encoder", "FeatureSpace", "KernelRandomFeatures", "Pixels", "RandomNetEmbeddings",

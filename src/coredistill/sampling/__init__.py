@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid
 from ..registry import Registry
 from .base import BatchSampler, UniformSampler
 
@@ -16,11 +15,7 @@ def list_samplers() -> list[str]:
 
 
 def create_sampler(name: str, **options: Any) -> BatchSampler:
-    cls = SAMPLERS.get(name)
-    try:
-        return cls(**options)
-    except TypeError as e:
-        raise invalid("options", sorted(options), f"options accepted by sampler {name!r} ({e})") from None
+    return SAMPLERS.create(name, **options)
 
 
 __all__ = ["SAMPLERS", "BatchSampler", "UniformSampler", "create_sampler", "list_samplers"]

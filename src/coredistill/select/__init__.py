@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid
 from ..registry import Registry
 from .baselines import Herding, KCenterGreedy, KMeansCentroid
 from .leverage import KernelLeverage, exact_leverage, ridge_leverage
@@ -36,11 +35,7 @@ def list_initializers() -> list[str]:
 
 
 def create_initializer(name: str, **options: Any) -> Initializer:
-    cls = INITIALIZERS.get(name)
-    try:
-        return cls(**options)
-    except TypeError as e:
-        raise invalid("options", sorted(options), f"options accepted by {name!r} ({e})") from None
+    return INITIALIZERS.create(name, **options)
 
 
 __all__ = ["INITIALIZERS", "Initializer", "Selection", "create_initializer", "exact_leverage", "kmeans_sensitivity",

@@ -25,8 +25,8 @@ def test_round_trip_with_manifest_and_preview(small_set, tmp_path):
     assert (path / "preview.png").is_file()
     # the chosen real indices are the real images, as trained
     idx = torch.tensor(m["initializer"]["indices"])
-    from coredistill.pipeline import prepare_real
     from coredistill.data import load_dataset
+    from coredistill.pipeline import prepare_real
 
     train, _ = prepare_real(load_dataset("digits"), None)
     assert torch.equal(back.images, train[idx])
@@ -108,8 +108,8 @@ def test_export_to_dc_layout(small_set, tmp_path):
 
 
 def test_preview_denormalizes(small_set, tmp_path):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     img = np.asarray(Image.open(small_set.write_preview(tmp_path / "p.png")))
     assert img.shape[2] == 3 and img.dtype == np.uint8

@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.fetch import FETCHERS
     from .distill import list_methods
     from .features import list_features
-    from .sampling import list_samplers
     from .models import list_models
     from .presets import PRESETS
+    from .sampling import list_samplers
     from .select import list_initializers
 
     parser = argparse.ArgumentParser(prog="coredistill", description=__doc__)

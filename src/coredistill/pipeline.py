@@ -17,18 +17,18 @@ import numpy as np
 import torch
 
 from .artifacts import DistilledSet, environment
+from .augment import DSA, default_strategy
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
-from .augment import DSA, default_strategy
 from .distill import Context, LoopSettings, RealData, create_method, run_loop
 from .errors import invalid
-from .sampling import create_sampler
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
 from .presets import Preset, get_preset
-from .select import create_initializer
+from .sampling import create_sampler
 from .seeding import child_seeds, torch_generator
+from .select import create_initializer
 
 SEED_NAMES = ("select", "sampling", "distill", "eval", "features")
 

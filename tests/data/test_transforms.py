@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from coredistill.data import ZCA, Normalizer
+from coredistill.data import ZCA
 from coredistill.errors import InvalidParameterError
 
 

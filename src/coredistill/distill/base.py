@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from ..augment import DSA
-from ..errors import invalid
 from ..data.dataset import ImageDataset
+from ..errors import invalid
 from ..models import create_model
 from ..sampling import BatchSampler
 

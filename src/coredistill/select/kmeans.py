@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from scipy import sparse
 
 _CHUNK_ELEMENTS = 1 << 22  # elements of any temporary (rows x max(k, d)): 32 MB of float64 at most

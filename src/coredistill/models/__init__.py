@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import torch
 
 from ..errors import InvalidParameterError, invalid
 from ..registry import Registry

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-
 from ..errors import InvalidParameterError, invalid
 from ..registry import Registry
 from ..seeding import isolated_torch_rng

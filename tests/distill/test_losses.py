@@ -1,5 +1,6 @@
 """Each method's loss against a direct transcription of the published formula on tiny tensors."""
 import numpy as np
+import pytest
 import torch
 from torch.nn import functional as F
 
@@ -35,10 +36,12 @@ def _data():
     return real, labels, syn
 
 
-def test_dm_loss_is_sum_of_squared_mean_embedding_gaps():
+@pytest.mark.parametrize("batched", [True, False])
+def test_dm_loss_is_sum_of_squared_mean_embedding_gaps(batched):
     real, labels, syn = _data()
     net = create_model("ConvNet", 1, 2, 8, seed=1, width=8)
-    loss = next(create_method("dm", batch_real=6).losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
+    loss = next(create_method("dm", batch_real=6, batched=batched).losses(syn, torch.tensor([0, 0, 1, 1]),
+                                                                        _ctx(real, labels, 2, net)))
     expected = sum(((net.embed(real[labels == c]).mean(0) - net.embed(syn[2 * c:2 * c + 2]).mean(0)) ** 2).sum()
                    for c in range(2))
     assert torch.allclose(loss, expected, rtol=1e-5)

@@ -97,7 +97,7 @@ class KernelLeverage(Initializer):
         if self.lam is not None:
             _resolve_lambda(self.lam, self.reg, 1.0, 1)
 
-    def score(self, features, labels, rng):
+    def score(self, features, labels, ipc, rng):
         n = len(features)
         if self.kernel == "linear":
             tau = ridge_leverage(features, self.lam, self.reg)

@@ -47,8 +47,9 @@ class Initializer:
     uses_features = True
     default_features = "pixels"
 
-    def score(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-        """Importance of every example (None: this initializer has no scores)."""
+    def score(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator
+              ) -> np.ndarray | None:
+        """Importance of every example for a selection of ``ipc`` per class (None: no scores)."""
         return None
 
     def select(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator) -> Selection:
@@ -60,7 +61,7 @@ class Initializer:
             raise invalid("ipc", int(ipc), f"at most the smallest class size {int(counts.min())} "
                           f"(class {int(classes[counts.argmin()])})")
         self.check(counts)
-        scores = self.score(features, labels, rng)
+        scores = self.score(features, labels, int(ipc), rng)
         indices, weights = [], []
         for c in classes:
             members = np.flatnonzero(labels == c)

@@ -83,15 +83,8 @@ class KMeansSensitivity(Initializer):
         if isinstance(self.lloyd_iters, bool) or not isinstance(self.lloyd_iters, int) or self.lloyd_iters < 0:
             raise invalid("lloyd_iters", self.lloyd_iters, "an integer >= 0")
 
-    def select(self, features, labels, ipc, rng):
-        self._ipc = ipc  # k defaults to ipc; resolved here, at call time
-        try:
-            return super().select(features, labels, ipc, rng)
-        finally:
-            del self._ipc
-
-    def score(self, features, labels, rng):
-        k = self.k if self.k is not None else getattr(self, "_ipc", 1)
+    def score(self, features, labels, ipc, rng):
+        k = self.k if self.k is not None else ipc  # resolved at call time
         scores = np.empty(len(labels))
         for c in np.unique(labels):
             members = np.flatnonzero(labels == c)

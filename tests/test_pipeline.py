@@ -49,3 +49,19 @@ def test_initializer_chooses_its_feature_space_and_scores_are_kept(digits, tmp_p
     b = distill(digits, ipc=2, init="herding", features="random-nets", feature_options={"num_nets": 1, "width": 8},
                 preset="tiny", evaluate_with=(), progress=False)
     assert b.manifest["initializer"]["features"]["name"] == "random-nets" and b.init_scores is None
+
+
+def test_evaluation_augmentation_never_flips_digits(digits, monkeypatch):
+    import coredistill.pipeline as pipeline
+
+    seen = []
+    real_evaluate = pipeline.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("dsa_strategy"))
+        return real_evaluate(*args, **{**kwargs, "epochs": 1, "nets": 1})
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
+    art = distill(digits, ipc=1, method="dm", preset="tiny", iterations=2, eval_every=1, progress=False)
+    evaluate_artifact(art, digits, progress=False)
+    assert len(seen) == 3 and all(s is not None and "flip" not in s for s in seen)

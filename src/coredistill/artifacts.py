@@ -65,10 +65,6 @@ class DistilledSet:
             raise ArtifactError("manifest has no normalization.mean/std: cannot de-normalize images")
         return Normalizer(tuple(norm["mean"]), tuple(norm["std"]))
 
-    @property
-    def ipc(self) -> int:
-        return int(np.bincount(self.labels.numpy()).max())
-
     def images_unit(self) -> torch.Tensor:
         """Images mapped back to [0, 1] pixel space (undoing ZCA, then normalization), clipped for display."""
         x = self.images.float()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 
 class CoredistillError(Exception):
     """Base of every error the library raises for bad input."""
@@ -35,24 +33,6 @@ def param_message(name: str, value: Any, expected: str) -> str:
 def invalid(name: str, value: Any, expected: str) -> InvalidParameterError:
     """Build (not raise) an :class:`InvalidParameterError` in the shared format."""
     return InvalidParameterError(param_message(name, value, expected))
-
-
-def check_positive_int(name: str, value: Any, *, maximum: int | None = None, why: str = "") -> int:
-    """Return ``value`` as int if it is an integer in [1, maximum]; raise otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise invalid(name, value, "a positive integer")
-    value = int(value)
-    if value <= 0:
-        raise invalid(name, value, "a positive integer")
-    if maximum is not None and value > maximum:
-        raise invalid(name, value, f"at most {maximum}{' ' + why if why else ''}")
-    return value
-
-
-def check_choice(name: str, value: Any, choices: list[str] | tuple[str, ...]) -> str:
-    if value not in choices:
-        raise invalid(name, value, f"one of {', '.join(map(str, choices))}")
-    return value
 
 
 class CheckpointError(CoredistillError):

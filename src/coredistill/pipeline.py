@@ -119,10 +119,12 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                   np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
                   dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None)
     eval_dsa = p.eval_dsa and learner.eval_dsa
+    eval_strategy = default_strategy(dataset.allow_flip)  # no flips for digits, in evaluation too
 
     def evaluate_during(images: torch.Tensor, iteration: int) -> float:
         r = evaluate(images, dataset.y_train[idx], test_x, dataset.y_test, num_classes=dataset.num_classes,
-                     model=p.model, preset=p, dsa=eval_dsa, seed=seeds["eval"] + iteration, device=dev,
+                     model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
+                     seed=seeds["eval"] + iteration, device=dev,
                      progress=False)
         return r.mean
 
@@ -154,7 +156,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     models = [p.model] if evaluate_with is None else list(evaluate_with)
     evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, test_x,
                          dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
-                         lr=out.learned_lr, seed=seeds["eval"], device=dev, progress=progress) for m in models}
+                         dsa_strategy=eval_strategy, lr=out.learned_lr, seed=seeds["eval"], device=dev,
+                         progress=progress) for m in models}
     timings["eval_s"] = time.perf_counter() - t0
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
     if evals and (manifest["curve"] or settings.iterations):
@@ -172,8 +175,6 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
     m = artifact.manifest
     p = get_preset(preset or m.get("preset", {}).get("name", "cpu"))
     if list(artifact.images.shape[1:]) != [dataset.channels, *dataset.image_size]:
-        from .errors import invalid
-
         raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the artifact's "
                       f"(got {[dataset.channels, *dataset.image_size]})")
     norm = artifact.normalizer if "normalization" in m else Normalizer(dataset.mean, dataset.std)
@@ -184,6 +185,7 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
     eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
     overrides.setdefault("dsa", p.eval_dsa and bool(m.get("method", {}).get("eval_dsa", False)))
     overrides.setdefault("lr", artifact.learned_lr)
+    overrides.setdefault("dsa_strategy", default_strategy(dataset.allow_flip))
     return {name: evaluate(artifact.images, labels, test_x, dataset.y_test, num_classes=dataset.num_classes,
                            model=name, preset=p, seed=eval_seed, **overrides)
             for name in (models or [p.model])}

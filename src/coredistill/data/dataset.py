@@ -100,23 +100,6 @@ class ImageDataset:
     def test_float(self) -> torch.Tensor:
         return _as_unit_float(self.x_test)
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "ImageDataset":
-        """A random slice (for tests and quick runs); keeps the full-data normalization."""
-        rng = np.random.default_rng(seed)
-
-        def pick(y: torch.Tensor, n: int | None) -> torch.Tensor:
-            if n is None or n >= len(y):
-                return torch.arange(len(y))
-            idx = rng.permutation(len(y))[:n]
-            return torch.from_numpy(np.sort(idx))
-
-        tr, te = pick(self.y_train, n_train), pick(self.y_test, n_test)
-        return ImageDataset(
-            name=self.name, x_train=self.x_train[tr], y_train=self.y_train[tr], x_test=self.x_test[te],
-            y_test=self.y_test[te], class_names=self.class_names, mean=self.mean, std=self.std,
-            allow_flip=self.allow_flip, source=self.source, extra=dict(self.extra, subset=[n_train, n_test, seed]),
-        )
-
     def describe(self) -> dict:
         """A JSON-able summary, stored in artifacts' manifests."""
         return {

@@ -14,8 +14,7 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import invalid
-from .sampling import MODES, sample_proportional
-from .selection import Initializer
+from .selection import ScoreSampler
 
 MAX_EXACT_N = 10_000  # an n x n float64 kernel of 10k points is 800 MB and an O(n^3) solve
 _CHUNK = 8192
@@ -72,7 +71,7 @@ def rbf_kernel(x: np.ndarray, gamma: float | None = None) -> np.ndarray:
     return np.exp(-gamma * d2)
 
 
-class KernelLeverage(Initializer):
+class KernelLeverage(ScoreSampler):
     """Sample each class ∝ τ_i(λ) + 1/n, the kernel-fitting sensitivity, computed over the whole train set.
 
     ``kernel="linear"``: the features are the kernel's feature map (the default ``kernel-rf`` random features of
@@ -90,8 +89,7 @@ class KernelLeverage(Initializer):
         self.mode = mode
 
     def check(self, class_counts: np.ndarray) -> None:
-        if self.mode not in MODES:
-            raise invalid("mode", self.mode, f"one of {', '.join(MODES)}")
+        super().check(class_counts)
         if self.kernel not in ("linear", "rbf"):
             raise invalid("kernel", self.kernel, "'linear' (features are the feature map) or 'rbf' (exact)")
         if self.lam is not None:
@@ -106,6 +104,3 @@ class KernelLeverage(Initializer):
                 raise invalid("n", n, f"at most {MAX_EXACT_N} points for kernel='rbf': use kernel='linear'")
             tau = exact_leverage(rbf_kernel(features, self.gamma), self.lam, self.reg)
         return np.clip(tau, 0.0, 1.0) + 1.0 / n
-
-    def select_class(self, x, m, rng, scores):
-        return sample_proportional(scores, m, rng, self.mode)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import invalid
+from .sampling import MODES, sample_proportional
 
 
 @dataclass
@@ -81,3 +82,17 @@ class Initializer:
 
     def options(self) -> dict:
         return dict(vars(self))
+
+
+class ScoreSampler(Initializer):
+    """An initializer that scores every example, then draws each class ∝ its scores (``mode``: distinct | iid)
+    with weights 1/(m q). Subclasses implement :meth:`score` and validate their own options in ``check``."""
+
+    mode: str = "distinct"
+
+    def check(self, class_counts: np.ndarray) -> None:
+        if self.mode not in MODES:
+            raise invalid("mode", self.mode, f"one of {', '.join(MODES)}")
+
+    def select_class(self, x, m, rng, scores):
+        return sample_proportional(scores, m, rng, self.mode)

@@ -16,8 +16,7 @@ import numpy as np
 
 from ..errors import invalid
 from .kmeans import assign, kmeans_pp, lloyd
-from .sampling import MODES, sample_proportional
-from .selection import Initializer
+from .selection import ScoreSampler
 
 
 def sensitivity_from_centers(x: np.ndarray, centers: np.ndarray, k: int | None = None) -> np.ndarray:
@@ -60,7 +59,7 @@ def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_it
     return sensitivity_from_centers(x, centers, k=int(k))
 
 
-class KMeansSensitivity(Initializer):
+class KMeansSensitivity(ScoreSampler):
     """Sample each class ∝ its k-means sensitivity (``k=None``: k = ipc).
 
     ``mode="distinct"`` gives ipc distinct real images (an initialization); ``mode="iid"`` the theoretical coreset
@@ -73,8 +72,7 @@ class KMeansSensitivity(Initializer):
         self.mode = mode
 
     def check(self, class_counts: np.ndarray) -> None:
-        if self.mode not in MODES:
-            raise invalid("mode", self.mode, f"one of {', '.join(MODES)}")
+        super().check(class_counts)
         if self.k is not None:
             if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k <= 0:
                 raise invalid("k", self.k, "a positive integer or None (= ipc)")
@@ -90,6 +88,3 @@ class KMeansSensitivity(Initializer):
             members = np.flatnonzero(labels == c)
             scores[members] = kmeans_sensitivity(features[members], k, rng, self.lloyd_iters)
         return scores
-
-    def select_class(self, x, m, rng, scores):
-        return sample_proportional(scores, m, rng, self.mode)

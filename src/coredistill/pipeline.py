@@ -77,7 +77,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     p = get_preset(preset)
     dev = resolve_device(device)
     initializer = create_initializer(init, **(init_options or {}))
-    options = {**p.method_options(method), **(method_options or {})}
+    options = {**p.method_options(method, ipc), **(method_options or {})}
     if iterations is not None:
         options["iterations"] = iterations
     learner = create_method(method, **options)

@@ -1,0 +1,120 @@
+"""Accuracy of distillation variants under one preset, side by side: method / initializer / batch sampler.
+
+A variant is ``METHOD/INIT/SAMPLER`` with optional sampler options after a colon, e.g.
+``dm/random/uniform``, ``dm/kmeans-sensitivity/relative-loss:weighted=True``. The first variant is the baseline
+of the Δ column; Δ and the paired p-value (t-test on per-seed differences; every variant of a seed shares the
+eval seed, so the eval nets start from the same weights) compare each variant with it.
+
+Resumable: one JSON line per (dataset, ipc, variant, seed) cell in --out; finished cells are skipped.
+
+    python benchmarks/method_accuracy.py --datasets mnist fashion-mnist --ipc 1 10 --seeds 0 1 2 \\
+        --variants none/random/uniform dm/random/uniform dc/random/uniform dsa/random/uniform
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from coredistill.data import load_dataset
+from coredistill.pipeline import distill
+from coredistill.table import format_table
+
+DEFAULT_VARIANTS = ["none/random/uniform", "dm/random/uniform", "dc/random/uniform", "dsa/random/uniform"]
+
+
+def parse_variant(text: str) -> dict:
+    head, _, opts = text.partition(":")
+    parts = head.split("/")
+    if len(parts) != 3:
+        raise SystemExit(f"--variants: {text!r}: expected METHOD/INIT/SAMPLER[:key=value,...]")
+    options = {}
+    for pair in filter(None, opts.split(",")):
+        key, _, raw = pair.partition("=")
+        try:
+            options[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            options[key] = raw
+    return {"method": parts[0], "init": parts[1], "sampler": parts[2], "sampler_options": options}
+
+
+def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str) -> dict:
+    t0 = time.perf_counter()
+    res = distill(ds, ipc=ipc, method=variant["method"], init=variant["init"], sampler=variant["sampler"],
+                  sampler_options=variant["sampler_options"], preset=preset, seed=seed, progress=False)
+    m = res.manifest["metrics"][res.manifest["preset"]["model"]]
+    return {"acc": m["mean"], "acc_nets_std": m["std"], "accuracies": m["accuracies"],
+            "timings": res.manifest["timings"], "log_seconds": res.manifest["log"].get("seconds"),
+            "sampler_log": res.manifest["log"].get("sampler"), "wall_s": time.perf_counter() - t0}
+
+
+def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
+    rows = []
+    for name in datasets:
+        for ipc in ipcs:
+            base = {s: done[(name, ipc, variants[0], s)]["acc"] for s in seeds if (name, ipc, variants[0], s) in done}
+            for v in variants:
+                cells = {s: done[(name, ipc, v, s)] for s in seeds if (name, ipc, v, s) in done}
+                if not cells:
+                    continue
+                accs = np.array([c["acc"] for c in cells.values()])
+                paired = [s for s in cells if s in base]
+                delta = p = ""
+                if v != variants[0] and paired:
+                    d = np.array([cells[s]["acc"] - base[s] for s in paired])
+                    delta = f"{100 * d.mean():+.2f}"
+                    if len(d) > 1 and d.std() > 0:
+                        p = f"{stats.ttest_1samp(d, 0.0).pvalue:.3f}"
+                secs = np.mean([c["timings"]["distill_s"] for c in cells.values()])
+                rows.append([name, ipc, v, f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}", len(accs), delta, p,
+                             f"{secs:.0f}"])
+    return format_table(["dataset", "ipc", "variant", "acc % (mean ± std over seeds)", "seeds", "Δ vs first",
+                         "paired p", "distill s"], rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
+    ap.add_argument("--ipc", type=int, nargs="+", default=[1, 10])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
+    ap.add_argument("--preset", default="cpu")
+    ap.add_argument("--out", default=None, help="JSON-lines results file (default under benchmarks/results/)")
+    ap.add_argument("--summary-only", action="store_true", help="print the table of what --out holds; run nothing")
+    args = ap.parse_args()
+    variants = list(dict.fromkeys(args.variants))
+    for v in variants:
+        parse_variant(v)
+    out = Path(args.out or f"benchmarks/results/method_accuracy_{args.preset}.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["dataset"], r["ipc"], r["variant"], r["seed"])] = r
+    if not args.summary_only:
+        for name in args.datasets:
+            ds = load_dataset(name)
+            for ipc in args.ipc:
+                for seed in args.seeds:
+                    for v in variants:
+                        if (name, ipc, v, seed) in done:
+                            continue
+                        row = {"dataset": name, "ipc": ipc, "variant": v, "seed": seed, "preset": args.preset,
+                               **run_cell(ds, parse_variant(v), ipc, seed, args.preset)}
+                        with out.open("a") as f:
+                            f.write(json.dumps(row) + "\n")
+                        done[(name, ipc, v, seed)] = row
+                        print(f"{name} ipc {ipc} seed {seed} {v}: {100 * row['acc']:.2f}% ({row['wall_s']:.0f} s)",
+                              flush=True)
+    print(f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds")
+    print(summarize(done, args.datasets, args.ipc, variants, args.seeds))
+
+
+if __name__ == "__main__":
+    main()

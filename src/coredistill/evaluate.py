@@ -66,11 +66,12 @@ def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, 
         raise invalid("labels", tuple(y.shape), "(N,) class indices or (N, num_classes) soft labels")
 
 
-def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor,
-                   test_y: torch.Tensor, *, epochs: int, lr: float, preset: Preset, augment: DSA | None,
-                   generator: torch.Generator, progress: tqdm | None = None) -> float:
-    """Train ``model`` on (x, y) with the protocol's optimizer; return its final test accuracy."""
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=preset.momentum, weight_decay=preset.weight_decay)
+def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
+              momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256, augment: DSA | None = None,
+              generator: torch.Generator, progress: tqdm | None = None) -> torch.nn.Module:
+    """The protocol's training: SGD with momentum and weight decay, lr x0.1 at half the epochs, cross-entropy
+    (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional per-image DSA."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     device = x.device
     n = len(x)
     model.train()
@@ -79,8 +80,8 @@ def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, tes
             for group in opt.param_groups:
                 group["lr"] = lr * 0.1
         order = torch.randperm(n, generator=generator).to(device)
-        for start in range(0, n, preset.batch_size):
-            idx = order[start:start + preset.batch_size]
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
             xb, yb = x[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, generator=generator, siamese=False)
@@ -90,6 +91,15 @@ def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, tes
             opt.step()
         if progress is not None:
             progress.update(1)
+    return model
+
+
+def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor,
+                   test_y: torch.Tensor, *, epochs: int, lr: float, preset: Preset, augment: DSA | None,
+                   generator: torch.Generator, progress: tqdm | None = None) -> float:
+    """Train ``model`` on (x, y) with the protocol's optimizer; return its final test accuracy."""
+    train_net(model, x, y, epochs=epochs, lr=lr, momentum=preset.momentum, weight_decay=preset.weight_decay,
+              batch_size=preset.batch_size, augment=augment, generator=generator, progress=progress)
     return accuracy(model, test_x, test_y)
 
 

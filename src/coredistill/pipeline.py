@@ -30,7 +30,7 @@ from .sampling import create_sampler
 from .seeding import child_seeds, torch_generator
 from .select import create_initializer
 
-SEED_NAMES = ("select", "sampling", "distill", "eval", "features")
+SEED_NAMES = ("select", "sampling", "distill", "eval", "features", "sampler")  # append only: keeps old seeds
 
 
 def dataset_identity(dataset: ImageDataset, zca_eps: float | None) -> dict[str, Any]:
@@ -83,6 +83,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     learner = create_method(method, **options)
     learner.check()
     batch_sampler = create_sampler(sampler, **(sampler_options or {}))
+    batch_sampler.check()
     for pname, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(pname, value, "an integer >= 0")
@@ -114,7 +115,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
 
     t0 = time.perf_counter()
     idx = torch.from_numpy(selection.indices)
-    batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes)
+    batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes, seed=seeds["sampler"])
     ctx = Context(RealData(train_x, dataset.y_train, dataset), dataset.num_classes, ipc, batch_sampler,
                   np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
                   dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None)

@@ -59,7 +59,7 @@ def test_dm_weighted_real_mean():
     expected = 0
     for c in range(2):
         wc = torch.tensor(w[labels == c], dtype=torch.float32)
-        er = (wc[:, None] * net.embed(real[labels == c])).sum(0) / wc.sum()
+        er = (wc[:, None] * net.embed(real[labels == c])).mean(0)  # Horvitz–Thompson: (1/b) Σ w_i ψ(x_i)
         expected = expected + ((er - net.embed(syn[2 * c:2 * c + 2]).mean(0)) ** 2).sum()
     assert torch.allclose(loss, expected, rtol=1e-5)
 
@@ -111,6 +111,27 @@ def test_dc_outer_step_matches_gradient_matching_by_hand():
     assert torch.allclose(loss, expected, rtol=1e-5)
     loss.backward()
     assert syn.grad.abs().sum() > 0
+
+
+def test_dc_weighted_real_loss_is_the_horvitz_thompson_mean():
+    real, labels, syn = _data()
+    net = create_model("ConvNet", 1, 2, 8, seed=2, width=8)
+    w = np.linspace(0.5, 2.0, 12)
+    loss = next(create_method("dc", batch_real=6, outer_loop=1).losses(syn, torch.tensor([0, 0, 1, 1]),
+                                                                     _ctx(real, labels, 2, net, w)))
+    params = list(net.parameters())
+    expected = 0
+    for c in range(2):
+        xr, wc = real[labels == c], torch.tensor(w[labels == c], dtype=torch.float32)
+        ce = F.cross_entropy(net(xr), torch.full((6,), c), reduction="none")
+        gr = torch.autograd.grad((wc * ce).sum() / len(xr), params)
+        gs = torch.autograd.grad(F.cross_entropy(net(syn[2 * c:2 * c + 2]), torch.full((2,), c)), params,
+                                 create_graph=True)
+        expected = expected + match_distance([g.detach() for g in gr], gs)
+    assert torch.allclose(loss, expected, rtol=1e-5)
+    unweighted = next(create_method("dc", batch_real=6, outer_loop=1).losses(syn, torch.tensor([0, 0, 1, 1]),
+                                                                           _ctx(real, labels, 2, net)))
+    assert not torch.allclose(loss, unweighted)  # the weights reach the real gradient
 
 
 def test_dsa_applies_the_same_augmentation_to_both_sides():

@@ -53,6 +53,7 @@ class Context:
     model: str = "ConvNet"
     model_options: dict[str, Any] = field(default_factory=dict)
     dsa: DSA | None = None
+    predictor: Any = None  # the method's own predictor for importance scoring (KRR fit), if it has one
 
     def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx, weights = self.sampler.sample(class_index, batch_size, self.rng)
@@ -109,7 +110,8 @@ class Method:
 
 
 def weighted_mean(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """Mean over the batch, importance-weighted (Σ w x / Σ w) when weights are given."""
+    """Mean over the batch; with importance weights w_i = b/(n·π_i) the Horvitz–Thompson mean (1/b)·Σ w·x,
+    an unbiased estimate of the class mean (not self-normalized: Σ w x / Σ w would be biased for small b)."""
     if weights is None:
         return x.mean(0)
-    return (weights.view(-1, *([1] * (x.ndim - 1))) * x).sum(0) / weights.sum()
+    return (weights.view(-1, *([1] * (x.ndim - 1))) * x).mean(0)

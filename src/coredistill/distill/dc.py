@@ -40,7 +40,7 @@ def match_distance(grads_real, grads_syn) -> torch.Tensor:
 def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
     if weights is None:
         return F.cross_entropy(logits, target)
-    return (weights * F.cross_entropy(logits, target, reduction="none")).sum() / weights.sum()
+    return (weights * F.cross_entropy(logits, target, reduction="none")).mean()  # Horvitz–Thompson, unbiased
 
 
 class DC(Method):

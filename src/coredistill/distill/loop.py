@@ -56,6 +56,12 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     bar = tqdm(total=iterations, initial=start, desc=type(method).__name__.lower(), unit="it",
                disable=None if progress else True, leave=False)
     t_start = time.perf_counter() - log["seconds"]
+
+    def update_sampler(done: int) -> None:
+        ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, ctx=ctx)
+
+    if start == 0:
+        update_sampler(0)  # a resumed run restored the sampler's state instead
     for it in range(start, iterations):
         total = 0.0
         for loss in method.losses(syn, labels, ctx):
@@ -71,10 +77,12 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         if not torch.isfinite(syn).all():
             raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "
                                   f"lr_images than {method.lr_images})")
-        ctx.sampler.update(iteration=it + 1)
+        update_sampler(it + 1)
         log["loss"].append(total)
         bar.update(1)
-        bar.set_postfix(loss=f"{total:.4g}")
+        overhead = ctx.sampler.overhead_seconds
+        bar.set_postfix(loss=f"{total:.4g}", **({"sampler": f"{overhead / (time.perf_counter() - t_start):.0%}"}
+                                                 if overhead else {}))
         done = it + 1
         if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 and done < iterations:
             log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
@@ -87,4 +95,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
                 "numpy_rng": ctx.rng.bit_generator.state, "torch_generator": ctx.generator.get_state(), "log": log})
     bar.close()
     log["seconds"] = time.perf_counter() - t_start
+    log["sampler_seconds"] = ctx.sampler.overhead_seconds
+    log["sampler_share"] = log["sampler_seconds"] / log["seconds"] if log["seconds"] > 0 else 0.0
+    log["sampler"] = ctx.sampler.report()
     return DistillOutput(syn.detach().cpu(), labels.cpu(), log=log)

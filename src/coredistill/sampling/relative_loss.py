@@ -1,0 +1,206 @@
+"""``relative-loss``: real batches drawn by each example's relative loss under the predictor the current
+synthetic set induces (phase 2 of Tukan, Maalouf & Osadchy 2023; DESIGN §1c).
+
+Every ``refresh`` iterations (and before the first) the sampler fits the predictor on the synthetic set, scores a
+pool of real examples per class (the whole class, or ``pool`` random ones) and sets, within each class,
+
+    p_i = ℓ_i / Σ_j ℓ_j,   lowest-loss fraction ``prune`` set to 0,   p ← (1 − β)·p + β/n_kept  (coverage).
+
+Batches are drawn ∝ p without replacement (:mod:`.pps`); with ``weighted=True`` each drawn example carries the
+weight b/(n·π_i) (= 1/(n·p_i) when no example is certain), so that a method's batch mean of w·f is an unbiased
+estimate of the pool mean of f (DM's mean embedding, DC's loss): importance sampling that changes only variance.
+Without weights the real-side statistic leans towards the examples the synthetic set explains worst.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import invalid
+from ..seeding import torch_generator
+from .base import BatchSampler
+from .losses import PerExampleLoss, checked_losses, resolve_loss
+from .pps import pps_sample
+from .predictors import PREDICTORS, ProxyNet
+
+TOP = 8  # most important real examples remembered per class and refresh (for the diagnostics grid)
+
+
+def relative_loss_probabilities(losses: np.ndarray, beta: float, prune: float) -> np.ndarray:
+    """p ∝ loss within one class, the lowest-loss ``prune`` fraction removed, smoothed towards uniform by β.
+
+    >>> relative_loss_probabilities(np.array([1.0, 1.0, 2.0]), beta=0.0, prune=0.0).tolist()
+    [0.25, 0.25, 0.5]
+    """
+    n = len(losses)
+    kept = np.ones(n, dtype=bool)
+    n_prune = int(math.floor(prune * n))
+    if n_prune:
+        kept[np.argsort(losses, kind="stable")[:n_prune]] = False
+    mass = np.where(kept, losses, 0.0)
+    total = mass.sum()
+    p = mass / total if total > 0 else kept / kept.sum()
+    return np.where(kept, (1 - beta) * p + beta / kept.sum(), 0.0)
+
+
+def class_diagnostics(p: np.ndarray, losses: np.ndarray, pool: np.ndarray) -> dict[str, Any]:
+    """Entropy of p (nats; log n is uniform), the fraction of the pool holding 90 % of the mass, mean loss."""
+    nz = p[p > 0]
+    ordered = np.sort(p)[::-1]
+    k90 = int(np.searchsorted(np.cumsum(ordered), 0.9 - 1e-12) + 1)
+    top = pool[np.argsort(-p, kind="stable")[:TOP]]
+    return {"entropy": float(-(nz * np.log(nz)).sum()), "max_entropy": float(np.log(len(p))),
+            "mass90_fraction": min(k90, len(p)) / len(p), "mean_loss": float(losses.mean()), "pool": len(p),
+            "top": [int(i) for i in top]}
+
+
+class RelativeLossSampler(BatchSampler):
+    """Importance-sampled real batches by relative loss. Options (all stored as given, checked by :meth:`check`):
+
+    ``refresh`` iterations between re-scorings (``None``: five refreshes per run); ``pool`` real examples scored
+    per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
+    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES` or a
+    callable ``loss(logits, targets) -> (n,)``; ``weighted`` return importance weights; ``predictor``
+    ``"auto"`` (the method's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
+    :data:`~.predictors.PREDICTORS`, or an object with ``fit``; ``predictor_options`` for a named predictor.
+    """
+
+    def __init__(self, refresh: int | None = None, pool: int | None = 512, beta: float = 0.2, prune: float = 0.0,
+                 loss: str | PerExampleLoss = "cross-entropy", weighted: bool = False, predictor: Any = "auto",
+                 predictor_options: dict[str, Any] | None = None, score_batch: int = 1024) -> None:
+        self.refresh = refresh
+        self.pool = pool
+        self.beta = beta
+        self.prune = prune
+        self.loss = loss
+        self.weighted = weighted
+        self.predictor = predictor
+        self.predictor_options = predictor_options
+        self.score_batch = score_batch
+
+    # --- options -----------------------------------------------------------------------------------------------
+    def check(self) -> None:
+        def positive_int_or_none(name: str, value: Any) -> None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise invalid(name, value, "a positive integer or None")
+
+        positive_int_or_none("refresh", self.refresh)
+        positive_int_or_none("pool", self.pool)
+        positive_int_or_none("score_batch", self.score_batch)
+        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta <= 1:
+            raise invalid("beta", self.beta, "a number in [0, 1] (0: pure relative loss, 1: uniform)")
+        if isinstance(self.prune, bool) or not isinstance(self.prune, (int, float)) or not 0 <= self.prune < 1:
+            raise invalid("prune", self.prune, "a fraction in [0, 1)")
+        if not isinstance(self.weighted, bool):
+            raise invalid("weighted", self.weighted, "True or False")
+        resolve_loss(self.loss)
+        self._make_predictor(None)
+
+    def _make_predictor(self, ctx) -> Any:
+        if isinstance(self.predictor, str):
+            if self.predictor == "auto":
+                own = getattr(ctx, "predictor", None) if ctx is not None else None
+                if own is not None:
+                    return own
+                predictor = ProxyNet(**(self.predictor_options or {}))
+            else:
+                predictor = PREDICTORS.create(self.predictor, **(self.predictor_options or {}))
+            if hasattr(predictor, "check"):
+                predictor.check()
+            return predictor
+        if not callable(getattr(self.predictor, "fit", None)):
+            raise invalid("predictor", self.predictor, "'auto', one of: " + ", ".join(PREDICTORS.names())
+                          + ", or an object with fit(images, labels, ctx, generator) -> predict")
+        return self.predictor
+
+    def options(self) -> dict[str, Any]:
+        out = super().options()
+        for key in ("loss", "predictor"):
+            if not isinstance(out[key], str):
+                out[key] = getattr(out[key], "__name__", type(out[key]).__name__)
+        return out
+
+    # --- state -------------------------------------------------------------------------------------------------
+    def setup(self, labels: np.ndarray, num_classes: int, seed: int = 0) -> None:
+        super().setup(labels, num_classes, seed)
+        self._loss_fn = resolve_loss(self.loss)
+        self._pools = [idx.copy() for idx in self._class_indices]
+        self._p = [np.full(len(idx), 1.0 / len(idx)) for idx in self._class_indices]
+        self._history: list[dict[str, Any]] = []
+        self._seconds = 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pools": [p.copy() for p in self._pools], "p": [p.copy() for p in self._p],
+                "history": list(self._history), "seconds": self._seconds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._pools = [np.asarray(p) for p in state["pools"]]
+        self._p = [np.asarray(p) for p in state["p"]]
+        self._history = list(state["history"])
+        self._seconds = float(state["seconds"])
+
+    @property
+    def overhead_seconds(self) -> float:
+        return self._seconds
+
+    def probabilities(self, class_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train-set indices of the pool, their sampling probabilities) for one class."""
+        return self._pools[class_index], self._p[class_index]
+
+    def report(self) -> dict[str, Any]:
+        return {"scoring_seconds": self._seconds, "refreshes": self._history}
+
+    # --- the work ----------------------------------------------------------------------------------------------
+    def interval(self, total: int) -> int:
+        return self.refresh if self.refresh is not None else max(1, math.ceil(total / 5))
+
+    def update(self, *, iteration: int = 0, total: int = 0, images: torch.Tensor | None = None,
+               labels: torch.Tensor | None = None, ctx: Any = None, **_: Any) -> None:
+        if images is None or ctx is None or iteration >= total or iteration % self.interval(total):
+            return
+        self.rescore(images, labels, ctx, iteration)
+
+    def rescore(self, images: torch.Tensor, labels: torch.Tensor, ctx: Any, iteration: int = 0) -> None:
+        """Fit the predictor on the synthetic set and recompute p for every class."""
+        t0 = time.perf_counter()
+        stream = np.random.SeedSequence([self._seed, iteration])
+        rng = np.random.default_rng(stream)
+        generator = torch_generator(int(stream.generate_state(1)[0]), "cpu")
+        hard = labels if labels.ndim == 1 else labels.argmax(1)
+        predict = self._make_predictor(ctx).fit(images.detach(), labels.detach(), ctx, generator)
+        classes = []
+        for c, idx in enumerate(self._class_indices):
+            pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(
+                rng.choice(idx, size=self.pool, replace=False))
+            losses = self._score(predict, ctx, pool, c)
+            p = relative_loss_probabilities(losses, float(self.beta), float(self.prune))
+            self._pools[c], self._p[c] = pool, p
+            classes.append(class_diagnostics(p, losses, pool))
+        seconds = time.perf_counter() - t0
+        self._seconds += seconds
+        self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes,
+                              "synthetic_classes": int(hard.max()) + 1 if len(hard) else 0})
+
+    def _score(self, predict, ctx, pool: np.ndarray, class_index: int) -> np.ndarray:
+        out = []
+        for s in range(0, len(pool), self.score_batch):
+            chunk = torch.from_numpy(pool[s:s + self.score_batch])
+            x = ctx.real.images[chunk].to(ctx.device)
+            logits = predict(x)
+            targets = torch.full((len(x),), class_index, dtype=torch.long, device=logits.device)
+            out.append(checked_losses(self._loss_fn, logits, targets).cpu().numpy())
+        return np.concatenate(out)
+
+    def sample(self, class_index, batch_size, rng):
+        pool, p = self._pools[class_index], self._p[class_index]
+        positions, pi = pps_sample(p, batch_size, rng)
+        if not self.weighted:
+            return pool[positions], None
+        return pool[positions], len(positions) / (len(pool) * pi)
+
+
+__all__ = ["RelativeLossSampler", "class_diagnostics", "relative_loss_probabilities"]

@@ -5,7 +5,8 @@ A variant is ``METHOD/INIT/SAMPLER`` with optional sampler options after a colon
 of the Δ column; Δ and the paired p-value (t-test on per-seed differences; every variant of a seed shares the
 eval seed, so the eval nets start from the same weights) compare each variant with it.
 
-Resumable: one JSON line per (dataset, ipc, variant, seed) cell in --out; finished cells are skipped.
+Resumable: one JSON line per (dataset, ipc, variant, seed) cell, one file per data set under --out; finished cells
+are skipped, so several processes (one per data set, ``--threads 1`` each) can share the work on a small machine.
 
     python benchmarks/method_accuracy.py --datasets mnist fashion-mnist --ipc 1 10 --seeds 0 1 2 \\
         --variants none/random/uniform dm/random/uniform dc/random/uniform dsa/random/uniform
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import stats
 
 from coredistill.data import load_dataset
@@ -48,9 +50,18 @@ def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str) -> dict:
     res = distill(ds, ipc=ipc, method=variant["method"], init=variant["init"], sampler=variant["sampler"],
                   sampler_options=variant["sampler_options"], preset=preset, seed=seed, progress=False)
     m = res.manifest["metrics"][res.manifest["preset"]["model"]]
+    log = res.manifest["log"]
+    refreshes = (log.get("sampler") or {}).get("refreshes", [])
     return {"acc": m["mean"], "acc_nets_std": m["std"], "accuracies": m["accuracies"],
-            "timings": res.manifest["timings"], "log_seconds": res.manifest["log"].get("seconds"),
-            "sampler_log": res.manifest["log"].get("sampler"), "wall_s": time.perf_counter() - t0}
+            "timings": res.manifest["timings"], "loop_s": log.get("seconds"), "sampler_s": log.get("sampler_seconds"),
+            "sampler_share": log.get("sampler_share"), "curve": res.manifest.get("curve", []),
+            # per refresh: mean over classes of entropy / log(pool) and of the pool fraction holding 90 % of p
+            "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
+                           "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),
+                           "mass90": float(np.mean([c["mass90_fraction"] for c in h["classes"]])),
+                           "mean_loss": float(np.mean([c["mean_loss"] for c in h["classes"]]))}
+                          for h in refreshes],
+            "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0}
 
 
 def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
@@ -71,10 +82,11 @@ def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
                     if len(d) > 1 and d.std() > 0:
                         p = f"{stats.ttest_1samp(d, 0.0).pvalue:.3f}"
                 secs = np.mean([c["timings"]["distill_s"] for c in cells.values()])
+                share = [c["sampler_share"] for c in cells.values() if c.get("sampler_share")]
                 rows.append([name, ipc, v, f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}", len(accs), delta, p,
-                             f"{secs:.0f}"])
+                             f"{secs:.0f}", f"{100 * np.mean(share):.0f} %" if share else ""])
     return format_table(["dataset", "ipc", "variant", "acc % (mean ± std over seeds)", "seeds", "Δ vs first",
-                         "paired p", "distill s"], rows)
+                         "paired p", "distill s", "scoring share"], rows)
 
 
 def main() -> None:
@@ -84,17 +96,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
     ap.add_argument("--preset", default="cpu")
-    ap.add_argument("--out", default=None, help="JSON-lines results file (default under benchmarks/results/)")
+    ap.add_argument("--out", default=None, help="results folder (default benchmarks/results/method_accuracy_PRESET)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads of this process")
     ap.add_argument("--summary-only", action="store_true", help="print the table of what --out holds; run nothing")
     args = ap.parse_args()
     variants = list(dict.fromkeys(args.variants))
     for v in variants:
         parse_variant(v)
-    out = Path(args.out or f"benchmarks/results/method_accuracy_{args.preset}.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out or f"benchmarks/results/method_accuracy_{args.preset}")
+    out.mkdir(parents=True, exist_ok=True)
     done = {}
-    if out.exists():
-        for line in out.read_text().splitlines():
+    for path in sorted(out.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
             r = json.loads(line)
             done[(r["dataset"], r["ipc"], r["variant"], r["seed"])] = r
     if not args.summary_only:
@@ -107,7 +122,7 @@ def main() -> None:
                             continue
                         row = {"dataset": name, "ipc": ipc, "variant": v, "seed": seed, "preset": args.preset,
                                **run_cell(ds, parse_variant(v), ipc, seed, args.preset)}
-                        with out.open("a") as f:
+                        with (out / f"{name}.jsonl").open("a") as f:
                             f.write(json.dumps(row) + "\n")
                         done[(name, ipc, v, seed)] = row
                         print(f"{name} ipc {ipc} seed {seed} {v}: {100 * row['acc']:.2f}% ({row['wall_s']:.0f} s)",

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from coredistill.distill import Context, RealData, create_method
+from coredistill.methods import Context, RealData, create_method
 from coredistill.models import create_model
 from coredistill.sampling import create_sampler
 from coredistill.table import format_table

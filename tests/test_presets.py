@@ -10,7 +10,7 @@ def test_per_ipc_overrides_apply_only_at_their_ipc():
 
 
 def test_every_preset_names_only_known_methods():
-    from coredistill.distill import list_methods
+    from coredistill.methods import list_methods
 
     for name in PRESETS.names():
         p = PRESETS.get(name)

@@ -94,14 +94,30 @@ def cmd_distill(args: argparse.Namespace) -> int:
     print(f"saved {out}")
     if getattr(args, "plots", None):
         _write_score_plots(result, ds, Path(args.plots))
+        _write_sampler_plots(result, ds, Path(args.plots))
     return 0
+
+
+def _write_sampler_plots(result, ds, folder: Path) -> None:
+    from .plots import important_real_grid, sampler_diagnostics
+
+    refreshes = (result.manifest["log"].get("sampler") or {}).get("refreshes")
+    if not refreshes:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    name = result.manifest["sampler"]["name"]
+    print(f"wrote {sampler_diagnostics(refreshes, folder / 'sampler.png', title=f'{name} on {ds.name}')}")
+    print(f"wrote {important_real_grid(ds.train_float(), refreshes[-1], folder / 'important_real.png')} "
+          f"(per class: the real images most likely to be drawn after the refresh at iteration "
+          f"{refreshes[-1]['iteration']})")
 
 
 def _write_score_plots(result, ds, folder: Path) -> None:
     from .plots import importance_grid, score_histogram
 
     if result.init_scores is None:
-        print(f"no plots: initializer {result.manifest['initializer']['name']!r} has no scores")
+        if result.manifest["initializer"]["name"] != "random":
+            print(f"no score plots: initializer {result.manifest['initializer']['name']!r} has no scores")
         return
     folder.mkdir(parents=True, exist_ok=True)
     scores, labels = result.init_scores.numpy(), ds.y_train.numpy()
@@ -157,6 +173,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     timings = m.get("timings", {})
     if timings:
         print("timings    " + "  ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    log = m.get("log", {})
+    refreshes = (log.get("sampler") or {}).get("refreshes")
+    if refreshes:
+        from .plots import sampler_diagnostics
+
+        plot = sampler_diagnostics(refreshes, Path(args.sampler_plot or Path(args.artifact) / "sampler.png"),
+                                   title=f"{m.get('sampler', {}).get('name')} on {m.get('dataset', {}).get('name')}")
+        last = refreshes[-1]["classes"]
+        print(f"sampler    {m['sampler']['name']}  {len(refreshes)} refreshes, scoring "
+              f"{log.get('sampler_seconds', 0):.1f} s = {100 * log.get('sampler_share', 0):.1f} % of distillation; "
+              f"last refresh: entropy/log(pool) {sum(c['entropy'] / c['max_entropy'] for c in last) / len(last):.3f}, "
+              f"90 % of p on {100 * sum(c['mass90_fraction'] for c in last) / len(last):.0f} % of the pool")
+        print(f"           diagnostics plot {plot}")
     preview = Path(args.preview) if args.preview else Path(args.artifact) / PREVIEW
     if args.preview or not preview.exists():
         artifact.write_preview(preview)
@@ -186,7 +215,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .data import list_datasets
     from .data.fetch import FETCHERS
-    from .distill import list_methods
+    from .methods import list_methods
     from .features import list_features
     from .models import list_models
     from .presets import PRESETS
@@ -242,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="checkpoint every N iterations into OUT.ckpt/ (atomic; resumable)")
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoints are in OUT.ckpt/")
+    p.add_argument("--plots", metavar="DIR", help="also write the initializer's score plots and the importance "
+                   "sampler's diagnostics (sampler.png) and most important real images (important_real.png)")
     p.set_defaults(func=cmd_distill)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")
@@ -265,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("artifact")
     p.add_argument("--preview", help="write the preview PNG here instead of inside the artifact")
     p.add_argument("--manifest", action="store_true", help="print the whole manifest as JSON")
+    p.add_argument("--sampler-plot", help="write the importance sampler's diagnostics here (default: inside)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", help="export an artifact to the DC/DSA .pt layout")

@@ -21,7 +21,7 @@ from .augment import DSA, default_strategy
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
-from .distill import Context, LoopSettings, RealData, create_method, run_loop
+from .methods import Context, LoopSettings, RealData, create_method, run_loop
 from .errors import invalid
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features

@@ -61,3 +61,37 @@ def accuracy_curve(curve: list[dict], path: str | Path, title: str = "") -> Path
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def sampler_diagnostics(refreshes: list[dict], path: str | Path, title: str = "") -> Path:
+    """Per refresh of an importance sampler: entropy of p / log(pool) per class (1 = uniform), the fraction of
+    the pool holding 90 % of the mass, and the mean loss of the scored real examples."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    its = [h["iteration"] for h in refreshes]
+    classes = len(refreshes[0]["classes"]) if refreshes else 0
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    panels = (("entropy / log(pool)", lambda c: c["entropy"] / max(c["max_entropy"], 1e-12)),
+              ("pool fraction with 90 % of p", lambda c: c["mass90_fraction"]),
+              ("mean loss", lambda c: c["mean_loss"]))
+    for ax, (label, value) in zip(axes, panels):
+        for k in range(classes):
+            ax.plot(its, [value(h["classes"][k]) for h in refreshes], lw=0.8, marker="o", ms=2, label=str(k))
+        ax.set_xlabel("iteration")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3)
+    if classes <= 20:
+        axes[-1].legend(fontsize=6, ncol=2, title="class", title_fontsize=7)
+    fig.suptitle(title or "importance sampler", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def important_real_grid(images_unit: torch.Tensor, refresh: dict, path: str | Path) -> Path:
+    """One row per class: the real examples with the highest sampling probability at one refresh."""
+    return grid_png(images_unit, [c["top"] for c in refresh["classes"]], path)

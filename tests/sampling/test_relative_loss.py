@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy import stats
 
-from coredistill.distill import Context, RealData
+from coredistill.methods import Context, RealData
 from coredistill.errors import InvalidParameterError
 from coredistill.pipeline import distill
 from coredistill.sampling import create_sampler

@@ -17,7 +17,7 @@ class BatchSampler:
 
     The loop calls :meth:`update` once before the first iteration (``iteration=0``) and after every iteration,
     with ``total`` (iterations of the run), ``images`` / ``labels`` (the current synthetic set, detached) and
-    ``ctx`` (the run's :class:`~coredistill.distill.Context`). A sampler's own randomness must come from the
+    ``ctx`` (the run's :class:`~coredistill.methods.Context`). A sampler's own randomness must come from the
     ``seed`` given to :meth:`setup` (and the iteration), so that a resumed run draws what an uninterrupted one would.
     """
 

@@ -61,7 +61,7 @@ def class_diagnostics(p: np.ndarray, losses: np.ndarray, pool: np.ndarray) -> di
 class RelativeLossSampler(BatchSampler):
     """Importance-sampled real batches by relative loss. Options (all stored as given, checked by :meth:`check`):
 
-    ``refresh`` iterations between re-scorings (``None``: five refreshes per run); ``pool`` real examples scored
+    ``refresh`` iterations between re-scorings (``None``: four refreshes per run); ``pool`` real examples scored
     per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
     ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES` or a
     callable ``loss(logits, targets) -> (n,)``; ``weighted`` return importance weights; ``predictor``
@@ -69,7 +69,7 @@ class RelativeLossSampler(BatchSampler):
     :data:`~.predictors.PREDICTORS`, or an object with ``fit``; ``predictor_options`` for a named predictor.
     """
 
-    def __init__(self, refresh: int | None = None, pool: int | None = 512, beta: float = 0.2, prune: float = 0.0,
+    def __init__(self, refresh: int | None = None, pool: int | None = 256, beta: float = 0.2, prune: float = 0.0,
                  loss: str | PerExampleLoss = "cross-entropy", weighted: bool = False, predictor: Any = "auto",
                  predictor_options: dict[str, Any] | None = None, score_batch: int = 1024) -> None:
         self.refresh = refresh
@@ -156,7 +156,7 @@ class RelativeLossSampler(BatchSampler):
 
     # --- the work ----------------------------------------------------------------------------------------------
     def interval(self, total: int) -> int:
-        return self.refresh if self.refresh is not None else max(1, math.ceil(total / 5))
+        return self.refresh if self.refresh is not None else max(1, math.ceil(total / 4))
 
     def update(self, *, iteration: int = 0, total: int = 0, images: torch.Tensor | None = None,
                labels: torch.Tensor | None = None, ctx: Any = None, **_: Any) -> None:

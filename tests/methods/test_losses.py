@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from coredistill.distill import Context, RealData, create_method
-from coredistill.distill.dc import layer_distance, loops_for, match_distance
+from coredistill.methods import Context, RealData, create_method
+from coredistill.methods.dc import layer_distance, loops_for, match_distance
 from coredistill.models import create_model
 from coredistill.sampling import create_sampler
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from coredistill.artifacts import DistilledSet
-from coredistill.distill import Context, LoopSettings, Method, RealData, run_loop
-from coredistill.distill.checkpoint import CHECKPOINT, PREVIOUS
+from coredistill.methods import Context, LoopSettings, Method, RealData, run_loop
+from coredistill.methods.checkpoint import CHECKPOINT, PREVIOUS
 from coredistill.errors import CheckpointError, DivergenceError, InvalidParameterError
 from coredistill.pipeline import distill
 from coredistill.sampling import create_sampler

@@ -89,6 +89,15 @@ def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
                          "paired p", "distill s", "scoring share"], rows)
 
 
+def read_results(folder: Path) -> dict:
+    done = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["dataset"], r["ipc"], r["variant"], r["seed"])] = r
+    return done
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
@@ -107,19 +116,15 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     out = Path(args.out or f"benchmarks/results/method_accuracy_{args.preset}")
     out.mkdir(parents=True, exist_ok=True)
-    done = {}
-    for path in sorted(out.glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["dataset"], r["ipc"], r["variant"], r["seed"])] = r
+    done = read_results(out)
     if not args.summary_only:
         for name in args.datasets:
             ds = load_dataset(name)
             for ipc in args.ipc:
                 for seed in args.seeds:
                     for v in variants:
-                        if (name, ipc, v, seed) in done:
-                            continue
+                        if (name, ipc, v, seed) in done or (name, ipc, v, seed) in read_results(out):
+                            continue  # re-read: another process may have finished this cell meanwhile
                         row = {"dataset": name, "ipc": ipc, "variant": v, "seed": seed, "preset": args.preset,
                                **run_cell(ds, parse_variant(v), ipc, seed, args.preset)}
                         with (out / f"{name}.jsonl").open("a") as f:

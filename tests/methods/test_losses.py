@@ -157,3 +157,18 @@ def test_uniform_sampler_through_context():
                   torch.Generator().manual_seed(0), torch.device("cpu"))
     x, w = ctx.real_batch(1, 4)
     assert x.shape == (4, 1, 8, 8) and w is None
+
+
+@pytest.mark.slow
+def test_dm_compiled_real_side_equals_eager_and_reuses_one_compilation():
+    real, labels, syn = _data()
+    eager, compiled = create_method("dm", batch_real=6), create_method("dm", batch_real=6, compiled=True)
+    for seed in (1, 2):  # a fresh network each iteration, as in a run
+        net = create_model("ConvNet", 1, 2, 8, seed=seed, width=8)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        a = next(eager.losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
+        b = next(compiled.losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7)
+        fn = compiled._compiled_fn
+    assert compiled._compiled_fn is fn and "compiled" in compiled.options()

@@ -45,10 +45,11 @@ def parse_variant(text: str) -> dict:
     return {"method": parts[0], "init": parts[1], "sampler": parts[2], "sampler_options": options}
 
 
-def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str) -> dict:
+def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str, eval_every: int = 0) -> dict:
     t0 = time.perf_counter()
     res = distill(ds, ipc=ipc, method=variant["method"], init=variant["init"], sampler=variant["sampler"],
-                  sampler_options=variant["sampler_options"], preset=preset, seed=seed, progress=False)
+                  sampler_options=variant["sampler_options"], preset=preset, seed=seed, eval_every=eval_every,
+                  progress=False)
     m = res.manifest["metrics"][res.manifest["preset"]["model"]]
     log = res.manifest["log"]
     refreshes = (log.get("sampler") or {}).get("refreshes", [])
@@ -89,6 +90,28 @@ def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
                          "paired p", "distill s", "scoring share"], rows)
 
 
+def summarize_curves(done: dict, datasets, ipcs, variants, seeds) -> str:
+    """Accuracy at each evaluated iteration, and the first iteration at which a variant reaches the first
+    variant's final accuracy (same seed)."""
+    rows = []
+    for name in datasets:
+        for ipc in ipcs:
+            for seed in seeds:
+                base = done.get((name, ipc, variants[0], seed))
+                for v in variants:
+                    cell = done.get((name, ipc, v, seed))
+                    if not cell or len(cell.get("curve", [])) < 2:
+                        continue
+                    reach = ""
+                    if base is not None:
+                        hits = [c["iteration"] for c in cell["curve"] if c["accuracy"] >= base["acc"]]
+                        reach = str(hits[0]) if hits else "never"
+                    points = " · ".join(f"{c['iteration']}: {100 * c['accuracy']:.1f}" for c in cell["curve"])
+                    rows.append([name, ipc, seed, v, points, reach])
+    return format_table(["dataset", "ipc", "seed", "variant", "accuracy % at iteration", "reaches first's final at"],
+                        rows) if rows else ""
+
+
 def read_results(folder: Path) -> dict:
     done = {}
     for path in sorted(folder.glob("*.jsonl")):
@@ -107,6 +130,8 @@ def main() -> None:
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--out", default=None, help="results folder (default benchmarks/results/method_accuracy_PRESET)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads of this process")
+    ap.add_argument("--eval-every", type=int, default=0, help="also evaluate every N iterations (accuracy curves; "
+                    "use a separate --out: curves cost one evaluation per point)")
     ap.add_argument("--summary-only", action="store_true", help="print the table of what --out holds; run nothing")
     args = ap.parse_args()
     variants = list(dict.fromkeys(args.variants))
@@ -126,7 +151,7 @@ def main() -> None:
                         if (name, ipc, v, seed) in done or (name, ipc, v, seed) in read_results(out):
                             continue  # re-read: another process may have finished this cell meanwhile
                         row = {"dataset": name, "ipc": ipc, "variant": v, "seed": seed, "preset": args.preset,
-                               **run_cell(ds, parse_variant(v), ipc, seed, args.preset)}
+                               **run_cell(ds, parse_variant(v), ipc, seed, args.preset, args.eval_every)}
                         with (out / f"{name}.jsonl").open("a") as f:
                             f.write(json.dumps(row) + "\n")
                         done[(name, ipc, v, seed)] = row
@@ -134,6 +159,10 @@ def main() -> None:
                               flush=True)
     print(f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds")
     print(summarize(done, args.datasets, args.ipc, variants, args.seeds))
+    curves = summarize_curves(done, args.datasets, args.ipc, variants, args.seeds)
+    if curves:
+        print("\naccuracy curves (evaluated with the preset's eval nets at each point)")
+        print(curves)
 
 
 if __name__ == "__main__":

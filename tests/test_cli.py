@@ -68,3 +68,21 @@ def test_select_command_writes_indices_weights_and_plots(capsys, tmp_path):
     assert (tmp_path / "plots" / "scores.png").is_file() and (tmp_path / "plots" / "importance.png").is_file()
     code, out, _ = _run(capsys, "evaluate", str(art), "--quiet", "--nets", "1", "--epochs", "5")
     assert code == 0 and "ConvNet" in out
+
+
+def test_distill_with_relative_loss_sampler_plots_and_show(capsys, tmp_path):
+    art = tmp_path / "rl"
+    code, out, _ = _run(capsys, "distill", "--dataset", "digits", "--ipc", "1", "--method", "dm", "--iterations", "4",
+                        "--sampler", "relative-loss", "--sampler-opt", "refresh=2", "--sampler-opt", "weighted=True",
+                        "--sampler-opt", "predictor_options={'epochs': 3}", "--preset", "tiny", "--quiet",
+                        "--no-eval", "--out", str(art), "--plots", str(tmp_path / "plots"))
+    assert code == 0 and "sampler.png" in out
+    m = json.loads((art / "manifest.json").read_text())
+    assert m["sampler"]["options"]["weighted"] is True and m["sampler"]["options"]["predictor_options"]["epochs"] == 3
+    assert [h["iteration"] for h in m["log"]["sampler"]["refreshes"]] == [0, 2]
+    assert (tmp_path / "plots" / "sampler.png").is_file() and (tmp_path / "plots" / "important_real.png").is_file()
+    code, out, _ = _run(capsys, "show", str(art))
+    assert code == 0 and "2 refreshes" in out and (art / "sampler.png").is_file()
+    code, _, err = _run(capsys, "distill", "--ipc", "1", "--method", "dm", "--sampler", "relative-loss",
+                        "--sampler-opt", "beta=2", "--preset", "tiny", "--out", str(tmp_path / "bad"))
+    assert code == 2 and "beta=2: expected a number in [0, 1]" in err and not (tmp_path / "bad").exists()

@@ -89,7 +89,9 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             raise invalid(pname, value, "an integer >= 0")
     space = None
     if initializer.uses_features:
-        space = features if isinstance(features, FeatureSpace) else create_features(
+        # no --features: the method's own space if it has one (a KRR method's kernel), else the initializer's
+        own = learner.selection_space() if features is None and not feature_options else None
+        space = features if isinstance(features, FeatureSpace) else own or create_features(
             features or initializer.default_features, **(feature_options or {}))
     seeds = child_seeds(seed, SEED_NAMES)
     timings: dict[str, float] = {}
@@ -159,8 +161,11 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                          dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
                          dsa_strategy=eval_strategy, lr=out.learned_lr, seed=seeds["eval"], device=dev,
                          progress=progress) for m in models}
-    timings["eval_s"] = time.perf_counter() - t0
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
+    if models:
+        manifest["metrics"].update(learner.metrics(result.images, dataset.y_train[idx], test_x, dataset.y_test, ctx,
+                                                   seeds["eval"]))
+    timings["eval_s"] = time.perf_counter() - t0
     if evals and (manifest["curve"] or settings.iterations):
         manifest["curve"] = manifest["curve"] + [{"iteration": settings.iterations, "accuracy": evals[models[0]].mean}]
     manifest["timings"] = timings

@@ -50,7 +50,8 @@ PRESETS.register("paper", Preset(
     "paper", "the field's protocol: ConvNet-3 width 128, 5 eval nets, 1000 epochs with DSA (300 without); "
     "DM 20000 iterations, DC/DSA 1000, real batch 256 per class",
     methods={"dm": {"iterations": 20000, "batch_real": 256}, "dc": dict(_GRADIENT_MATCHING_PAPER),
-             "dsa": dict(_GRADIENT_MATCHING_PAPER)}))
+             "dsa": dict(_GRADIENT_MATCHING_PAPER), "rfad": {"iterations": 10000},
+             "kip": {"iterations": 1000, "batch_real": 128}}))
 _GRADIENT_MATCHING_CPU = {"iterations": 20, "batch_real": 64, "inner_loop": 5}
 # timed on 2 cores (MNIST): DC/DSA at ipc 10 take ~100 s for 20 iterations (200 outer steps); at ipc 1 an
 # iteration is one outer step, so 100 iterations (~35 s) give the images a comparable number of updates
@@ -59,7 +60,11 @@ PRESETS.register("cpu", Preset(
     "DC/DSA 20 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
-             "dsa": dict(_GRADIENT_MATCHING_CPU)},
+             "dsa": dict(_GRADIENT_MATCHING_CPU),
+             # a 50x shorter run than RFAD's 10,000 steps: lr 10x RFAD's so the images move (set a priori)
+             "rfad": {"iterations": 200, "batch_real": 64, "lr_images": 0.01,
+                      "kernel_options": {"num_models": 2, "width": 64}},
+             "kip": {"iterations": 200, "batch_real": 64}},
     methods_by_ipc={"dc": {1: {"iterations": 100}}, "dsa": {1: {"iterations": 100}}}))
 _GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(
@@ -67,7 +72,9 @@ PRESETS.register("tiny", Preset(
     "16; for tests and smoke runs",
     model_options={"width": 32}, eval_nets=2, eval_epochs=100, eval_epochs_dsa=100, eval_dsa=False,
     methods={"dm": {"iterations": 4, "batch_real": 16}, "dc": dict(_GRADIENT_MATCHING_TINY),
-             "dsa": dict(_GRADIENT_MATCHING_TINY)}))
+             "dsa": dict(_GRADIENT_MATCHING_TINY),
+             "rfad": {"iterations": 3, "batch_real": 16, "kernel_options": {"num_models": 1, "width": 16}},
+             "kip": {"iterations": 3, "batch_real": 16}}))
 
 
 def get_preset(preset: str | Preset) -> Preset:

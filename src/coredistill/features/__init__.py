@@ -10,13 +10,14 @@ from typing import Any
 
 from ..registry import Registry
 from .cache import cache_key, cached_features
-from .spaces import Encoder, FeatureSpace, KernelRandomFeatures, Pixels, RandomNetEmbeddings
+from .spaces import Encoder, FeatureSpace, KernelFeatures, KernelRandomFeatures, Pixels, RandomNetEmbeddings
 
 FEATURES: Registry[type[FeatureSpace]] = Registry("features")
 FEATURES.register("pixels", Pixels)
 FEATURES.register("random-nets", RandomNetEmbeddings)
 FEATURES.register("kernel-rf", KernelRandomFeatures)
 FEATURES.register("encoder", Encoder)
+FEATURES.register("kernel", KernelFeatures)
 
 
 def list_features() -> list[str]:
@@ -27,5 +28,5 @@ def create_features(name: str, **options: Any) -> FeatureSpace:
     return FEATURES.create(name, **options)
 
 
-__all__ = ["FEATURES", "Encoder", "FeatureSpace", "KernelRandomFeatures", "Pixels", "RandomNetEmbeddings",
+__all__ = ["FEATURES", "Encoder", "FeatureSpace", "KernelFeatures", "KernelRandomFeatures", "Pixels", "RandomNetEmbeddings",
            "cache_key", "cached_features", "create_features", "list_features"]

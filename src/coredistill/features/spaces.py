@@ -143,3 +143,25 @@ class Encoder(FeatureSpace):
             return _chunked(module, images, self.batch_size, device, "encoder", progress)
         finally:
             module.train(was_training)
+
+
+class KernelFeatures(FeatureSpace):
+    """The feature map Φ of a random-feature kernel of :mod:`coredistill.kernels` (e.g. ``nngp-rf``), drawn from
+    the seed: the space in which a KRR distiller fits, so that ``kernel-leverage`` scores the same kernel."""
+
+    name = "kernel"
+
+    def __init__(self, kernel: str = "nngp-rf", batch_size: int = 512, **kernel_options: Any) -> None:
+        self.kernel = kernel
+        self.batch_size = batch_size
+        self.kernel_options = kernel_options
+
+    def compute(self, images, *, seed=0, device="cpu", progress=True):
+        from ..kernels import create_kernel
+
+        kernel = create_kernel(self.kernel, **self.kernel_options)
+        if not hasattr(kernel, "features"):
+            raise invalid("kernel", self.kernel, "a random-feature kernel (one with features(x)), e.g. 'nngp-rf'")
+        kernel.setup(images[:2048].to(device).float(), 0, torch.device(device))
+        kernel.resample(seed)
+        return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress)

@@ -7,6 +7,7 @@ from ..registry import Registry
 from .base import Context, DistillOutput, Method, RealData
 from .dc import DC, DSAMethod
 from .dm import DM
+from .krr import KIP, RFAD
 from .loop import LoopSettings, run_loop
 from .none import NoLearning
 
@@ -15,6 +16,8 @@ METHODS.register("none", NoLearning)
 METHODS.register("dm", DM)
 METHODS.register("dc", DC)
 METHODS.register("dsa", DSAMethod)
+METHODS.register("kip", KIP)
+METHODS.register("rfad", RFAD)
 
 
 def list_methods() -> list[str]:

@@ -85,6 +85,11 @@ class Method:
 
     Class attributes: ``lr_images`` (SGD lr on the images, momentum 0.5 as the field), ``eval_dsa`` (whether
     the field evaluates this method with DSA), ``uses_dsa`` (augmentation during matching).
+
+    Optional hooks, all with neutral defaults, for methods that learn more than images (KRR methods learn labels
+    and a temperature; MTT a step size): :meth:`setup` (before the loop), :meth:`extra_parameters` (more
+    optimizer groups), :meth:`make_optimizer`, :meth:`state_dict` / :meth:`load_state_dict` (checkpointed with
+    the run), :meth:`finish` (fill the output), :meth:`metrics` (the method's own test metrics).
     """
 
     lr_images: float = 0.1
@@ -94,6 +99,36 @@ class Method:
 
     def losses(self, syn: torch.Tensor, labels: torch.Tensor, ctx: Context) -> Iterator[torch.Tensor]:
         return iter(())
+
+    def selection_space(self):
+        """The feature space in which this method works, for initializers that need features (``None``: the
+        initializer's default). KRR methods return their kernel's feature map."""
+        return None
+
+    def setup(self, images: torch.Tensor, labels: torch.Tensor, ctx: Context) -> None:
+        """Called once before the loop (and before a resume restores state); may set ``ctx.predictor``."""
+
+    def extra_parameters(self) -> list[dict[str, Any]]:
+        """Optimizer groups besides the images, e.g. ``[{"params": [labels], "lr": 0.01}]``."""
+        return []
+
+    def make_optimizer(self, groups: list[dict[str, Any]], momentum: float) -> torch.optim.Optimizer:
+        """The field's optimizer on images: SGD with momentum (0.5), lr per group."""
+        return torch.optim.SGD(groups, lr=self.lr_images, momentum=momentum)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+    def finish(self, out: "DistillOutput", ctx: Context) -> None:
+        """Complete the output after the last iteration (learned labels, learned lr, log entries)."""
+
+    def metrics(self, images: torch.Tensor, labels: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                ctx: Context, seed: int) -> dict[str, dict[str, Any]]:
+        """The method's own test metrics besides the protocol's (e.g. KRR accuracy), keyed like evaluations."""
+        return {}
 
     def check(self) -> None:
         """Validate options (called before any work). Learning methods need positive counts and rates."""

@@ -14,7 +14,7 @@ from ..errors import CheckpointError
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
-FORMAT = 1
+FORMAT = 2  # 2: method state (learned labels, kernel draws) is part of a checkpoint
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -39,7 +39,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         raise invalid("iterations", iterations, "an integer >= 0")
     syn = images.detach().clone().to(ctx.device).requires_grad_(True)
     labels = labels.to(ctx.device)
-    opt = torch.optim.SGD([syn], lr=method.lr_images, momentum=settings.momentum)
+    method.setup(syn, labels, ctx)
+    opt = method.make_optimizer([{"params": [syn], "lr": method.lr_images}, *method.extra_parameters()],
+                                settings.momentum)
     log: dict[str, Any] = {"loss": [], "curve": [], "seconds": 0.0, "resumed_from": None}
     start = 0
     if settings.resume and settings.checkpoint_dir is not None:
@@ -48,6 +50,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             with torch.no_grad():
                 syn.copy_(state["images"].to(ctx.device))
             opt.load_state_dict(state["optimizer"])
+            method.load_state_dict(state["method"])
             ctx.sampler.load_state_dict(state["sampler"])
             ctx.rng.bit_generator.state = state["numpy_rng"]
             ctx.generator.set_state(state["torch_generator"])
@@ -74,7 +77,8 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             loss.backward()
             opt.step()
             total += value
-        if not torch.isfinite(syn).all():
+        if not torch.isfinite(syn).all() or not all(torch.isfinite(p).all() for g in method.extra_parameters()
+                                                    for p in g["params"]):
             raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "
                                   f"lr_images than {method.lr_images})")
         update_sampler(it + 1)
@@ -91,11 +95,13 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             log["seconds"] = time.perf_counter() - t_start
             save_checkpoint(settings.checkpoint_dir, {
                 "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
-                "optimizer": opt.state_dict(), "sampler": ctx.sampler.state_dict(),
+                "optimizer": opt.state_dict(), "method": method.state_dict(), "sampler": ctx.sampler.state_dict(),
                 "numpy_rng": ctx.rng.bit_generator.state, "torch_generator": ctx.generator.get_state(), "log": log})
     bar.close()
     log["seconds"] = time.perf_counter() - t_start
     log["sampler_seconds"] = ctx.sampler.overhead_seconds
     log["sampler_share"] = log["sampler_seconds"] / log["seconds"] if log["seconds"] > 0 else 0.0
     log["sampler"] = ctx.sampler.report()
-    return DistillOutput(syn.detach().cpu(), labels.cpu(), log=log)
+    out = DistillOutput(syn.detach().cpu(), labels.cpu(), log=log)
+    method.finish(out, ctx)
+    return out

@@ -63,14 +63,15 @@ class RelativeLossSampler(BatchSampler):
 
     ``refresh`` iterations between re-scorings (``None``: four refreshes per run); ``pool`` real examples scored
     per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
-    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES` or a
-    callable ``loss(logits, targets) -> (n,)``; ``weighted`` return importance weights; ``predictor``
+    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
+    callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's ``default_loss`` — squared error
+    for a KRR fit — else cross-entropy); ``weighted`` return importance weights; ``predictor``
     ``"auto"`` (the method's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
     :data:`~.predictors.PREDICTORS`, or an object with ``fit``; ``predictor_options`` for a named predictor.
     """
 
     def __init__(self, refresh: int | None = None, pool: int | None = 256, beta: float = 0.2, prune: float = 0.0,
-                 loss: str | PerExampleLoss = "cross-entropy", weighted: bool = False, predictor: Any = "auto",
+                 loss: str | PerExampleLoss = "auto", weighted: bool = False, predictor: Any = "auto",
                  predictor_options: dict[str, Any] | None = None, score_batch: int = 1024) -> None:
         self.refresh = refresh
         self.pool = pool
@@ -97,7 +98,8 @@ class RelativeLossSampler(BatchSampler):
             raise invalid("prune", self.prune, "a fraction in [0, 1)")
         if not isinstance(self.weighted, bool):
             raise invalid("weighted", self.weighted, "True or False")
-        resolve_loss(self.loss)
+        if self.loss != "auto":
+            resolve_loss(self.loss)
         self._make_predictor(None)
 
     def _make_predictor(self, ctx) -> Any:
@@ -127,7 +129,6 @@ class RelativeLossSampler(BatchSampler):
     # --- state -------------------------------------------------------------------------------------------------
     def setup(self, labels: np.ndarray, num_classes: int, seed: int = 0) -> None:
         super().setup(labels, num_classes, seed)
-        self._loss_fn = resolve_loss(self.loss)
         self._pools = [idx.copy() for idx in self._class_indices]
         self._p = [np.full(len(idx), 1.0 / len(idx)) for idx in self._class_indices]
         self._history: list[dict[str, Any]] = []
@@ -171,7 +172,10 @@ class RelativeLossSampler(BatchSampler):
         rng = np.random.default_rng(stream)
         generator = torch_generator(int(stream.generate_state(1)[0]), "cpu")
         hard = labels if labels.ndim == 1 else labels.argmax(1)
-        predict = self._make_predictor(ctx).fit(images.detach(), labels.detach(), ctx, generator)
+        predictor = self._make_predictor(ctx)
+        loss = getattr(predictor, "default_loss", "cross-entropy") if self.loss == "auto" else self.loss
+        self._loss_fn = resolve_loss(loss)
+        predict = predictor.fit(images.detach(), labels.detach(), ctx, generator)
         classes = []
         for c, idx in enumerate(self._class_indices):
             pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(

@@ -1,0 +1,199 @@
+"""``kip`` and ``rfad``: kernel inducing points — learn the support set so that kernel ridge regression on it
+predicts real batches well (Nguyen, Chen & Lee, ICLR 2021; Loo, Hasani, Amini & Rus, NeurIPS 2022).
+
+Each iteration draws a real batch (``batch_real`` per class, through the run's batch sampler) and minimizes
+
+    L = mean_i ℓ(f_S(x_i), y_i),   f_S(x) = K(x, S)(K(S, S) + λI)⁻¹ Y_S,   λ = reg·tr(K(S, S))/|S|
+
+with ℓ the squared error to the centred one-hot target, ½·mean_c (y − f)², or, with ``loss="platt"``, the
+cross-entropy of exp(k)·f(x) with a learned temperature k (RFAD's Platt scaling). Y_S starts as the centred
+one-hot labels and is learned when ``learn_labels=True``. Adam on images (lr ``lr_images``), labels and k.
+``rfad`` uses the NNGP random-feature kernel, redrawing its random ConvNets every ``model_rotation`` iterations;
+``kip`` uses a fixed exact kernel (RBF by default). KIP's infinite-width ConvNet NTK needs neural-tangents (JAX),
+which this project does not depend on: ``kip`` here is the KIP algorithm with the kernels we can compute exactly.
+With importance weights the loss is the Horvitz–Thompson mean (1/b)·Σ w_i ℓ_i. The method's own metric is the
+KRR test accuracy of the learned support set (``metrics``); the ConvNet protocol trains on hard labels.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from ..errors import invalid
+from ..kernels import KERNELS, KRRFit, centered_one_hot, create_kernel, krr_solve
+from ..kernels.krr import check_reg
+from .base import Context, Method
+
+LOSSES = ("mse", "platt")
+_KERNEL_SAMPLE = 2048  # real images a kernel sees in setup (data scale for RBF's gamma)
+
+
+def _gram(kernel, x: torch.Tensor, fx: torch.Tensor | None, y: torch.Tensor, fy: torch.Tensor | None):
+    return kernel.kernel_from_features(fx, fy) if fx is not None else kernel.kernel(x, y)
+
+
+class KRRPredictor:
+    """The predictor a KRR method's current support set induces (for the importance sampler): its own kernel
+    and learned labels, solved exactly — no proxy training."""
+
+    default_loss = "squared-error"  # the KRR fit's own loss, on its regression outputs
+
+    def __init__(self, method: "KRRMethod") -> None:
+        self._method = method
+
+    def fit(self, images, labels, ctx, generator):
+        m = self._method
+        fit = KRRFit(m._kernel, images.detach().to(ctx.device), m._labels.detach(), m.reg)
+        return lambda x: fit(x) + 1.0 / ctx.num_classes  # back from centred targets to one-hot space
+
+
+class KRRMethod(Method):
+    lr_images = 0.01
+    eval_dsa = False
+    uses_dsa = False
+    default_kernel = "nngp-rf"
+
+    def __init__(self, iterations: int = 1000, batch_real: int = 128, lr_images: float = 0.01,
+                 kernel: str | None = None, kernel_options: dict[str, Any] | None = None, reg: float = 1e-6,
+                 loss: str = "mse", learn_labels: bool = False, lr_labels: float = 0.01,
+                 lr_temperature: float = 0.01, model_rotation: int = 1) -> None:
+        self.iterations = iterations
+        self.batch_real = batch_real
+        self.lr_images = lr_images
+        self.kernel = kernel or self.default_kernel
+        self.kernel_options = kernel_options
+        self.reg = reg
+        self.loss = loss
+        self.learn_labels = learn_labels
+        self.lr_labels = lr_labels
+        self.lr_temperature = lr_temperature
+        self.model_rotation = model_rotation
+
+    def check(self) -> None:
+        super().check()
+        check_reg(self.reg)
+        if self.loss not in LOSSES:
+            raise invalid("loss", self.loss, "one of: " + ", ".join(LOSSES))
+        if not isinstance(self.learn_labels, bool):
+            raise invalid("learn_labels", self.learn_labels, "True or False")
+        if isinstance(self.model_rotation, bool) or not isinstance(self.model_rotation, int) or self.model_rotation <= 0:
+            raise invalid("model_rotation", self.model_rotation, "a positive integer")
+        kernel = KERNELS.create(self.kernel, **(self.kernel_options or {}))
+        if hasattr(kernel, "check"):
+            kernel.check()
+
+    def selection_space(self):
+        from ..features import KernelFeatures
+
+        kernel = KERNELS.create(self.kernel, **(self.kernel_options or {}))
+        return KernelFeatures(self.kernel, **(self.kernel_options or {})) if hasattr(kernel, "features") else None
+
+    def make_optimizer(self, groups, momentum):
+        return torch.optim.Adam(groups, lr=self.lr_images)
+
+    # --- state ---------------------------------------------------------------------------------------------
+    def setup(self, images, labels, ctx: Context) -> None:
+        self._kernel = create_kernel(self.kernel, **(self.kernel_options or {}))
+        self._kernel.setup(ctx.real.images[:_KERNEL_SAMPLE].to(ctx.device), ctx.num_classes, ctx.device)
+        self._kernel_seed = ctx.next_seed() if self._kernel.random else None
+        if self._kernel_seed is not None:
+            self._kernel.resample(self._kernel_seed)
+        hard = labels if labels.ndim == 1 else labels.argmax(1)
+        self._labels = centered_one_hot(hard, ctx.num_classes).float().to(ctx.device).requires_grad_(
+            self.learn_labels)
+        self._log_temperature = torch.zeros((), device=ctx.device, requires_grad=self.loss == "platt")
+        self._calls = 0
+        ctx.predictor = KRRPredictor(self)
+
+    def extra_parameters(self) -> list[dict[str, Any]]:
+        groups = []
+        if self.learn_labels:
+            groups.append({"params": [self._labels], "lr": self.lr_labels})
+        if self.loss == "platt":
+            groups.append({"params": [self._log_temperature], "lr": self.lr_temperature})
+        return groups
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"labels": self._labels.detach().cpu().clone(), "log_temperature": float(self._log_temperature.detach()),
+                "calls": self._calls, "kernel_seed": self._kernel_seed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self._labels.copy_(state["labels"])
+            self._log_temperature.fill_(state["log_temperature"])
+        self._calls = int(state["calls"])
+        self._kernel_seed = state["kernel_seed"]
+        if self._kernel_seed is not None:
+            self._kernel.resample(self._kernel_seed)
+
+    # --- the loss ------------------------------------------------------------------------------------------
+    def losses(self, syn, labels, ctx: Context):
+        if self._kernel.random and self._calls and self._calls % self.model_rotation == 0:
+            self._kernel_seed = ctx.next_seed()
+            self._kernel.resample(self._kernel_seed)
+        self._calls += 1
+        xs, ws, ys = [], [], []
+        for c in range(ctx.num_classes):
+            x, w = ctx.real_batch(c, self.batch_real)
+            xs.append(x)
+            ws.append(w if w is not None else torch.ones(len(x), device=x.device))
+            ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
+        xr, wr, yr = torch.cat(xs), torch.cat(ws), torch.cat(ys)
+        per_example = self.example_losses(syn, xr, yr, ctx.num_classes)
+        yield (wr.double() * per_example).mean().float()
+
+    def example_losses(self, syn: torch.Tensor, xr: torch.Tensor, yr: torch.Tensor, num_classes: int):
+        """ℓ_i for a real batch under the KRR fit of the support set ``syn`` (differentiable in syn and labels)."""
+        k = self._kernel
+        fs = k.features(syn) if hasattr(k, "features") else None
+        with torch.no_grad():
+            fr = k.features(xr) if fs is not None else None
+        alpha = krr_solve(_gram(k, syn, fs, syn, fs), self._labels, self.reg)
+        preds = _gram(k, xr, fr, syn, fs).double() @ alpha
+        if self.loss == "platt":
+            return F.cross_entropy(self._log_temperature.double().exp() * preds, yr, reduction="none")
+        return 0.5 * ((centered_one_hot(yr, num_classes).to(preds.device) - preds) ** 2).mean(1)
+
+    # --- after the loop ------------------------------------------------------------------------------------
+    def finish(self, out, ctx) -> None:
+        out.log["learned_labels"] = self._labels.detach().cpu().tolist() if self.learn_labels else None
+        out.log["platt_temperature"] = float(self._log_temperature.detach().exp()) if self.loss == "platt" else None
+        out.log["kernel"] = {"name": self.kernel, "options": self._kernel.options()}
+
+    def metrics(self, images, labels, test_x, test_y, ctx, seed):
+        """KRR test accuracy of the learned support set (its learned labels), with a kernel drawn from ``seed``."""
+        t0 = time.perf_counter()
+        kernel = create_kernel(self.kernel, **(self.kernel_options or {}))
+        kernel.setup(ctx.real.images[:_KERNEL_SAMPLE].to(ctx.device), ctx.num_classes, ctx.device)
+        if kernel.random:
+            kernel.resample(seed)
+        acc = KRRFit(kernel, images.to(ctx.device), self._labels.detach(), self.reg).accuracy(
+            test_x.to(ctx.device), test_y)
+        return {f"KRR ({self.kernel})": {"model": f"KRR ({self.kernel})", "accuracies": [acc], "mean": acc,
+                                        "std": 0.0, "epochs": 0, "dsa": False, "preset": "-",
+                                        "seconds": time.perf_counter() - t0, "net_seeds": [seed]}}
+
+
+class RFAD(KRRMethod):
+    """Random-feature approximation of the ConvNet NNGP kernel (RFAD). Defaults of RFAD's code: Adam-type
+    optimizer at lr 1e-3, relative regularization 5e-3, 8 random ConvNets of width 256 redrawn every iteration,
+    5,120 real images per iteration (512 per class here, drawn per class through the batch sampler)."""
+
+    lr_images = 1e-3
+    default_kernel = "nngp-rf"
+
+    def __init__(self, iterations: int = 10000, batch_real: int = 512, lr_images: float = 1e-3,
+                 kernel: str | None = None, kernel_options: dict[str, Any] | None = None, reg: float = 5e-3,
+                 **options: Any) -> None:
+        super().__init__(iterations=iterations, batch_real=batch_real, lr_images=lr_images, kernel=kernel,
+                         kernel_options={"num_models": 8, "width": 256, **(kernel_options or {})}, reg=reg,
+                         **options)
+
+
+class KIP(KRRMethod):
+    """Kernel inducing points with a fixed exact kernel (RBF by default)."""
+
+    default_kernel = "rbf"

@@ -54,6 +54,7 @@ def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str, eval_every: in
     log = res.manifest["log"]
     refreshes = (log.get("sampler") or {}).get("refreshes", [])
     return {"acc": m["mean"], "acc_nets_std": m["std"], "accuracies": m["accuracies"],
+            "metrics": {k: v["mean"] for k, v in res.manifest["metrics"].items()},
             "timings": res.manifest["timings"], "loop_s": log.get("seconds"), "sampler_s": log.get("sampler_seconds"),
             "sampler_share": log.get("sampler_share"), "curve": res.manifest.get("curve", []),
             # per refresh: mean over classes of entropy / log(pool) and of the pool fraction holding 90 % of p

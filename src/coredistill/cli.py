@@ -72,10 +72,12 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if resume and not ckpt.is_dir():
         raise invalid("resume", True, f"a checkpoint folder {str(ckpt)!r} from an earlier run with --out {out}")
     data_options = _options(args.data_opt, "--data-opt")
+    method_options = _options(getattr(args, "method_opt", None), "--method-opt")
+    if getattr(args, "experts", None):
+        method_options["experts"] = args.experts
     ds = _load_data(args.dataset, args.path, data_options)
     result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), init=args.init, preset=args.preset,
-                     seed=args.seed, zca_eps=args.zca,
-                     method_options=_options(getattr(args, "method_opt", None), "--method-opt"),
+                     seed=args.seed, zca_eps=args.zca, method_options=method_options,
                      init_options=_options(args.init_opt, "--init-opt"), features=args.features,
                      feature_options=_options(args.feature_opt, "--feature-opt"),
                      sampler=getattr(args, "sampler", "uniform"),
@@ -95,6 +97,21 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if getattr(args, "plots", None):
         _write_score_plots(result, ds, Path(args.plots))
         _write_sampler_plots(result, ds, Path(args.plots))
+    return 0
+
+
+def cmd_experts(args: argparse.Namespace) -> int:
+    from .pipeline import train_experts
+
+    data_options = _options(args.data_opt, "--data-opt")
+    ds = _load_data(args.dataset, args.path, data_options)
+    folder = train_experts(ds, args.out, num_experts=args.num_experts, epochs=args.epochs, preset=args.preset,
+                           zca_eps=args.zca, sampler=args.sampler,
+                           sampler_options=_options(args.sampler_opt, "--sampler-opt"), seed=args.seed,
+                           device=args.device, progress=not args.quiet)
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    print(f"{len(manifest['experts'])} experts of {manifest['config']['epochs']} epochs in {folder} "
+          f"(use: coredistill distill --method mtt --experts {folder} ...)")
     return 0
 
 
@@ -273,7 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoints are in OUT.ckpt/")
     p.add_argument("--plots", metavar="DIR", help="also write the initializer's score plots and the importance "
                    "sampler's diagnostics (sampler.png) and most important real images (important_real.png)")
+    p.add_argument("--experts", metavar="DIR", help="expert buffer for --method mtt (from `coredistill experts`)")
     p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("experts", help="train MTT expert trajectories (resumable, one file per expert)")
+    data_args(p)
+    p.add_argument("--num-experts", type=int, default=10)
+    p.add_argument("--epochs", type=int, help="epochs per expert (default: the preset's)")
+    p.add_argument("--sampler", default="uniform", choices=list_samplers(),
+                   help="real batches of expert training (relative-loss: phase 2 of the seed for MTT)")
+    p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
+    p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="buffer folder (an unfinished build there is resumed)")
+    common(p)
+    p.set_defaults(func=cmd_experts)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")
     run_args(p, "kmeans-sensitivity")
@@ -318,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "preset", "") is None and args.command in ("distill", "select", "demo"):
+    if getattr(args, "preset", "") is None and args.command in ("distill", "select", "demo", "experts"):
         args.preset = "cpu"
     try:
         return args.func(args)

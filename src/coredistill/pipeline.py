@@ -118,7 +118,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     t0 = time.perf_counter()
     idx = torch.from_numpy(selection.indices)
     batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes, seed=seeds["sampler"])
-    ctx = Context(RealData(train_x, dataset.y_train, dataset), dataset.num_classes, ipc, batch_sampler,
+    ctx = Context(RealData(train_x, dataset.y_train, dataset, config["dataset"]), dataset.num_classes, ipc, batch_sampler,
                   np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
                   dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None)
     eval_dsa = p.eval_dsa and learner.eval_dsa
@@ -170,6 +170,28 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
         manifest["curve"] = manifest["curve"] + [{"iteration": settings.iterations, "accuracy": evals[models[0]].mean}]
     manifest["timings"] = timings
     return result
+
+
+def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int = 10, epochs: int | None = None,
+                  preset: str | Preset = "cpu", zca_eps: float | None = None, sampler: str = "uniform",
+                  sampler_options: dict[str, Any] | None = None, seed: int = 0,
+                  device: str | torch.device | None = None, progress: bool = True) -> Path:
+    """Train MTT expert trajectories on ``dataset`` (in the same normalization / ZCA a later ``distill`` uses)
+    into ``folder``; resumes a partial build. The preset gives the model, the epochs and the batch size."""
+    from .methods.experts import build_experts
+
+    p = get_preset(preset)
+    dev = resolve_device(device)
+    zca = ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
+    train_x, _ = prepare_real(dataset, zca)
+    options = p.experts
+    return build_experts(train_x, dataset.y_train, dataset.num_classes, folder,
+                         dataset_id=dataset_identity(dataset, zca_eps), model=p.model,
+                         model_options=dict(p.model_options), num_experts=num_experts,
+                         epochs=epochs if epochs is not None else options["epochs"], lr=options["lr"],
+                         batch_size=options["batch_size"], sampler=sampler, sampler_options=sampler_options,
+                         dsa_strategy=default_strategy(dataset.allow_flip) if options["dsa"] else None, seed=seed,
+                         device=dev, progress=progress)
 
 
 def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: Sequence[str] | None = None,

@@ -29,6 +29,9 @@ class Preset:
     # per-ipc overrides of those defaults: {method: {ipc: {option: value}}}; small budgets need more iterations at
     # ipc 1 (one outer step per iteration) than at ipc 10 (ten) for gradient matching to move the images at all
     methods_by_ipc: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    # MTT expert training (buffer.py: SGD lr 0.01 without momentum, batch 256, DSA on the real images, 50 epochs)
+    experts: dict[str, Any] = field(default_factory=lambda: {"epochs": 50, "lr": 0.01, "batch_size": 256,
+                                                             "dsa": True})
 
     def epochs(self, dsa: bool) -> int:
         return self.eval_epochs_dsa if dsa else self.eval_epochs
@@ -51,7 +54,8 @@ PRESETS.register("paper", Preset(
     "DM 20000 iterations, DC/DSA 1000, real batch 256 per class",
     methods={"dm": {"iterations": 20000, "batch_real": 256}, "dc": dict(_GRADIENT_MATCHING_PAPER),
              "dsa": dict(_GRADIENT_MATCHING_PAPER), "rfad": {"iterations": 10000},
-             "kip": {"iterations": 1000, "batch_real": 128}}))
+             "kip": {"iterations": 1000, "batch_real": 128},
+             "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}}))
 _GRADIENT_MATCHING_CPU = {"iterations": 20, "batch_real": 64, "inner_loop": 5}
 # timed on 2 cores (MNIST): DC/DSA at ipc 10 take ~100 s for 20 iterations (200 outer steps); at ipc 1 an
 # iteration is one outer step, so 100 iterations (~35 s) give the images a comparable number of updates
@@ -64,7 +68,9 @@ PRESETS.register("cpu", Preset(
              # a 50x shorter run than RFAD's 10,000 steps: lr 10x RFAD's so the images move (set a priori)
              "rfad": {"iterations": 200, "batch_real": 64, "lr_images": 0.01,
                       "kernel_options": {"num_models": 2, "width": 64}},
-             "kip": {"iterations": 200, "batch_real": 64}},
+             "kip": {"iterations": 200, "batch_real": 64},
+             "mtt": {"iterations": 200, "syn_steps": 10, "expert_epochs": 2, "max_start_epoch": 4}},
+    experts={"epochs": 8, "lr": 0.01, "batch_size": 256, "dsa": False},
     methods_by_ipc={"dc": {1: {"iterations": 100}}, "dsa": {1: {"iterations": 100}}}))
 _GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(
@@ -74,7 +80,9 @@ PRESETS.register("tiny", Preset(
     methods={"dm": {"iterations": 4, "batch_real": 16}, "dc": dict(_GRADIENT_MATCHING_TINY),
              "dsa": dict(_GRADIENT_MATCHING_TINY),
              "rfad": {"iterations": 3, "batch_real": 16, "kernel_options": {"num_models": 1, "width": 16}},
-             "kip": {"iterations": 3, "batch_real": 16}}))
+             "kip": {"iterations": 3, "batch_real": 16},
+             "mtt": {"iterations": 2, "syn_steps": 2, "expert_epochs": 1, "max_start_epoch": 1}},
+    experts={"epochs": 2, "lr": 0.01, "batch_size": 64, "dsa": False}))
 
 
 def get_preset(preset: str | Preset) -> Preset:

@@ -8,6 +8,7 @@ from .base import Context, DistillOutput, Method, RealData
 from .dc import DC, DSAMethod
 from .dm import DM
 from .krr import KIP, RFAD
+from .mtt import MTT
 from .loop import LoopSettings, run_loop
 from .none import NoLearning
 
@@ -18,6 +19,7 @@ METHODS.register("dc", DC)
 METHODS.register("dsa", DSAMethod)
 METHODS.register("kip", KIP)
 METHODS.register("rfad", RFAD)
+METHODS.register("mtt", MTT)
 
 
 def list_methods() -> list[str]:

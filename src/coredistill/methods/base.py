@@ -27,6 +27,7 @@ class RealData:
     images: torch.Tensor
     labels: torch.Tensor
     dataset: ImageDataset
+    identity: dict[str, Any] | None = None  # data set description + fingerprint + zca_eps (what experts must match)
 
 
 @dataclass

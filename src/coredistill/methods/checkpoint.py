@@ -21,6 +21,22 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def atomic_save(path: Path, obj: Any) -> Path:
+    """``torch.save`` to a temp file beside ``path``, fsync, rename: a crash leaves the old file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` as ``checkpoint.pt``; the one it replaces becomes ``checkpoint.prev.pt``."""
     folder.mkdir(parents=True, exist_ok=True)

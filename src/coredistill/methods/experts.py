@@ -1,0 +1,188 @@
+"""Expert trajectories for MTT: networks trained on the real data, one parameter snapshot per epoch.
+
+Layout of an expert buffer (a directory)::
+
+    manifest.json     format, config (data set identity, model + options, epochs, lr, batch size, sampler,
+                      augmentation, seed), parameter names and shapes, finished experts
+    expert_0000.pt    float32 tensor (epochs + 1, P): the flattened parameters at the start and after each epoch
+
+Experts are written one file each, atomically, so a killed build resumes at the first missing expert; a buffer
+built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum,
+no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
+``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
+this is where phase (2) of the seed acts for MTT, whose distillation itself never touches real data.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ..augment import DSA
+from ..errors import CheckpointError, invalid
+from ..models import create_model
+from ..sampling import BatchSampler, create_sampler
+from ..seeding import spawn, torch_generator
+from .base import Context, RealData
+from .checkpoint import atomic_save, config_hash
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+def expert_file(folder: Path, index: int) -> Path:
+    return folder / f"expert_{index:04d}.pt"
+
+
+class _CurrentNet:
+    """Predictor for the importance sampler during expert training: the expert itself, as it is now."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self.net = net
+
+    def fit(self, images, labels, ctx, generator):
+        def predict(x):
+            was = self.net.training
+            self.net.eval()
+            with torch.inference_mode():
+                out = self.net(x)
+            self.net.train(was)
+            return out
+
+        return predict
+
+
+def _flat(net: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in net.parameters()]).float().cpu()
+
+
+def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int, folder: str | Path, *,
+                  dataset_id: dict[str, Any], model: str = "ConvNet", model_options: dict[str, Any] | None = None,
+                  num_experts: int = 10, epochs: int = 50, lr: float = 0.01, batch_size: int = 256,
+                  sampler: str = "uniform", sampler_options: dict[str, Any] | None = None,
+                  dsa_strategy: str | None = None, seed: int = 0, device: torch.device | str = "cpu",
+                  progress: bool = True) -> Path:
+    """Train ``num_experts`` experts into ``folder`` (resuming a partial build of the same config)."""
+    for name, value in (("num_experts", num_experts), ("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise invalid(name, value, "a positive integer")
+    if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
+        raise invalid("lr", lr, "a positive finite learning rate")
+    folder = Path(folder)
+    dev = torch.device(device)
+    model_options = dict(model_options or {})
+    batch_sampler = create_sampler(sampler, **(sampler_options or {}))
+    batch_sampler.check()
+    config = {"dataset": dataset_id, "model": model, "model_options": model_options, "epochs": epochs, "lr": lr,
+              "batch_size": batch_size, "sampler": sampler, "sampler_options": batch_sampler.options(),
+              "dsa_strategy": dsa_strategy, "seed": seed}
+    shape = tuple(train_x.shape[1:])
+    template = create_model(model, shape[0], num_classes, shape[1:], seed=0, **model_options)
+    manifest_path = folder / MANIFEST
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text())
+        if old.get("config_hash") != config_hash(config):
+            keys = sorted(k for k in set(old["config"]) | set(config) if old["config"].get(k) != config.get(k))
+            raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
+                                  f"{', '.join(keys)} differ): use another folder or the same settings")
+    manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
+                "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
+                "num_classes": num_classes, "image_shape": list(shape), "experts": []}
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = spawn(seed, num_experts)
+    bar = tqdm(total=num_experts * epochs, desc="experts", unit="ep", disable=None if progress else True,
+               leave=False)
+    for i, s in enumerate(seeds):
+        path = expert_file(folder, i)
+        if path.exists():
+            bar.update(epochs)
+        else:
+            t0 = time.perf_counter()
+            trajectory = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr, batch_size,
+                                       batch_sampler, dsa_strategy, s, dev, bar)
+            atomic_save(path, trajectory)
+            manifest.setdefault("seconds", {})[str(i)] = time.perf_counter() - t0
+        manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
+                               if expert_file(folder, j).exists()]
+        tmp = manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2))
+        tmp.replace(manifest_path)
+    bar.close()
+    return folder
+
+
+def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_size, sampler: BatchSampler,
+                  dsa_strategy, seed, device, bar) -> torch.Tensor:
+    net = create_model(model, x.shape[1], num_classes, tuple(x.shape[2:]), seed=seed, **model_options).to(device)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.0, weight_decay=0.0)
+    generator = torch_generator(seed)
+    rng = np.random.default_rng(seed)
+    sampler.setup(y.numpy(), num_classes, seed=seed)
+    ctx = Context(RealData(x, y, None), num_classes, 1, sampler, rng, generator, device, model, model_options,
+                  predictor=_CurrentNet(net))
+    augment = DSA(strategy=dsa_strategy) if dsa_strategy else None
+    per_class = max(1, batch_size // num_classes)
+    steps = max(1, len(x) // batch_size)
+    snapshots = [_flat(net)]
+    for epoch in range(epochs):
+        sampler.update(iteration=epoch, total=epochs, images=x[:1], labels=y[:1], ctx=ctx)
+        for _ in range(steps):
+            batches = [ctx.real_batch(c, per_class) for c in range(num_classes)]
+            xb = torch.cat([b for b, _ in batches])
+            yb = torch.cat([torch.full((len(b),), c, dtype=torch.long, device=device)
+                            for c, (b, _) in enumerate(batches)])
+            wb = None if batches[0][1] is None else torch.cat([w for _, w in batches])
+            if augment is not None:
+                xb = augment(xb, generator=generator, siamese=False)
+            losses = F.cross_entropy(net(xb), yb, reduction="none")
+            loss = losses.mean() if wb is None else (wb * losses).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        snapshots.append(_flat(net))
+        bar.update(1)
+    return torch.stack(snapshots)
+
+
+class ExpertBuffer:
+    """A built buffer: its manifest, and trajectories loaded on first use."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        path = self.folder / MANIFEST
+        if not path.exists():
+            raise invalid("experts", str(folder), "a folder made by `coredistill experts` (no manifest.json there)")
+        self.manifest = json.loads(path.read_text())
+        if self.manifest.get("format") != FORMAT:
+            raise CheckpointError(f"expert buffer {str(folder)!r} has format {self.manifest.get('format')!r}, "
+                                  f"expected {FORMAT}")
+        if not self.manifest["experts"]:
+            raise invalid("experts", str(folder), "a buffer with at least one finished expert")
+        self._cache: dict[int, torch.Tensor] = {}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.manifest["config"]
+
+    def __len__(self) -> int:
+        return len(self.manifest["experts"])
+
+    @property
+    def epochs(self) -> int:
+        return int(self.config["epochs"])
+
+    def trajectory(self, index: int) -> torch.Tensor:
+        if index not in self._cache:
+            t = torch.load(self.folder / self.manifest["experts"][index], map_location="cpu", weights_only=True)
+            if t.ndim != 2 or t.shape[0] != self.epochs + 1 or not torch.isfinite(t).all():
+                raise CheckpointError(f"expert file {self.manifest['experts'][index]!r} in {str(self.folder)!r} is "
+                                      f"corrupt: expected a finite ({self.epochs + 1}, P) tensor")
+            self._cache[index] = t
+        return self._cache[index]

@@ -1,0 +1,137 @@
+"""``mtt``: matching training trajectories (Cazenavette, Wang, Torralba, Efros & Zhu, CVPR 2022).
+
+Each iteration samples an expert trajectory θ*_0..θ*_E from the buffer (:mod:`.experts`) and a start epoch
+t < ``max_start_epoch``, then trains a student from θ*_t for ``syn_steps`` SGD steps on the synthetic set with the
+learnable step size α (functional forward, unrolled so that gradients reach the images and α):
+
+    θ_{k+1} = θ_k − α ∇ CE(f(A(x_k); θ_k), y_k),        L = ‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖²
+
+with M = ``expert_epochs``, x_k mini-batches of ``batch_syn`` synthetic images (all by default) and A the run's
+DSA (a fresh draw per step). Images and α use SGD with momentum 0.5 (lrs ``lr_images``, ``lr_lr``); α starts at
+``lr_teacher`` and is the learned evaluation lr of the result. ``memory="checkpoint"`` recomputes each unrolled
+step in the backward pass instead of storing its activations (peak memory of one step instead of N, ~2× time).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.func import functional_call
+from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
+
+from ..errors import invalid
+from ..models import create_model
+from .base import Context, Method
+from .experts import ExpertBuffer
+
+MEMORY_MODES = ("unrolled", "checkpoint")
+
+
+def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖² (MTT's normalized parameter distance)."""
+    return ((student - target) ** 2).sum() / ((start - target) ** 2).sum().clamp_min(1e-30)
+
+
+class MTT(Method):
+    lr_images = 100.0
+    eval_dsa = True
+    uses_dsa = True
+
+    def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
+                 expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
+                 lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled") -> None:
+        self.experts = experts
+        self.iterations = iterations
+        self.syn_steps = syn_steps
+        self.expert_epochs = expert_epochs
+        self.max_start_epoch = max_start_epoch
+        self.lr_images = lr_images
+        self.lr_lr = lr_lr
+        self.lr_teacher = lr_teacher
+        self.batch_syn = batch_syn
+        self.memory = memory
+
+    def check(self) -> None:
+        super().check()
+        for name in ("syn_steps", "expert_epochs", "max_start_epoch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise invalid(name, value, "a positive integer")
+        if self.batch_syn is not None and (isinstance(self.batch_syn, bool) or not isinstance(self.batch_syn, int)
+                                           or self.batch_syn <= 0):
+            raise invalid("batch_syn", self.batch_syn, "a positive integer or None (all synthetic images)")
+        if self.memory not in MEMORY_MODES:
+            raise invalid("memory", self.memory, "one of: " + ", ".join(MEMORY_MODES))
+        if self.experts is None:
+            raise invalid("experts", None, "an expert buffer folder (build one with `coredistill experts`)")
+        buffer = ExpertBuffer(self.experts)
+        if self.max_start_epoch + self.expert_epochs > buffer.epochs:
+            raise invalid("max_start_epoch", self.max_start_epoch, f"at most {buffer.epochs - self.expert_epochs} "
+                          f"(the buffer's {buffer.epochs} epochs minus expert_epochs={self.expert_epochs})")
+
+    def setup(self, images, labels, ctx: Context) -> None:
+        self._buffer = ExpertBuffer(self.experts)
+        cfg = self._buffer.config
+        shape = tuple(images.shape[1:])
+        if list(shape) != self._buffer.manifest["image_shape"] or ctx.num_classes != self._buffer.manifest[
+                "num_classes"]:
+            raise invalid("experts", self.experts, f"a buffer trained on images of shape {list(shape)} with "
+                          f"{ctx.num_classes} classes (it has {self._buffer.manifest['image_shape']}, "
+                          f"{self._buffer.manifest['num_classes']} classes)")
+        dataset = ctx.real.identity
+        if dataset is not None and any(cfg["dataset"].get(k) != dataset.get(k) for k in ("fingerprint", "zca_eps")):
+            raise invalid("experts", self.experts, "experts trained on this data set in the same normalization "
+                          f"(buffer: {cfg['dataset'].get('name')}, zca_eps={cfg['dataset'].get('zca_eps')})")
+        self._net = create_model(cfg["model"], shape[0], ctx.num_classes, shape[1:], seed=0,
+                                 **cfg["model_options"]).to(ctx.device)
+        self._names = [n for n, _ in self._net.named_parameters()]
+        self._shapes = [p.shape for _, p in self._net.named_parameters()]
+        self._lr = torch.tensor(float(self.lr_teacher), device=ctx.device, requires_grad=True)
+
+    def extra_parameters(self) -> list[dict[str, Any]]:
+        return [{"params": [self._lr], "lr": self.lr_lr}]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"lr": float(self._lr.detach())}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self._lr.fill_(state["lr"])
+
+    def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, i = {}, 0
+        for name, shape in zip(self._names, self._shapes):
+            n = shape.numel()
+            out[name] = flat[i:i + n].view(shape)
+            i += n
+        return out
+
+    def _step(self, params: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        ce = F.cross_entropy(functional_call(self._net, self._unflatten(params), (x,)), y)
+        (grad,) = torch.autograd.grad(ce, params, create_graph=True)
+        return params - lr * grad
+
+    def losses(self, syn, labels, ctx: Context):
+        expert = int(ctx.rng.integers(len(self._buffer)))
+        start_epoch = int(ctx.rng.integers(self.max_start_epoch))
+        trajectory = self._buffer.trajectory(expert).to(ctx.device)
+        start, target = trajectory[start_epoch], trajectory[start_epoch + self.expert_epochs]
+        params = start.clone().requires_grad_(True)
+        batch = self.batch_syn or len(syn)
+        chunks: list[torch.Tensor] = []
+        for _ in range(self.syn_steps):
+            if not chunks:
+                chunks = list(torch.randperm(len(syn), generator=ctx.generator).to(syn.device).split(batch))
+            idx = chunks.pop()
+            x = ctx.augment(syn[idx])
+            if self.memory == "checkpoint":
+                params = checkpoint(self._step, params, x, labels[idx], self._lr, use_reentrant=False)
+            else:
+                params = self._step(params, x, labels[idx], self._lr)
+        yield trajectory_loss(params, start, target)
+
+    def finish(self, out, ctx) -> None:
+        out.learned_lr = float(self._lr.detach())
+        out.log["expert_buffer"] = {"folder": str(self.experts), "config": self._buffer.config,
+                                    "experts": len(self._buffer)}

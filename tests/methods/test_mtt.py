@@ -1,0 +1,115 @@
+"""MTT: the trajectory loss, gradients to images and step size, the expert buffer, resume of a killed build."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from coredistill.cli import main
+from coredistill.errors import CheckpointError, InvalidParameterError
+from coredistill.methods import Context, RealData, create_method
+from coredistill.methods.experts import ExpertBuffer, expert_file
+from coredistill.methods.mtt import trajectory_loss
+from coredistill.pipeline import distill, train_experts
+from coredistill.sampling import create_sampler
+
+
+@pytest.fixture(scope="module")
+def buffer(tmp_path_factory, digits):
+    folder = tmp_path_factory.mktemp("experts")
+    train_experts(digits, folder, num_experts=2, preset="tiny", progress=False)
+    return folder
+
+
+def test_trajectory_loss_formula_and_zero_at_the_target():
+    g = torch.Generator().manual_seed(0)
+    start, target, student = (torch.randn(7, generator=g) for _ in range(3))
+    expected = ((student - target) ** 2).sum() / ((start - target) ** 2).sum()
+    assert torch.allclose(trajectory_loss(student, start, target), expected)
+    assert trajectory_loss(target.clone(), start, target) == 0
+
+
+def test_buffer_round_trips_and_trajectories_move(buffer, digits):
+    b = ExpertBuffer(buffer)
+    assert len(b) == 2 and b.epochs == 2
+    t = b.trajectory(0)
+    n_params = sum(int(np.prod(s)) for _, s in b.manifest["params"])
+    assert t.shape == (3, n_params) and t.dtype == torch.float32
+    assert not torch.equal(t[0], t[1]) and not torch.equal(b.trajectory(0), b.trajectory(1))
+    assert b.manifest["config"]["dataset"]["name"] == "digits"
+
+
+def test_killed_build_resumes_at_the_first_missing_expert(buffer, digits, tmp_path):
+    import shutil
+
+    copy = tmp_path / "partial"
+    shutil.copytree(buffer, copy)
+    kept = torch.load(expert_file(copy, 0), weights_only=True)
+    expert_file(copy, 1).unlink()  # as if killed while training expert 1
+    train_experts(digits, copy, num_experts=2, preset="tiny", progress=False)
+    assert torch.equal(torch.load(expert_file(copy, 0), weights_only=True), kept)  # not retrained
+    assert torch.equal(torch.load(expert_file(copy, 1), weights_only=True),
+                       torch.load(expert_file(buffer, 1), weights_only=True))  # retrained identically
+    with pytest.raises(CheckpointError, match="another config.*epochs"):
+        train_experts(digits, copy, num_experts=2, epochs=3, preset="tiny", progress=False)
+
+
+def test_gradients_reach_images_and_step_size(buffer, digits):
+    x = digits.normalizer()(digits.train_float())
+    s = create_sampler("uniform")
+    s.setup(digits.y_train.numpy(), 10)
+    ctx = Context(RealData(x, digits.y_train, digits), 10, 1, s, np.random.default_rng(0),
+                  torch.Generator().manual_seed(0), torch.device("cpu"), "ConvNet", {"width": 32})
+    m = create_method("mtt", experts=str(buffer), syn_steps=3, expert_epochs=1, max_start_epoch=1)
+    syn = x[:10].clone().requires_grad_(True)
+    labels = digits.y_train[:10]
+    m.setup(syn, labels, ctx)
+    loss = next(m.losses(syn, labels, ctx))
+    loss.backward()
+    assert syn.grad is not None and syn.grad.abs().sum() > 0
+    assert m._lr.grad is not None and m._lr.grad != 0
+
+
+def test_checkpoint_memory_mode_gives_the_same_losses(buffer, digits):
+    base = dict(ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False)
+    a = distill(digits, **base, method_options={"experts": str(buffer)})
+    b = distill(digits, **base, method_options={"experts": str(buffer), "memory": "checkpoint"})
+    assert np.allclose(a.manifest["log"]["loss"], b.manifest["log"]["loss"], rtol=1e-5)
+    assert a.learned_lr is not None and a.learned_lr != 0.01  # the step size is learned
+
+
+def test_cli_experts_then_distill(capsys, tmp_path):
+    assert main(["experts", "--dataset", "digits", "--num-experts", "1", "--preset", "tiny", "--quiet",
+                 "--out", str(tmp_path / "buf")]) == 0
+    assert "1 experts of 2 epochs" in capsys.readouterr().out
+    assert main(["distill", "--dataset", "digits", "--ipc", "1", "--method", "mtt", "--experts",
+                 str(tmp_path / "buf"), "--preset", "tiny", "--quiet", "--no-eval", "--out", str(tmp_path / "a")]) == 0
+    m = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert m["method"]["options"]["experts"] == str(tmp_path / "buf")
+
+
+@pytest.mark.parametrize("options, match", [
+    ({}, "experts=None: expected an expert buffer folder"),
+    ({"experts": "/nonexistent"}, "experts='/nonexistent'"),
+    ({"max_start_epoch": 5}, "max_start_epoch=5: expected at most 1"),
+    ({"memory": "tesla"}, "memory='tesla'"),
+])
+def test_bad_options(options, match, buffer, digits):
+    opts = {"experts": str(buffer), **options} if options != {} else {}
+    with pytest.raises(InvalidParameterError, match=match):
+        distill(digits, ipc=1, method="mtt", preset="tiny", method_options=opts, evaluate_with=(), progress=False)
+
+
+def test_experts_from_another_normalization_are_refused(buffer, digits):
+    with pytest.raises(InvalidParameterError, match="same normalization"):
+        distill(digits, ipc=1, method="mtt", preset="tiny", zca_eps=0.1, method_options={"experts": str(buffer)},
+                evaluate_with=(), progress=False)
+
+
+def test_relative_loss_sampler_drives_expert_training(digits, tmp_path):
+    folder = train_experts(digits, tmp_path / "rl", num_experts=1, epochs=2, preset="tiny", sampler="relative-loss",
+                           sampler_options={"refresh": 1, "weighted": True}, progress=False)
+    b = ExpertBuffer(folder)
+    assert b.config["sampler"] == "relative-loss" and b.config["sampler_options"]["weighted"] is True
+    uniform = train_experts(digits, tmp_path / "u", num_experts=1, epochs=2, preset="tiny", progress=False)
+    assert not torch.equal(b.trajectory(0), ExpertBuffer(uniform).trajectory(0))

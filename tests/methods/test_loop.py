@@ -93,8 +93,8 @@ def test_bad_iterations_and_names(digits):
             distill(digits, ipc=1, method="dm", preset="tiny", iterations=bad, evaluate_with=(), progress=False)
     with pytest.raises(InvalidParameterError, match="sampler='loss'.*uniform"):
         distill(digits, ipc=1, method="dm", sampler="loss", preset="tiny", progress=False)
-    with pytest.raises(InvalidParameterError, match="method='mtt'.*dm, dc, dsa"):
-        distill(digits, ipc=1, method="mtt", preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match="method='gm'.*dm, dc, dsa, kip, rfad, mtt"):
+        distill(digits, ipc=1, method="gm", preset="tiny", progress=False)
 
 
 @pytest.mark.parametrize("method", ["dm", "dc", "dsa"])

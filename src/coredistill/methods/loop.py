@@ -42,7 +42,8 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     method.setup(syn, labels, ctx)
     opt = method.make_optimizer([{"params": [syn], "lr": method.lr_images}, *method.extra_parameters()],
                                 settings.momentum)
-    log: dict[str, Any] = {"loss": [], "curve": [], "seconds": 0.0, "resumed_from": None}
+    # "seconds": distillation time without the periodic evaluations, which are timed apart ("eval_seconds")
+    log: dict[str, Any] = {"loss": [], "curve": [], "seconds": 0.0, "eval_seconds": 0.0, "resumed_from": None}
     start = 0
     if settings.resume and settings.checkpoint_dir is not None:
         state = load_checkpoint(settings.checkpoint_dir, settings.config)
@@ -58,7 +59,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             start = log["resumed_from"] = int(state["iteration"])
     bar = tqdm(total=iterations, initial=start, desc=type(method).__name__.lower(), unit="it",
                disable=None if progress else True, leave=False)
-    t_start = time.perf_counter() - log["seconds"]
+    t_start = time.perf_counter() - log["seconds"] - log.get("eval_seconds", 0.0)
 
     def update_sampler(done: int) -> None:
         ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, ctx=ctx)
@@ -85,20 +86,22 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         log["loss"].append(total)
         bar.update(1)
         overhead = ctx.sampler.overhead_seconds
-        bar.set_postfix(loss=f"{total:.4g}", **({"sampler": f"{overhead / (time.perf_counter() - t_start):.0%}"}
-                                                 if overhead else {}))
+        elapsed = time.perf_counter() - t_start - log["eval_seconds"]
+        bar.set_postfix(loss=f"{total:.4g}", **({"sampler": f"{overhead / elapsed:.0%}"} if overhead else {}))
         done = it + 1
         if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 and done < iterations:
+            t_eval = time.perf_counter()
             log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
+            log["eval_seconds"] += time.perf_counter() - t_eval
         if settings.checkpoint_dir is not None and settings.checkpoint_every and done % settings.checkpoint_every == 0 \
                 and done < iterations:
-            log["seconds"] = time.perf_counter() - t_start
+            log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
             save_checkpoint(settings.checkpoint_dir, {
                 "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
                 "optimizer": opt.state_dict(), "method": method.state_dict(), "sampler": ctx.sampler.state_dict(),
                 "numpy_rng": ctx.rng.bit_generator.state, "torch_generator": ctx.generator.get_state(), "log": log})
     bar.close()
-    log["seconds"] = time.perf_counter() - t_start
+    log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
     log["sampler_seconds"] = ctx.sampler.overhead_seconds
     log["sampler_share"] = log["sampler_seconds"] / log["seconds"] if log["seconds"] > 0 else 0.0
     log["sampler"] = ctx.sampler.report()

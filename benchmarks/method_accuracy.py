@@ -1,9 +1,10 @@
 """Accuracy of distillation variants under one preset, side by side: method / initializer / batch sampler.
 
 A variant is ``METHOD/INIT/SAMPLER`` with optional sampler options after a colon, e.g.
-``dm/random/uniform``, ``dm/kmeans-sensitivity/relative-loss:weighted=True``. The first variant is the baseline
-of the Δ column; Δ and the paired p-value (t-test on per-seed differences; every variant of a seed shares the
-eval seed, so the eval nets start from the same weights) compare each variant with it.
+``dm/random/uniform``, ``dm/kmeans-sensitivity/relative-loss:weighted=True``. Each variant's Δ and paired
+p-value (t-test on per-seed differences; every variant of a seed shares the eval seed, so the eval nets start
+from the same weights) compare it with the same method and initializer under uniform batches when that variant
+is listed, else with the first variant.
 
 Resumable: one JSON line per (dataset, ipc, variant, seed) cell, one file per data set under --out; finished cells
 are skipped, so several processes (one per data set, ``--threads 1`` each) can share the work on a small machine.
@@ -66,29 +67,37 @@ def run_cell(ds, variant: dict, ipc: int, seed: int, preset: str, eval_every: in
             "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0}
 
 
+def baseline_of(variant: str, variants: list[str]) -> str:
+    """The same method and initializer with uniform batches when that is another listed variant, else the first."""
+    v = parse_variant(variant)
+    sibling = f"{v['method']}/{v['init']}/uniform"
+    return sibling if sibling in variants and sibling != variant else variants[0]
+
+
 def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
     rows = []
     for name in datasets:
         for ipc in ipcs:
-            base = {s: done[(name, ipc, variants[0], s)]["acc"] for s in seeds if (name, ipc, variants[0], s) in done}
             for v in variants:
                 cells = {s: done[(name, ipc, v, s)] for s in seeds if (name, ipc, v, s) in done}
                 if not cells:
                     continue
+                ref = baseline_of(v, variants)
+                base = {s: done[(name, ipc, ref, s)]["acc"] for s in seeds if (name, ipc, ref, s) in done}
                 accs = np.array([c["acc"] for c in cells.values()])
                 paired = [s for s in cells if s in base]
                 delta = p = ""
-                if v != variants[0] and paired:
+                if v != ref and paired:
                     d = np.array([cells[s]["acc"] - base[s] for s in paired])
-                    delta = f"{100 * d.mean():+.2f}"
+                    delta = f"{100 * d.mean():+.2f} vs {ref}"
                     if len(d) > 1 and d.std() > 0:
                         p = f"{stats.ttest_1samp(d, 0.0).pvalue:.3f}"
                 secs = np.mean([c["timings"]["distill_s"] for c in cells.values()])
                 share = [c["sampler_share"] for c in cells.values() if c.get("sampler_share")]
                 rows.append([name, ipc, v, f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}", len(accs), delta, p,
                              f"{secs:.0f}", f"{100 * np.mean(share):.0f} %" if share else ""])
-    return format_table(["dataset", "ipc", "variant", "acc % (mean ± std over seeds)", "seeds", "Δ vs first",
-                         "paired p", "distill s", "scoring share"], rows)
+    return format_table(["dataset", "ipc", "variant", "acc % (mean ± std over seeds)", "seeds",
+                         "Δ (paired, same seeds)", "paired p", "distill s", "scoring share"], rows)
 
 
 def summarize_curves(done: dict, datasets, ipcs, variants, seeds) -> str:
@@ -134,6 +143,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=0, help="also evaluate every N iterations (accuracy curves; "
                     "use a separate --out: curves cost one evaluation per point)")
     ap.add_argument("--summary-only", action="store_true", help="print the table of what --out holds; run nothing")
+    ap.add_argument("--summary", help="also write the printed tables to this markdown file")
     args = ap.parse_args()
     variants = list(dict.fromkeys(args.variants))
     for v in variants:
@@ -158,12 +168,14 @@ def main() -> None:
                         done[(name, ipc, v, seed)] = row
                         print(f"{name} ipc {ipc} seed {seed} {v}: {100 * row['acc']:.2f}% ({row['wall_s']:.0f} s)",
                               flush=True)
-    print(f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds")
-    print(summarize(done, args.datasets, args.ipc, variants, args.seeds))
+    text = (f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds\n\n"
+            + summarize(done, args.datasets, args.ipc, variants, args.seeds) + "\n")
     curves = summarize_curves(done, args.datasets, args.ipc, variants, args.seeds)
     if curves:
-        print("\naccuracy curves (evaluated with the preset's eval nets at each point)")
-        print(curves)
+        text += "\naccuracy curves (evaluated with the preset's eval nets at each point)\n\n" + curves + "\n"
+    print(text)
+    if args.summary:
+        Path(args.summary).write_text(text)
 
 
 if __name__ == "__main__":

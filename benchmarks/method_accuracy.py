@@ -101,25 +101,26 @@ def summarize(done: dict, datasets, ipcs, variants, seeds) -> str:
 
 
 def summarize_curves(done: dict, datasets, ipcs, variants, seeds) -> str:
-    """Accuracy at each evaluated iteration, and the first iteration at which a variant reaches the first
-    variant's final accuracy (same seed)."""
+    """Accuracy at each evaluated iteration, and the first iteration at which a variant reaches its baseline's
+    final accuracy (same seed; the baseline as in :func:`summarize`)."""
     rows = []
     for name in datasets:
         for ipc in ipcs:
             for seed in seeds:
-                base = done.get((name, ipc, variants[0], seed))
                 for v in variants:
+                    ref = baseline_of(v, variants)
+                    base = done.get((name, ipc, ref, seed))
                     cell = done.get((name, ipc, v, seed))
                     if not cell or len(cell.get("curve", [])) < 2:
                         continue
-                    reach = ""
-                    if base is not None:
+                    reach = "(baseline)"
+                    if base is not None and v != ref and parse_variant(ref)["method"] == parse_variant(v)["method"]:
                         hits = [c["iteration"] for c in cell["curve"] if c["accuracy"] >= base["acc"]]
                         reach = str(hits[0]) if hits else "never"
                     points = " · ".join(f"{c['iteration']}: {100 * c['accuracy']:.1f}" for c in cell["curve"])
                     rows.append([name, ipc, seed, v, points, reach])
-    return format_table(["dataset", "ipc", "seed", "variant", "accuracy % at iteration", "reaches first's final at"],
-                        rows) if rows else ""
+    return format_table(["dataset", "ipc", "seed", "variant", "accuracy % at iteration",
+                         "reaches its baseline's final accuracy at"], rows) if rows else ""
 
 
 def read_results(folder: Path) -> dict:
@@ -144,6 +145,7 @@ def main() -> None:
                     "use a separate --out: curves cost one evaluation per point)")
     ap.add_argument("--summary-only", action="store_true", help="print the table of what --out holds; run nothing")
     ap.add_argument("--summary", help="also write the printed tables to this markdown file")
+    ap.add_argument("--curves-only", action="store_true", help="summarize only the accuracy curves")
     args = ap.parse_args()
     variants = list(dict.fromkeys(args.variants))
     for v in variants:
@@ -168,8 +170,9 @@ def main() -> None:
                         done[(name, ipc, v, seed)] = row
                         print(f"{name} ipc {ipc} seed {seed} {v}: {100 * row['acc']:.2f}% ({row['wall_s']:.0f} s)",
                               flush=True)
-    text = (f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds\n\n"
-            + summarize(done, args.datasets, args.ipc, variants, args.seeds) + "\n")
+    text = "" if args.curves_only else (
+        f"preset {args.preset}; final-epoch test accuracy of the preset's eval nets, mean ± std over seeds\n\n"
+        + summarize(done, args.datasets, args.ipc, variants, args.seeds) + "\n")
     curves = summarize_curves(done, args.datasets, args.ipc, variants, args.seeds)
     if curves:
         text += "\naccuracy curves (evaluated with the preset's eval nets at each point)\n\n" + curves + "\n"

@@ -16,3 +16,17 @@ def test_every_preset_names_only_known_methods():
         p = PRESETS.get(name)
         assert set(p.methods) <= set(list_methods()), name
         assert set(p.methods_by_ipc) <= set(p.methods), name
+
+
+def test_preset_sampler_defaults_reach_the_sampler_and_explicit_options_win(digits):
+    from coredistill.pipeline import distill
+
+    p = get_preset("tiny").with_overrides(samplers={"relative-loss": {"pool": 40, "refreshes": 2}})
+    r = distill(digits, ipc=1, method="dm", preset=p, iterations=4, sampler="relative-loss", evaluate_with=(),
+                progress=False, sampler_options={"predictor_options": {"epochs": 1}})
+    assert r.manifest["sampler"]["options"]["pool"] == 40
+    assert [h["iteration"] for h in r.manifest["log"]["sampler"]["refreshes"]] == [0, 2]
+    r = distill(digits, ipc=1, method="dm", preset=p, iterations=4, sampler="relative-loss", evaluate_with=(),
+                progress=False, sampler_options={"pool": 30, "predictor_options": {"epochs": 1}})
+    assert r.manifest["sampler"]["options"]["pool"] == 30
+    assert get_preset("cpu").sampler_options("relative-loss") == {"pool": 128}

@@ -82,7 +82,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
         options["iterations"] = iterations
     learner = create_method(method, **options)
     learner.check()
-    batch_sampler = create_sampler(sampler, **(sampler_options or {}))
+    batch_sampler = create_sampler(sampler, **{**p.sampler_options(sampler), **(sampler_options or {})})
     batch_sampler.check()
     for pname, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -29,6 +29,8 @@ class Preset:
     # per-ipc overrides of those defaults: {method: {ipc: {option: value}}}; small budgets need more iterations at
     # ipc 1 (one outer step per iteration) than at ipc 10 (ten) for gradient matching to move the images at all
     methods_by_ipc: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    # default options per batch sampler, e.g. how much real data the importance sampler scores per refresh
+    samplers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # MTT expert training (buffer.py: SGD lr 0.01 without momentum, batch 256, DSA on the real images, 50 epochs)
     experts: dict[str, Any] = field(default_factory=lambda: {"epochs": 50, "lr": 0.01, "batch_size": 256,
                                                              "dsa": True})
@@ -43,6 +45,9 @@ class Preset:
         """The preset's default options for ``method`` (at ``ipc``, when the preset sets per-ipc overrides)."""
         return {**self.methods.get(method, {}), **self.methods_by_ipc.get(method, {}).get(ipc, {})}
 
+    def sampler_options(self, sampler: str) -> dict[str, Any]:
+        return dict(self.samplers.get(sampler, {}))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -55,7 +60,8 @@ PRESETS.register("paper", Preset(
     methods={"dm": {"iterations": 20000, "batch_real": 256}, "dc": dict(_GRADIENT_MATCHING_PAPER),
              "dsa": dict(_GRADIENT_MATCHING_PAPER), "rfad": {"iterations": 10000},
              "kip": {"iterations": 1000, "batch_real": 128},
-             "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}}))
+             "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}},
+    samplers={"relative-loss": {"pool": 1024, "refreshes": 20}}))
 _GRADIENT_MATCHING_CPU = {"iterations": 20, "batch_real": 64, "inner_loop": 5}
 # timed on 2 cores (MNIST): DC/DSA at ipc 10 take ~100 s for 20 iterations (200 outer steps); at ipc 1 an
 # iteration is one outer step, so 100 iterations (~35 s) give the images a comparable number of updates
@@ -71,6 +77,8 @@ PRESETS.register("cpu", Preset(
              "kip": {"iterations": 200, "batch_real": 64},
              "mtt": {"iterations": 200, "syn_steps": 10, "expert_epochs": 2, "max_start_epoch": 4}},
     experts={"epochs": 8, "lr": 0.01, "batch_size": 256, "dsa": False},
+    # measured (2 cores, DM, MNIST, IPC 10): scoring 19 % of distillation with a pool of 256, 13 % with 128
+    samplers={"relative-loss": {"pool": 128}},
     methods_by_ipc={"dc": {1: {"iterations": 100}}, "dsa": {1: {"iterations": 100}}}))
 _GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(

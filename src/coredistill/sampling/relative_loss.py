@@ -61,7 +61,8 @@ def class_diagnostics(p: np.ndarray, losses: np.ndarray, pool: np.ndarray) -> di
 class RelativeLossSampler(BatchSampler):
     """Importance-sampled real batches by relative loss. Options (all stored as given, checked by :meth:`check`):
 
-    ``refresh`` iterations between re-scorings (``None``: four refreshes per run); ``pool`` real examples scored
+    ``refresh`` iterations between re-scorings (``None``: ``refreshes`` evenly spaced re-scorings per run, 4 by
+    default, the first before iteration 1); ``pool`` real examples scored
     per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
     ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
     callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's ``default_loss`` — squared error
@@ -72,8 +73,10 @@ class RelativeLossSampler(BatchSampler):
 
     def __init__(self, refresh: int | None = None, pool: int | None = 256, beta: float = 0.2, prune: float = 0.0,
                  loss: str | PerExampleLoss = "auto", weighted: bool = False, predictor: Any = "auto",
-                 predictor_options: dict[str, Any] | None = None, score_batch: int = 1024) -> None:
+                 predictor_options: dict[str, Any] | None = None, score_batch: int = 1024,
+                 refreshes: int = 4) -> None:
         self.refresh = refresh
+        self.refreshes = refreshes
         self.pool = pool
         self.beta = beta
         self.prune = prune
@@ -90,6 +93,7 @@ class RelativeLossSampler(BatchSampler):
                 raise invalid(name, value, "a positive integer or None")
 
         positive_int_or_none("refresh", self.refresh)
+        positive_int_or_none("refreshes", self.refreshes)
         positive_int_or_none("pool", self.pool)
         positive_int_or_none("score_batch", self.score_batch)
         if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta <= 1:
@@ -157,7 +161,7 @@ class RelativeLossSampler(BatchSampler):
 
     # --- the work ----------------------------------------------------------------------------------------------
     def interval(self, total: int) -> int:
-        return self.refresh if self.refresh is not None else max(1, math.ceil(total / 4))
+        return self.refresh if self.refresh is not None else max(1, math.ceil(total / (self.refreshes or 4)))
 
     def update(self, *, iteration: int = 0, total: int = 0, images: torch.Tensor | None = None,
                labels: torch.Tensor | None = None, ctx: Any = None, **_: Any) -> None:

@@ -46,6 +46,11 @@ def selection_features(dataset: ImageDataset, train_x: torch.Tensor, space: Feat
                            progress=progress)
 
 
+def fit_zca(dataset: ImageDataset, zca_eps: float | None) -> ZCA | None:
+    """ZCA whitening fitted on the normalized train images (``None`` when ``zca_eps`` is ``None``)."""
+    return ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
+
+
 def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Train and test images in the training space: normalized, then ZCA-whitened if ``zca`` is given."""
     norm = dataset.normalizer()
@@ -102,7 +107,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
               "model_options": p.model_options}
 
     t0 = time.perf_counter()
-    zca = ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
+    zca = fit_zca(dataset, zca_eps)
     train_x, test_x = prepare_real(dataset, zca)
     timings["prepare_s"] = time.perf_counter() - t0
 
@@ -182,8 +187,7 @@ def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int
 
     p = get_preset(preset)
     dev = resolve_device(device)
-    zca = ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
-    train_x, _ = prepare_real(dataset, zca)
+    train_x, _ = prepare_real(dataset, fit_zca(dataset, zca_eps))
     options = p.experts
     return build_experts(train_x, dataset.y_train, dataset.num_classes, folder,
                          dataset_id=dataset_identity(dataset, zca_eps), model=p.model,

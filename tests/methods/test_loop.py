@@ -106,3 +106,28 @@ def test_every_method_learns_something_and_is_deterministic(method, digits):
     assert not torch.equal(a.images, real.images)  # the images moved
     assert a.manifest["initializer"]["indices"] == real.manifest["initializer"]["indices"]
     assert len(a.manifest["log"]["loss"]) == a.manifest["method"]["options"]["iterations"]
+
+
+class _LabelsDiverge(Method):
+    lr_images = 0.1
+    iterations = 3
+
+    def setup(self, images, labels, ctx):
+        self._t = torch.ones((), requires_grad=True)
+
+    def extra_parameters(self):
+        return [{"params": [self._t], "lr": float("inf")}]
+
+    def losses(self, syn, labels, ctx):
+        yield (syn ** 2).sum() * 0 + self._t ** 2
+
+
+def test_non_finite_learned_parameter_is_named():
+    labels = np.repeat([0, 1], 3)
+    s = create_sampler("uniform")
+    s.setup(labels, 2)
+    ctx = Context(RealData(torch.zeros(6, 1, 4, 4), torch.as_tensor(labels), None), 2, 1, s,
+                  np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+    with pytest.raises(DivergenceError, match="learned parameter of _LabelsDiverge .* iteration 1"):
+        run_loop(_LabelsDiverge(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx, LoopSettings(iterations=3),
+                 progress=False)

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import invalid
+from ..errors import check_positive_int
 from ..models import create_model
 from ..seeding import spawn, torch_generator
 from .base import Kernel
@@ -45,9 +45,7 @@ class NNGPRandomFeatures(Kernel):
 
     def check(self) -> None:
         for name in ("num_models", "width"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise invalid(name, value, "a positive integer")
+            check_positive_int(name, getattr(self, name))
 
     def setup(self, real_images, num_classes, device):
         self.check()

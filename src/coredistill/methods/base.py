@@ -15,7 +15,7 @@ from torch import nn
 
 from ..augment import DSA
 from ..data.dataset import ImageDataset
-from ..errors import invalid
+from ..errors import check_positive_int, invalid
 from ..models import create_model
 from ..sampling import BatchSampler
 
@@ -134,9 +134,7 @@ class Method:
     def check(self) -> None:
         """Validate options (called before any work). Learning methods need positive counts and rates."""
         for name in ("iterations", "batch_real"):
-            value = getattr(self, name, 1)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise invalid(name, value, "a positive integer")
+            check_positive_int(name, getattr(self, name, 1))
         lr = getattr(self, "lr_images", 1.0)
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or lr == float("inf"):
             raise invalid("lr_images", lr, "a positive finite learning rate")

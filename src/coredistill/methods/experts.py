@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..augment import DSA
-from ..errors import CheckpointError, invalid
+from ..errors import CheckpointError, check_positive_int, invalid
 from ..models import create_model
 from ..sampling import BatchSampler, create_sampler
 from ..seeding import spawn, torch_generator
@@ -70,8 +70,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
                   progress: bool = True) -> Path:
     """Train ``num_experts`` experts into ``folder`` (resuming a partial build of the same config)."""
     for name, value in (("num_experts", num_experts), ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise invalid(name, value, "a positive integer")
+        check_positive_int(name, value)
     if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
         raise invalid("lr", lr, "a positive finite learning rate")
     folder = Path(folder)

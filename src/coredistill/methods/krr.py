@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from ..errors import invalid
-from ..kernels import KERNELS, KRRFit, centered_one_hot, create_kernel, krr_solve
+from ..errors import check_positive_int, invalid
+from ..kernels import KRRFit, centered_one_hot, create_kernel, krr_solve
 from ..kernels.krr import check_reg
 from .base import Context, Method
 
@@ -79,25 +79,30 @@ class KRRMethod(Method):
             raise invalid("loss", self.loss, "one of: " + ", ".join(LOSSES))
         if not isinstance(self.learn_labels, bool):
             raise invalid("learn_labels", self.learn_labels, "True or False")
-        if isinstance(self.model_rotation, bool) or not isinstance(self.model_rotation, int) or self.model_rotation <= 0:
-            raise invalid("model_rotation", self.model_rotation, "a positive integer")
-        kernel = KERNELS.create(self.kernel, **(self.kernel_options or {}))
+        check_positive_int("model_rotation", self.model_rotation)
+        kernel = self._new_kernel()
         if hasattr(kernel, "check"):
             kernel.check()
+
+    def _new_kernel(self, ctx: Context | None = None):
+        """A kernel of this method's options, bound to the run's data when ``ctx`` is given."""
+        kernel = create_kernel(self.kernel, **(self.kernel_options or {}))
+        if ctx is not None:
+            kernel.setup(ctx.real.images[:_KERNEL_SAMPLE].to(ctx.device), ctx.num_classes, ctx.device)
+        return kernel
 
     def selection_space(self):
         from ..features import KernelFeatures
 
-        kernel = KERNELS.create(self.kernel, **(self.kernel_options or {}))
-        return KernelFeatures(self.kernel, **(self.kernel_options or {})) if hasattr(kernel, "features") else None
+        has_features = hasattr(self._new_kernel(), "features")
+        return KernelFeatures(self.kernel, **(self.kernel_options or {})) if has_features else None
 
     def make_optimizer(self, groups, momentum):
         return torch.optim.Adam(groups, lr=self.lr_images)
 
     # --- state ---------------------------------------------------------------------------------------------
     def setup(self, images, labels, ctx: Context) -> None:
-        self._kernel = create_kernel(self.kernel, **(self.kernel_options or {}))
-        self._kernel.setup(ctx.real.images[:_KERNEL_SAMPLE].to(ctx.device), ctx.num_classes, ctx.device)
+        self._kernel = self._new_kernel(ctx)
         self._kernel_seed = ctx.next_seed() if self._kernel.random else None
         if self._kernel_seed is not None:
             self._kernel.resample(self._kernel_seed)
@@ -166,8 +171,7 @@ class KRRMethod(Method):
     def metrics(self, images, labels, test_x, test_y, ctx, seed):
         """KRR test accuracy of the learned support set (its learned labels), with a kernel drawn from ``seed``."""
         t0 = time.perf_counter()
-        kernel = create_kernel(self.kernel, **(self.kernel_options or {}))
-        kernel.setup(ctx.real.images[:_KERNEL_SAMPLE].to(ctx.device), ctx.num_classes, ctx.device)
+        kernel = self._new_kernel(ctx)
         if kernel.random:
             kernel.resample(seed)
         acc = KRRFit(kernel, images.to(ctx.device), self._labels.detach(), self.reg).accuracy(

@@ -20,7 +20,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..errors import invalid
+from ..errors import check_positive_int, invalid
 from ..models import create_model
 from .base import Context, Method
 from .experts import ExpertBuffer
@@ -55,12 +55,8 @@ class MTT(Method):
     def check(self) -> None:
         super().check()
         for name in ("syn_steps", "expert_epochs", "max_start_epoch"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise invalid(name, value, "a positive integer")
-        if self.batch_syn is not None and (isinstance(self.batch_syn, bool) or not isinstance(self.batch_syn, int)
-                                           or self.batch_syn <= 0):
-            raise invalid("batch_syn", self.batch_syn, "a positive integer or None (all synthetic images)")
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("batch_syn", self.batch_syn, allow_none=True)  # None: all synthetic images
         if self.memory not in MEMORY_MODES:
             raise invalid("memory", self.memory, "one of: " + ", ".join(MEMORY_MODES))
         if self.experts is None:

@@ -11,7 +11,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from ..errors import invalid
+from ..errors import check_positive_int, invalid
 from ..evaluate import train_net
 from ..models import create_model
 from ..registry import Registry
@@ -39,9 +39,7 @@ class ProxyNet:
 
     def check(self) -> None:
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise invalid(f"proxy {name}", value, "a positive integer")
+            check_positive_int(f"proxy {name}", getattr(self, name))
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise invalid("proxy lr", self.lr, "a positive finite learning rate")
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import invalid
+from ..errors import check_positive_int, invalid
 from ..seeding import torch_generator
 from .base import BatchSampler
 from .losses import PerExampleLoss, checked_losses, resolve_loss
@@ -88,14 +88,10 @@ class RelativeLossSampler(BatchSampler):
 
     # --- options -----------------------------------------------------------------------------------------------
     def check(self) -> None:
-        def positive_int_or_none(name: str, value: Any) -> None:
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise invalid(name, value, "a positive integer or None")
-
-        positive_int_or_none("refresh", self.refresh)
-        positive_int_or_none("refreshes", self.refreshes)
-        positive_int_or_none("pool", self.pool)
-        positive_int_or_none("score_batch", self.score_batch)
+        for name in ("refresh", "pool"):
+            check_positive_int(name, getattr(self, name), allow_none=True)
+        for name in ("refreshes", "score_batch"):
+            check_positive_int(name, getattr(self, name))
         if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta <= 1:
             raise invalid("beta", self.beta, "a number in [0, 1] (0: pure relative loss, 1: uniform)")
         if isinstance(self.prune, bool) or not isinstance(self.prune, (int, float)) or not 0 <= self.prune < 1:
@@ -161,7 +157,7 @@ class RelativeLossSampler(BatchSampler):
 
     # --- the work ----------------------------------------------------------------------------------------------
     def interval(self, total: int) -> int:
-        return self.refresh if self.refresh is not None else max(1, math.ceil(total / (self.refreshes or 4)))
+        return self.refresh if self.refresh is not None else max(1, math.ceil(total / self.refreshes))
 
     def update(self, *, iteration: int = 0, total: int = 0, images: torch.Tensor | None = None,
                labels: torch.Tensor | None = None, ctx: Any = None, **_: Any) -> None:
@@ -175,7 +171,6 @@ class RelativeLossSampler(BatchSampler):
         stream = np.random.SeedSequence([self._seed, iteration])
         rng = np.random.default_rng(stream)
         generator = torch_generator(int(stream.generate_state(1)[0]), "cpu")
-        hard = labels if labels.ndim == 1 else labels.argmax(1)
         predictor = self._make_predictor(ctx)
         loss = getattr(predictor, "default_loss", "cross-entropy") if self.loss == "auto" else self.loss
         self._loss_fn = resolve_loss(loss)
@@ -190,8 +185,7 @@ class RelativeLossSampler(BatchSampler):
             classes.append(class_diagnostics(p, losses, pool))
         seconds = time.perf_counter() - t0
         self._seconds += seconds
-        self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes,
-                              "synthetic_classes": int(hard.max()) + 1 if len(hard) else 0})
+        self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes})
 
     def _score(self, predict, ctx, pool: np.ndarray, class_index: int) -> np.ndarray:
         out = []

@@ -115,6 +115,31 @@ def cmd_experts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import Grid, read_results, run_grid, write_report
+
+    path = Path(args.grid)
+    if not path.suffix and not path.exists():
+        path = Path("benchmarks/grids") / f"{args.grid}.yaml"
+    grid = Grid.load(path)
+    out = Path(args.out or Path("benchmarks/results") / grid.name)
+    only: dict[str, set[str]] = {}
+    for pair in args.only or []:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in ("method", "dataset", "ipc", "variant", "seed"):
+            raise invalid("--only", pair, "KEY=VALUE with KEY one of method, dataset, ipc, variant, seed")
+        only.setdefault(key, set()).add(value)
+    if args.report_only:
+        done = read_results(out)
+    else:
+        done = run_grid(grid, out, jobs=args.jobs, only=only,
+                        on_record=lambda _: write_report(grid, read_results(out), out, plots=False))
+    files = write_report(grid, done, out)
+    print((out / "results.md").read_text())
+    print(f"wrote {', '.join(str(f) for f in files.values())}")
+    return 0
+
+
 def _write_sampler_plots(result, ds, folder: Path) -> None:
     from .plots import important_real_grid, sampler_diagnostics
 
@@ -305,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="buffer folder (an unfinished build there is resumed)")
     common(p)
     p.set_defaults(func=cmd_experts)
+
+    p = sub.add_parser("bench", help="run a benchmark grid (baseline / +init / +sampling / +both), resumable")
+    p.add_argument("--grid", required=True, help="grid YAML file, or the name of one in benchmarks/grids/")
+    p.add_argument("--out", help="results folder (default benchmarks/results/GRID_NAME)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="cells side by side, each in a fresh process with cores/jobs threads (0: in this process)")
+    p.add_argument("--only", action="append", metavar="KEY=VALUE",
+                   help="run only matching cells (method, dataset, ipc, variant, seed); repeatable")
+    p.add_argument("--report-only", action="store_true", help="write the report of what --out holds; run nothing")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")
     run_args(p, "kmeans-sensitivity")

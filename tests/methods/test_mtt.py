@@ -50,6 +50,8 @@ def test_killed_build_resumes_at_the_first_missing_expert(buffer, digits, tmp_pa
     assert torch.equal(torch.load(expert_file(copy, 0), weights_only=True), kept)  # not retrained
     assert torch.equal(torch.load(expert_file(copy, 1), weights_only=True),
                        torch.load(expert_file(buffer, 1), weights_only=True))  # retrained identically
+    seconds = json.loads((copy / "manifest.json").read_text())["seconds"]
+    assert set(seconds) == {"0", "1"} and all(s > 0 for s in seconds.values())  # expert 0's time survives resume
     with pytest.raises(CheckpointError, match="another config.*epochs"):
         train_experts(digits, copy, num_experts=2, epochs=3, preset="tiny", progress=False)
 

@@ -84,6 +84,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     shape = tuple(train_x.shape[1:])
     template = create_model(model, shape[0], num_classes, shape[1:], seed=0, **model_options)
     manifest_path = folder / MANIFEST
+    old: dict[str, Any] = {}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
         if old.get("config_hash") != config_hash(config):
@@ -92,7 +93,8 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
                                   f"{', '.join(keys)} differ): use another folder or the same settings")
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
                 "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
-                "num_classes": num_classes, "image_shape": list(shape), "experts": []}
+                "num_classes": num_classes, "image_shape": list(shape), "experts": [],
+                "seconds": dict(old.get("seconds", {}))}  # build time per expert, kept across resumes
     folder.mkdir(parents=True, exist_ok=True)
     seeds = spawn(seed, num_experts)
     bar = tqdm(total=num_experts * epochs, desc="experts", unit="ep", disable=None if progress else True,
@@ -106,7 +108,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
             trajectory = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr, batch_size,
                                        batch_sampler, dsa_strategy, s, dev, bar)
             atomic_save(path, trajectory)
-            manifest.setdefault("seconds", {})[str(i)] = time.perf_counter() - t0
+            manifest["seconds"][str(i)] = time.perf_counter() - t0
         manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
                                if expert_file(folder, j).exists()]
         tmp = manifest_path.with_suffix(".tmp")

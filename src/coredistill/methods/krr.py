@@ -55,6 +55,7 @@ class KRRMethod(Method):
     eval_dsa = False
     uses_dsa = False
     default_kernel = "nngp-rf"
+    seed_init = "kernel-leverage"
 
     def __init__(self, iterations: int = 1000, batch_real: int = 128, lr_images: float = 0.01,
                  kernel: str | None = None, kernel_options: dict[str, Any] | None = None, reg: float = 1e-6,

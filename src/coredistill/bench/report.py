@@ -1,0 +1,256 @@
+"""What a grid's finished cells say: ``results.csv``, markdown tables and plots.
+
+* **results** — mean ± std over seeds per (data set, IPC, method, variant); the Δ of each variant against the
+  same method's ``baseline`` (selection baselines: against ``random``) on the seeds both finished, with the
+  two-sided paired t-test across those seeds;
+* **verdict** — per method, data set and IPC: which variant won, by how much and how sure;
+* **cost** — per method: share of time in selection and in importance scoring, the expert-buffer build time,
+  and (with curves) the iteration at which ``both`` first reaches the baseline's final accuracy.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..table import format_table
+from .grid import Grid
+
+CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
+               "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
+               "peak_scope", "threads", "wall_s", "preset", "coredistill", "torch", "numpy", "python", "machine",
+               "hash"]
+
+
+def _current(grid: Grid, done: dict[str, dict]) -> list[dict]:
+    """The finished records of this grid's cells, in grid order (stale hashes from older settings are left out)."""
+    return [done[c.hash] for c in grid.cells() if c.hash in done]
+
+
+def _kernel_accuracy(rec: dict) -> float | None:
+    extra = [v for k, v in rec["metrics"].items() if k.startswith("KRR")]
+    return extra[0] if extra else None
+
+
+def results_csv(records: Iterable[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in records:
+        w.writerow({**{k: r.get(k) for k in CSV_COLUMNS}, **r["versions"], "kernel_accuracy": _kernel_accuracy(r)})
+    return buf.getvalue()
+
+
+def _baseline_variant(method: str) -> str:
+    return "random" if method == "none" else "baseline"
+
+
+def paired(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, float, int]:
+    """Mean and std of per-seed differences a − b on common seeds, the paired t-test p-value (nan below 2
+    seeds or with identical differences) and the number of pairs."""
+    from scipy import stats
+
+    seeds = sorted(set(a) & set(b))
+    d = np.array([a[s] - b[s] for s in seeds])
+    if len(d) == 0:
+        return math.nan, math.nan, math.nan, 0
+    if len(d) < 2 or np.allclose(d, d[0]):
+        return float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else math.nan, math.nan, len(d)
+    return float(d.mean()), float(d.std(ddof=1)), float(stats.ttest_rel([a[s] for s in seeds],
+                                                                        [b[s] for s in seeds]).pvalue), len(d)
+
+
+def _groups(records: list[dict]) -> dict[tuple, dict[str, dict[int, dict]]]:
+    g: dict[tuple, dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for r in records:
+        g[(r["dataset"], r["ipc"], r["method"])][r["variant"]][r["seed"]] = r
+    return g
+
+
+def _fmt_p(p: float) -> str:
+    return "" if math.isnan(p) else f"{p:.3f}"
+
+
+def _fmt_delta(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return ""
+    return f"{100 * mean:+.2f}" + ("" if math.isnan(std) else f" ± {100 * std:.2f}")
+
+
+def results_table(grid: Grid, records: list[dict]) -> str:
+    rows = []
+    for (dataset, ipc, method), by_variant in _groups(records).items():
+        base = {s: r["accuracy"] for s, r in by_variant.get(_baseline_variant(method), {}).items()}
+        for variant, by_seed in by_variant.items():
+            acc = np.array([r["accuracy"] for r in by_seed.values()])
+            kernel = [k for k in (_kernel_accuracy(r) for r in by_seed.values()) if k is not None]
+            mean_d, std_d, p, _ = (paired({s: r["accuracy"] for s, r in by_seed.items()}, base)
+                                   if variant != _baseline_variant(method) else (math.nan,) * 3 + (0,))
+            distill = np.mean([r["distill_s"] for r in by_seed.values()])
+            scoring = [r["scoring_s"] / r["distill_s"] for r in by_seed.values() if r["scoring_s"] and r["distill_s"]]
+            rows.append([dataset, ipc, method, variant, f"{by_seed[next(iter(by_seed))]['init']}",
+                         by_seed[next(iter(by_seed))]["sampler"],
+                         f"{100 * acc.mean():.2f} ± {100 * acc.std(ddof=1) if len(acc) > 1 else 0:.2f}",
+                         len(acc), _fmt_delta(mean_d, std_d), _fmt_p(p),
+                         f"{100 * np.mean(kernel):.2f}" if kernel else "", f"{distill:.0f}",
+                         f"{100 * np.mean(scoring):.0f} %" if scoring else ""])
+    return format_table(["dataset", "ipc", "method", "variant", "init", "real batches", "acc % (mean ± std, seeds)",
+                         "seeds", "Δ vs baseline (paired)", "p", "KRR acc %", "distill s", "scoring share"], rows)
+
+
+def verdict_table(records: list[dict]) -> str:
+    """Per method / data set / IPC: the best variant by mean accuracy, and each phase's paired Δ and p."""
+    rows = []
+    for (dataset, ipc, method), by_variant in _groups(records).items():
+        if method == "none":
+            continue
+        means = {v: np.mean([r["accuracy"] for r in s.values()]) for v, s in by_variant.items()}
+        best = max(means, key=means.get)
+        base = {s: r["accuracy"] for s, r in by_variant.get("baseline", {}).items()}
+        cells = []
+        for variant in ("init", "sampling", "both"):
+            if variant in by_variant and base:
+                d, sd, p, n = paired({s: r["accuracy"] for s, r in by_variant[variant].items()}, base)
+                cells.append(f"{_fmt_delta(d, sd)}" + (f" (p {p:.3f})" if not math.isnan(p) else f" (n={n})"))
+            else:
+                cells.append("")
+        rows.append([method, dataset, ipc, best, f"{100 * means[best]:.2f}", *cells])
+    return format_table(["method", "dataset", "ipc", "best variant", "its acc %", "+init Δ", "+sampling Δ",
+                         "+both Δ"], rows)
+
+
+def _reach(curve: list[dict], target: float) -> int | None:
+    return next((c["iteration"] for c in curve if c["accuracy"] >= target), None)
+
+
+def cost_table(records: list[dict]) -> str:
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_method[r["method"]].append(r)
+    groups = _groups(records)
+    rows = []
+    for method, recs in by_method.items():
+        if method == "none":
+            continue
+        init = [r["select_s"] / (r["select_s"] + r["distill_s"]) for r in recs
+                if r["variant"] in ("init", "both") and r["select_s"] + r["distill_s"] > 0]
+        scoring = [r["scoring_s"] / r["distill_s"] for r in recs
+                   if r["variant"] in ("sampling", "both") and r["distill_s"] > 0 and r["scoring_s"]]
+        experts = {r["config"]["experts"] and str(r["config"]["experts"]): r["experts_build_s"] for r in recs
+                   if r.get("experts_build_s")}
+        reach = []
+        for (_, _, m), by_variant in groups.items():
+            if m != method:
+                continue
+            for seed, both in by_variant.get("both", {}).items():
+                base = by_variant.get("baseline", {}).get(seed)
+                if base and len(both["curve"]) > 1:
+                    it = _reach(both["curve"], base["accuracy"])
+                    reach.append(f"{it}/{both['iterations']}" if it is not None else "never")
+        rows.append([method, f"{100 * np.mean(init):.1f} %" if init else "",
+                     f"{100 * np.mean(scoring):.1f} %" if scoring else "",
+                     " / ".join(f"{s:.0f}" for s in experts.values()) if experts else "",
+                     ", ".join(reach) if reach else "no curves"])
+    return format_table(["method", "selection share (init, both)", "scoring share (sampling, both)",
+                         "expert buffers: build s", "both reaches baseline's final acc at iteration (per cell)"],
+                        rows)
+
+
+def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(r["dataset"], r["ipc"]) for r in records}, key=lambda k: (grid.datasets.index(k[0]), k[1]))
+    if not panels:
+        return None
+    groups = _groups(records)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    variants = list(dict.fromkeys(grid.selection + grid.variants))
+    for ax, (dataset, ipc) in zip(axes[0], panels):
+        methods = [m for m in (["none"] if grid.selection else []) + grid.methods if (dataset, ipc, m) in groups]
+        width = 0.8 / max(len(variants), 1)
+        for j, v in enumerate(variants):
+            xs, ys, es = [], [], []
+            for i, m in enumerate(methods):
+                s = groups[(dataset, ipc, m)].get(v)
+                if s:
+                    acc = np.array([r["accuracy"] for r in s.values()]) * 100
+                    xs.append(i + (j - (len(variants) - 1) / 2) * width)
+                    ys.append(acc.mean())
+                    es.append(acc.std(ddof=1) if len(acc) > 1 else 0)
+            if xs:
+                ax.bar(xs, ys, width, yerr=es, capsize=2, label=v)
+        ax.set_xticks(range(len(methods)), ["selection" if m == "none" else m for m in methods])
+        ax.set_title(f"{dataset}, IPC {ipc}")
+        ax.set_ylabel("test accuracy % (mean ± std over seeds)")
+        lo = min(r["accuracy"] for r in records if (r["dataset"], r["ipc"]) == (dataset, ipc)) * 100
+        ax.set_ylim(max(0, lo - 10), None)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
+    curved = [r for r in records if len(r["curve"]) > 1]
+    if not curved:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(r["dataset"], r["ipc"]) for r in curved}, key=lambda k: (grid.datasets.index(k[0]), k[1]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, (dataset, ipc) in zip(axes[0], panels):
+        lines: dict[tuple, list] = defaultdict(list)
+        for r in curved:
+            if (r["dataset"], r["ipc"]) == (dataset, ipc):
+                lines[(r["method"], r["variant"])].append(r["curve"])
+        for (method, variant), curves in sorted(lines.items()):
+            its = [c["iteration"] for c in curves[0]]
+            acc = np.mean([[c["accuracy"] for c in cv] for cv in curves if len(cv) == len(its)], axis=0) * 100
+            ax.plot(its, acc, marker=".", ls="-" if variant == "baseline" else "--", label=f"{method}/{variant}")
+        ax.set_title(f"{dataset}, IPC {ipc} (mean over seeds)")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("test accuracy %")
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
+    """Write results.csv, results.md, verdict.md, cost.md (and accuracy.png / curves.png) into ``out``."""
+    out = Path(out)
+    records = _current(grid, done)
+    files = {"csv": out / "results.csv", "results": out / "results.md", "verdict": out / "verdict.md",
+             "cost": out / "cost.md"}
+    _atomic_write(files["csv"], results_csv(records))
+    header = (f"grid `{grid.name}`, preset `{grid.preset}`: {len(records)} of {len(grid.cells())} cells finished; "
+              "final-epoch test accuracy of the preset's eval nets\n\n")
+    _atomic_write(files["results"], header + results_table(grid, records) + "\n")
+    _atomic_write(files["verdict"], verdict_table(records) + "\n")
+    _atomic_write(files["cost"], cost_table(records) + "\n")
+    if plots and records:
+        for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
+            p = fn(grid, records, out / f"{name}.png")
+            if p is not None:
+                files[name] = p
+    return files

@@ -1,0 +1,187 @@
+"""Run a grid's cells, resumably: one JSON line per finished cell in ``results.jsonl``, keyed by the cell's hash.
+
+Only the parent process writes results (one line per cell, appended and flushed when the cell finishes), so
+killing a run loses at most the cells in progress. With ``jobs >= 1`` every cell runs in a fresh process (spawn,
+one cell per process), so its peak RSS is its own and ``jobs`` cells run side by side with
+``cores // jobs`` torch threads each; ``jobs=0`` runs cells in this process (tests, debugging: peak memory is
+then the process's, marked ``peak_scope="process"``).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .grid import Cell, ExpertSpec, Grid
+
+RESULTS = "results.jsonl"
+
+
+def read_results(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Finished cells of ``folder`` by hash (a torn last line from a killed writer is ignored)."""
+    path = Path(folder) / RESULTS
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[record["hash"]] = record
+    return done
+
+
+def _peak_mb() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+def _versions() -> dict[str, str]:
+    from .. import __version__
+
+    return {"coredistill": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "machine": platform.processor() or platform.machine()}
+
+
+def expert_folder(out: Path, spec: ExpertSpec) -> Path:
+    return out / "experts" / spec.folder_name
+
+
+def build_expert_buffer(spec: ExpertSpec, preset: str, out: str, threads: int | None = None) -> dict[str, Any]:
+    """Train (or finish) one expert buffer; returns its build time from the buffer's own manifest."""
+    from ..data import load_dataset
+    from ..pipeline import train_experts
+
+    if threads:
+        torch.set_num_threads(threads)
+    folder = expert_folder(Path(out), spec)
+    ds = load_dataset(spec.dataset, **spec.config["dataset_options"])
+    train_experts(ds, folder, num_experts=spec.num_experts, preset=preset, sampler=spec.sampler,
+                  sampler_options=spec.sampler_options, progress=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    seconds = manifest.get("seconds", {})
+    return {"folder": str(folder), "experts": len(seconds), "build_s": float(sum(seconds.values()))}
+
+
+def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False) -> dict[str, Any]:
+    """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
+    from ..data import load_dataset
+    from ..pipeline import distill
+
+    if threads:
+        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    ds = load_dataset(cell.dataset, **cell.dataset_options)
+    method_options = dict(cell.method_options)
+    experts = None
+    if cell.experts is not None:
+        experts = build_expert_buffer(cell.experts, cell.preset, out)  # normally built before: a no-op resume
+        method_options["experts"] = experts["folder"]
+    res = distill(ds, ipc=cell.ipc, method=cell.method, init=cell.init, sampler=cell.sampler,
+                  method_options=method_options, sampler_options=cell.sampler_options, preset=cell.preset,
+                  seed=cell.seed, eval_every=cell.eval_every, dataset_options=cell.dataset_options, progress=False)
+    m = res.manifest
+    model = m["preset"]["model"]
+    log = m["log"]
+    timings = m["timings"]
+    refreshes = (log.get("sampler") or {}).get("refreshes", [])
+    return {
+        "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
+        "seed": cell.seed, "init": cell.init, "sampler": cell.sampler if cell.experts is None else cell.experts.sampler,
+        "preset": cell.preset,
+        "accuracy": m["metrics"][model]["mean"], "accuracy_std_nets": m["metrics"][model]["std"],
+        "accuracies": m["metrics"][model]["accuracies"],
+        "metrics": {k: v["mean"] for k, v in m["metrics"].items()},
+        "select_s": timings["features_s"] + timings["select_s"], "distill_s": timings["distill_s"],
+        "scoring_s": log.get("sampler_seconds") or 0.0, "eval_s": timings["eval_s"],
+        "experts_build_s": None if experts is None else experts["build_s"],
+        "iterations": int(cell.config["method_options"].get("iterations", 0)) if cell.method != "none" else 0,
+        "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
+        "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0,
+        "curve": m.get("curve", []),
+        "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
+                       "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),
+                       "mass90": float(np.mean([c["mass90_fraction"] for c in h["classes"]]))}
+                      for h in refreshes],
+        "versions": _versions(), "config": cell.config,
+    }
+
+
+def _isolated_cell(cell: Cell, out: str, threads: int) -> dict[str, Any]:
+    return run_cell(cell, out, threads, isolated=True)
+
+
+def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, only: dict[str, set[str]] | None = None,
+             on_record: Callable[[dict], None] | None = None,
+             log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Run every cell of ``grid`` not yet in ``out/results.jsonl``; returns all finished records by hash.
+
+    ``only`` restricts the run to cells whose fields match, e.g. ``{"method": {"mtt"}, "ipc": {"1"}}``.
+    Expert buffers a cell needs are built first (resumable per expert). A failing cell is reported with its
+    traceback and left unfinished (a rerun retries it); the other cells go on.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = read_results(out)
+    only = only or {}
+    todo = [c for c in grid.cells() if c.hash not in done
+            and all(str(getattr(c, key)) in values for key, values in only.items())]
+    specs = list({c.experts.hash: c.experts for c in todo if c.experts is not None}.values())
+    threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    log(f"grid {grid.name}: {len(done)} cells done here, {len(todo)} to run, {len(specs)} expert buffers, "
+        f"jobs={jobs}" + (f" × {threads} threads" if jobs else ""))
+    failures = 0
+
+    def record(rec: dict[str, Any]) -> None:
+        done[rec["hash"]] = rec
+        with (out / RESULTS).open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        log(f"  {rec['dataset']} ipc {rec['ipc']} seed {rec['seed']} {rec['method']}/{rec['variant']}: "
+            f"{100 * rec['accuracy']:.2f}% ({rec['wall_s']:.0f} s)")
+        if on_record is not None:
+            on_record(rec)
+
+    if jobs == 0:
+        for spec in specs:
+            log(f"  experts {spec.folder_name}: {build_expert_buffer(spec, grid.preset, str(out))['build_s']:.0f} s")
+        for cell in todo:
+            try:
+                rec = run_cell(cell, str(out))
+            except Exception:  # noqa: BLE001 — one bad cell must not lose the others
+                failures += 1
+                log(f"  FAILED {cell.label()}:\n{traceback.format_exc()}")
+                continue
+            record(rec)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+            futures = {pool.submit(build_expert_buffer, s, grid.preset, str(out), threads): s for s in specs}
+            for fut in as_completed(futures):
+                log(f"  experts {futures[fut].folder_name}: {fut.result()['build_s']:.0f} s")
+            cells = {pool.submit(_isolated_cell, c, str(out), threads): c for c in todo}
+            for fut in as_completed(cells):
+                try:
+                    rec = fut.result()
+                except Exception:  # noqa: BLE001
+                    failures += 1
+                    log(f"  FAILED {cells[fut].label()}:\n{traceback.format_exc()}")
+                    continue
+                record(rec)
+    if failures:
+        log(f"grid {grid.name}: {failures} cell(s) failed; rerun to retry them")
+    return done

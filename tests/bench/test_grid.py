@@ -1,0 +1,63 @@
+"""Grid files: validation with clear errors, the variant → (initializer, sampler) mapping, cell hashes."""
+from pathlib import Path
+
+import pytest
+
+from coredistill.bench import Grid
+from coredistill.errors import InvalidParameterError
+
+GRIDS = Path(__file__).resolve().parents[2] / "benchmarks" / "grids"
+BASE = {"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0]}
+
+
+@pytest.mark.parametrize("path", sorted(GRIDS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_checked_in_grids_load_and_expand(path):
+    grid = Grid.load(path)
+    cells = grid.cells()
+    assert grid.name == path.stem and cells
+    assert len({c.hash for c in cells}) == len(cells)  # every cell has its own key
+
+
+def test_variants_map_to_each_family_seed_phases():
+    grid = Grid.from_dict({**BASE, "methods": ["dm", "rfad", "mtt"]})
+    by = {(c.method, c.variant): c for c in grid.cells()}
+    assert (by["dm", "baseline"].init, by["dm", "baseline"].sampler) == ("random", "uniform")
+    assert (by["dm", "both"].init, by["dm", "both"].sampler) == ("kmeans-sensitivity", "relative-loss")
+    assert by["rfad", "init"].init == "kernel-leverage"  # KRR methods: the kernel-fitting sensitivity
+    # MTT meets real data only in expert training: the importance sampler drives the experts instead
+    assert by["mtt", "sampling"].sampler == "uniform" and by["mtt", "sampling"].experts.sampler == "relative-loss"
+    assert by["mtt", "baseline"].experts.sampler == "uniform"
+    assert by["mtt", "both"].experts.hash == by["mtt", "sampling"].experts.hash  # one buffer shared
+
+
+def test_hash_follows_every_setting_that_changes_a_result():
+    cell = Grid.from_dict({**BASE, "methods": ["dm"], "variants": ["sampling"]}).cells()[0]
+    assert cell.hash == Grid.from_dict({**BASE, "methods": ["dm"], "variants": ["sampling"]}).cells()[0].hash
+    for change in ({"method_options": {"dm": {"iterations": 7}}}, {"sampler_options": {"relative-loss": {"pool": 9}}},
+                   {"preset": "cpu"}, {"seeds": [1]}, {"eval_every": 2}):
+        other = Grid.from_dict({**BASE, "methods": ["dm"], "variants": ["sampling"], **change}).cells()[0]
+        assert other.hash != cell.hash, change
+    # the preset's default options are resolved into the hash, not just its name
+    assert cell.config["method_options"]["iterations"] == 4 and cell.config["sampler_options"] == {}
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"variants": ["best"]}, "variants=.*best.*baseline"),
+    ({"methods": ["dmm"]}, "dmm"),
+    ({"selection": ["greedy"]}, "selection=.*greedy"),
+    ({"ipc": [0]}, "ipc=0"),
+    ({"seeds": [-1]}, "seeds=-1"),
+    ({"colour": 1}, "key=.*colour"),
+    ({"methods": [], "selection": []}, "at least one"),
+    ({"experts": {"num_experts": 0}}, "num_experts=0"),
+])
+def test_bad_grids_name_the_key(change, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        Grid.from_dict({**BASE, "methods": ["dm"], **change})
+
+
+def test_missing_required_key_and_missing_file(tmp_path):
+    with pytest.raises(InvalidParameterError, match="grid.seeds=None"):
+        Grid.from_dict({k: v for k, v in BASE.items() if k != "seeds"})
+    with pytest.raises(InvalidParameterError, match="grid=.*nope.yaml"):
+        Grid.load(tmp_path / "nope.yaml")

@@ -1,0 +1,36 @@
+"""The report's statistics on hand-made records: paired Δ and p, the verdict's winner, the cost shares."""
+import math
+
+import pytest
+from scipy import stats
+
+from coredistill.bench.report import cost_table, paired, verdict_table
+
+
+def test_paired_difference_and_t_test_on_common_seeds_only():
+    a = {0: 0.80, 1: 0.83, 2: 0.81, 5: 0.99}
+    b = {0: 0.78, 1: 0.80, 2: 0.80}
+    mean, std, p, n = paired(a, b)
+    assert n == 3 and mean == pytest.approx((0.02 + 0.03 + 0.01) / 3) and std == pytest.approx(0.01)
+    assert p == pytest.approx(stats.ttest_rel([0.80, 0.83, 0.81], [0.78, 0.80, 0.80]).pvalue)
+    assert math.isnan(paired({0: 0.5}, {0: 0.4})[2])  # one pair: no test
+    assert math.isnan(paired({0: 0.5, 1: 0.6}, {0: 0.4, 1: 0.5})[2])  # constant differences: no t statistic
+
+
+def _rec(variant, seed, acc, **kw):
+    return {"dataset": "d", "ipc": 1, "method": "dm", "variant": variant, "seed": seed, "accuracy": acc,
+            "init": "random", "sampler": "uniform", "metrics": {}, "select_s": 1.0, "distill_s": 9.0,
+            "scoring_s": 0.0, "curve": [], "iterations": 10, **kw}
+
+
+def test_verdict_names_the_best_variant_and_cost_shares():
+    recs = [_rec("baseline", s, a) for s, a in enumerate([0.70, 0.72, 0.71])]
+    recs += [_rec("both", s, a, scoring_s=3.0, curve=[{"iteration": 5, "accuracy": a - 0.005},
+                                                      {"iteration": 10, "accuracy": a}])
+             for s, a in enumerate([0.75, 0.76, 0.76])]
+    verdict = verdict_table(recs)
+    assert "| dm     | d       | 1   | both" in verdict and "+4.67" in verdict
+    cost = cost_table(recs)
+    assert "10.0 %" in cost  # selection: 1 s of 10
+    assert "33.3 %" in cost  # scoring: 3 s of 9
+    assert "5/10, 5/10, 5/10" in cost  # both passes the baseline's final accuracy at iteration 5

@@ -132,7 +132,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.report_only:
         done = read_results(out)
     else:
-        done = run_grid(grid, out, jobs=args.jobs, only=only,
+        done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only,
                         on_record=lambda _: write_report(grid, read_results(out), out, plots=False))
     files = write_report(grid, done, out)
     print((out / "results.md").read_text())
@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results folder (default benchmarks/results/GRID_NAME)")
     p.add_argument("--jobs", type=int, default=1,
                    help="cells side by side, each in a fresh process with cores/jobs threads (0: in this process)")
+    p.add_argument("--threads", type=int, help="torch threads per cell (default: cores / jobs)")
     p.add_argument("--only", action="append", metavar="KEY=VALUE",
                    help="run only matching cells (method, dataset, ipc, variant, seed); repeatable")
     p.add_argument("--report-only", action="store_true", help="write the report of what --out holds; run nothing")

@@ -37,7 +37,7 @@ from ..select import list_initializers
 
 VARIANTS = {"baseline": (False, False), "init": (True, False), "sampling": (False, True), "both": (True, True)}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
-         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every"}
+         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
 # preset fields that set up the methods rather than the evaluation; a cell hashes its own resolved part of them
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 
@@ -79,6 +79,7 @@ class Cell:
     dataset_options: dict[str, Any]
     preset: str
     eval_every: int
+    zca_eps: float | None
     experts: ExpertSpec | None
     config: dict[str, Any] = field(repr=False)
 
@@ -106,6 +107,7 @@ class Grid:
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     experts: dict[str, Any] = field(default_factory=lambda: {"num_experts": 5})
     eval_every: int = 0
+    zca: dict[str, float] = field(default_factory=dict)  # method -> ZCA eps (as the field reports MTT, KRR)
     description: str = ""
 
     @classmethod
@@ -153,6 +155,9 @@ class Grid:
         if not (self.methods or self.selection):
             raise invalid(f"{source}.methods", self.methods, "at least one method or selection baseline")
         check_positive_int(f"{source}.experts.num_experts", self.experts.get("num_experts"))
+        for m, eps in self.zca.items():
+            if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+                raise invalid(f"{source}.zca.{m}", eps, "a positive ZCA regularization eps, e.g. 0.1")
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise invalid(f"{source}.eval_every", self.eval_every, "a non-negative integer (0: no curves)")
 
@@ -180,24 +185,26 @@ class Grid:
         preset = get_preset(self.preset)
         cls = METHODS.get(method)
         experts = None
+        zca_eps = self.zca.get(method)
         if cls.real_batches == "experts":  # the importance sampler acts on expert training; the run's is uniform
-            experts = self.expert_spec(dataset, sampler)
+            experts = self.expert_spec(dataset, sampler, zca_eps)
             sampler = "uniform"
         method_options = dict(self.method_options.get(method, {}))
         sampler_options = dict(self.sampler_options.get(sampler, {}))
         config = {"dataset": dataset, "dataset_options": dopts, "ipc": ipc, "seed": seed, "method": method,
                   "method_options": {**preset.method_options(method, ipc), **method_options}, "init": init,
                   "sampler": sampler, "sampler_options": {**preset.sampler_options(sampler), **sampler_options},
-                  "preset": eval_part, "eval_every": self.eval_every,
+                  "preset": eval_part, "eval_every": self.eval_every, "zca_eps": zca_eps,
                   "experts": None if experts is None else experts.config}
         return Cell(dataset, ipc, seed, method, variant, init, sampler, method_options, sampler_options, dopts,
-                    self.preset, self.eval_every, experts, config)
+                    self.preset, self.eval_every, zca_eps, experts, config)
 
-    def expert_spec(self, dataset: str, sampler: str) -> ExpertSpec:
+    def expert_spec(self, dataset: str, sampler: str, zca_eps: float | None) -> ExpertSpec:
         preset = get_preset(self.preset)
         options = dict(self.sampler_options.get(sampler, {}))
         num = self.experts["num_experts"]
         config = {"dataset": dataset, "dataset_options": self.dataset_options.get(dataset, {}), "sampler": sampler,
                   "sampler_options": {**preset.sampler_options(sampler), **options}, "num_experts": num,
-                  "model": preset.model, "model_options": preset.model_options, "experts": preset.experts}
+                  "model": preset.model, "model_options": preset.model_options, "experts": preset.experts,
+                  "zca_eps": zca_eps}
         return ExpertSpec(dataset, sampler, config["sampler_options"], num, config)

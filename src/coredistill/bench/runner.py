@@ -69,7 +69,8 @@ def build_expert_buffer(spec: ExpertSpec, preset: str, out: str, threads: int | 
         torch.set_num_threads(threads)
     folder = expert_folder(Path(out), spec)
     ds = load_dataset(spec.dataset, **spec.config["dataset_options"])
-    train_experts(ds, folder, num_experts=spec.num_experts, preset=preset, sampler=spec.sampler,
+    train_experts(ds, folder, num_experts=spec.num_experts, preset=preset, zca_eps=spec.config["zca_eps"],
+                  sampler=spec.sampler,
                   sampler_options=spec.sampler_options, progress=False)
     manifest = json.loads((folder / "manifest.json").read_text())
     seconds = manifest.get("seconds", {})
@@ -92,7 +93,8 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         method_options["experts"] = experts["folder"]
     res = distill(ds, ipc=cell.ipc, method=cell.method, init=cell.init, sampler=cell.sampler,
                   method_options=method_options, sampler_options=cell.sampler_options, preset=cell.preset,
-                  seed=cell.seed, eval_every=cell.eval_every, dataset_options=cell.dataset_options, progress=False)
+                  seed=cell.seed, eval_every=cell.eval_every, zca_eps=cell.zca_eps,
+                  dataset_options=cell.dataset_options, progress=False)
     m = res.manifest
     model = m["preset"]["model"]
     log = m["log"]
@@ -124,7 +126,8 @@ def _isolated_cell(cell: Cell, out: str, threads: int) -> dict[str, Any]:
     return run_cell(cell, out, threads, isolated=True)
 
 
-def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, only: dict[str, set[str]] | None = None,
+def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None = None,
+             only: dict[str, set[str]] | None = None,
              on_record: Callable[[dict], None] | None = None,
              log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
     """Run every cell of ``grid`` not yet in ``out/results.jsonl``; returns all finished records by hash.
@@ -140,7 +143,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, only: dict[str, set[
     todo = [c for c in grid.cells() if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]
     specs = list({c.experts.hash: c.experts for c in todo if c.experts is not None}.values())
-    threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
     log(f"grid {grid.name}: {len(done)} cells done here, {len(todo)} to run, {len(specs)} expert buffers, "
         f"jobs={jobs}" + (f" × {threads} threads" if jobs else ""))
     failures = 0

@@ -4,7 +4,8 @@ import math
 import pytest
 from scipy import stats
 
-from coredistill.bench.report import cost_table, paired, verdict_table
+from coredistill.bench import Grid
+from coredistill.bench.report import cost_table, paired, reference_table, verdict_table
 
 
 def test_paired_difference_and_t_test_on_common_seeds_only():
@@ -34,3 +35,13 @@ def test_verdict_names_the_best_variant_and_cost_shares():
     assert "10.0 %" in cost  # selection: 1 s of 10
     assert "33.3 %" in cost  # scoring: 3 s of 9
     assert "5/10, 5/10, 5/10" in cost  # both passes the baseline's final accuracy at iteration 5
+
+
+def test_reference_numbers_beside_paper_preset_runs_only():
+    grid = Grid.from_dict({"name": "p", "preset": "paper", "datasets": ["cifar10"], "ipc": [10], "seeds": [0, 1],
+                           "methods": ["dm"], "selection": ["random"]})
+    recs = [_rec("baseline", s, a, dataset="cifar10", ipc=10, preset="paper") for s, a in ((0, 0.48), (1, 0.50))]
+    recs.append(_rec("random", 0, 0.27, dataset="cifar10", ipc=10, method="none", preset="cpu"))
+    table = reference_table(grid, recs)
+    assert "| cifar10 | dm                 | 10  | 48.9        | 49.00 ± 1.41" in table
+    assert "| cifar10 | random             | 10  | 26.0        | — (no paper-preset run yet)" in table

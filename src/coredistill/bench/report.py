@@ -125,6 +125,33 @@ def verdict_table(records: list[dict]) -> str:
                          "+both Δ"], rows)
 
 
+def reference_table(grid: Grid, records: list[dict]) -> str:
+    """Published numbers beside ours for the same data set, method (baseline variant) or selection, and IPC.
+    Ours are filled only from ``paper``-preset cells: other presets are not the published protocol."""
+    from .reference import REFERENCE, SOURCE
+
+    ours: dict[tuple, list[float]] = defaultdict(list)
+    for r in records:
+        if r["preset"] == "paper":
+            ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(100 * r["accuracy"])
+    rows = []
+    for dataset in grid.datasets:
+        for name in grid.selection + grid.methods:
+            ref = REFERENCE.get(dataset, {}).get(name)
+            if not ref:
+                continue
+            key = ("none", name) if name in grid.selection else (name, "baseline")
+            for ipc in grid.ipc:
+                got = ours.get((dataset, *key, ipc))
+                rows.append([dataset, name, ipc, ref.get(ipc, ""),
+                             f"{np.mean(got):.2f} ± {np.std(got, ddof=1) if len(got) > 1 else 0:.2f}" if got
+                             else "— (no paper-preset run yet)"])
+    if not rows:
+        return ""
+    return (f"published (ConvNet-3, {SOURCE}) vs ours under the `paper` preset\n\n"
+            + format_table(["dataset", "method / selection", "ipc", "published %", "ours %"], rows))
+
+
 def _reach(curve: list[dict], target: float) -> int | None:
     return next((c["iteration"] for c in curve if c["accuracy"] >= target), None)
 
@@ -239,6 +266,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
     """Write results.csv, results.md, verdict.md, cost.md (and accuracy.png / curves.png) into ``out``."""
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
     files = {"csv": out / "results.csv", "results": out / "results.md", "verdict": out / "verdict.md",
              "cost": out / "cost.md"}
@@ -248,6 +276,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     _atomic_write(files["results"], header + results_table(grid, records) + "\n")
     _atomic_write(files["verdict"], verdict_table(records) + "\n")
     _atomic_write(files["cost"], cost_table(records) + "\n")
+    reference = reference_table(grid, records)
+    if reference:
+        files["reference"] = out / "reference.md"
+        _atomic_write(files["reference"], reference + "\n")
     if plots and records:
         for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
             p = fn(grid, records, out / f"{name}.png")

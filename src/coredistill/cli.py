@@ -248,7 +248,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.dataset, path=args.path, ipcs=args.ipc, preset=args.preset, seed=args.seed,
+    run_demo(args.dataset, path=args.path, ipcs=args.ipc, preset=args.preset, seed=args.seed, methods=args.methods,
              out_dir=Path(args.out_dir), full_data=not args.no_full, progress=not args.quiet)
     return 0
 
@@ -376,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--ipc", type=int, nargs="+", default=[1, 10])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", nargs="+", default=["dm"], choices=list_methods(),
+                   help="methods whose baseline / +init / +sampling / +both rows to run (default dm; mtt trains "
+                   "its expert buffers under --out-dir first)")
     p.add_argument("--out-dir", default="demo-output")
     p.add_argument("--no-full", action="store_true", help="skip the full-data reference row")
     common(p)

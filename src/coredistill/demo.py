@@ -1,51 +1,58 @@
 """The main job of ``make demo``: distill the default data set with each baseline and print one table.
 
 Rows: real-image selections without learning (the field's random baseline, the seed's k-means sensitivity
-sampling, herding, k-center), then distribution matching (DM) as the field runs it (random real images, uniform
-real batches), +init (sensitivity-sampled initial images), +sampling (relative-loss importance-sampled real
-batches) and +both, at each IPC, and a full-data reference.
+sampling, herding, k-center), then each named method (DM by default; any of ``coredistill bench``'s methods,
+e.g. ``mtt`` or ``rfad``) as the field runs it (random real images, uniform real batches), +init (the seed's
+initializer for that method), +sampling (relative-loss importance-sampled real batches; for MTT, experts trained
+with them) and +both — the same cells as a ``bench`` grid — at each IPC, and a full-data reference.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from .bench import Grid
+from .bench.runner import distill_cell
 from .data import load_dataset
 from .evaluate import evaluate
-from .pipeline import distill, prepare_real
+from .pipeline import prepare_real
 from .presets import get_preset
 from .seeding import child_seeds
 from .table import format_table, pct
 
-ROWS: list[dict[str, Any]] = (
-    [{"method": "none", "init": name, "sampler": "uniform"}
-     for name in ("random", "kmeans-sensitivity", "herding", "k-center")]
-    + [{"method": "dm", "init": init, "sampler": sampler} for sampler in ("uniform", "relative-loss")
-       for init in ("random", "kmeans-sensitivity")])
+SELECTION = ["random", "kmeans-sensitivity", "herding", "k-center"]
+
+
+def demo_grid(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10),
+              preset: str = "cpu", seed: int = 0, methods: Sequence[str] = ("dm",), num_experts: int = 2) -> Grid:
+    """The demo's rows as a bench grid (one seed)."""
+    return Grid.from_dict({"name": "demo", "preset": preset, "datasets": [dataset], "ipc": list(ipcs),
+                           "seeds": [seed], "methods": list(methods), "selection": SELECTION,
+                           "dataset_options": {dataset: {"path": path}} if path else {},
+                           "experts": {"num_experts": num_experts}}, source="demo")
 
 
 def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10),
-             preset: str = "cpu", seed: int = 0, out_dir: Path = Path("demo-output"), full_data: bool = True,
-             progress: bool = True) -> list[list[str]]:
+             preset: str = "cpu", seed: int = 0, methods: Sequence[str] = ("dm",), out_dir: Path = Path("demo-output"),
+             full_data: bool = True, progress: bool = True) -> list[list[str]]:
     start = time.perf_counter()
     ds = load_dataset(dataset, path=path)
     p = get_preset(preset)
     print(f"coredistill demo: {ds.name} ({len(ds.y_train)} train / {len(ds.y_test)} test, "
           f"{ds.channels}x{ds.image_size[0]}x{ds.image_size[1]}), preset {p.name}: {p.description}", flush=True)
     table: list[list[str]] = []
-    for ipc in ipcs:
-        for row in ROWS:
-            t0 = time.perf_counter()
-            result = distill(ds, ipc=ipc, method=row["method"], init=row["init"], sampler=row["sampler"], preset=p,
-                             seed=seed, dataset_options={"path": path}, progress=progress)
-            result.save(out_dir / f"{ds.name}-ipc{ipc}-{row['method']}-{row['init']}-{row['sampler']}",
-                        overwrite=True)
-            r = result.manifest["metrics"][p.model]
-            sampler = row["sampler"] if row["method"] != "none" else "-"
-            table.append([ds.name, str(ipc), row["method"], row["init"], sampler, str(len(result.images)),
-                          pct(r["mean"], r["std"]), f"{time.perf_counter() - t0:.1f}"])
-            print(f"  ipc {ipc:>3} {row['method']}/{row['init']}/{sampler}: {pct(r['mean'], r['std'])} %", flush=True)
+    for cell in demo_grid(dataset, path=path, ipcs=ipcs, preset=p.name, seed=seed, methods=methods).cells():
+        t0 = time.perf_counter()
+        result, _ = distill_cell(cell, str(out_dir), progress=progress)
+        sampler = "-" if cell.method == "none" else (cell.experts.sampler + " (experts)" if cell.experts
+                                                      else cell.sampler)
+        result.save(out_dir / f"{ds.name}-ipc{cell.ipc}-{cell.method}-{cell.init}-{sampler.split()[0]}",
+                    overwrite=True)
+        r = result.manifest["metrics"][p.model]
+        table.append([ds.name, str(cell.ipc), cell.method, cell.init, sampler, str(len(result.images)),
+                      pct(r["mean"], r["std"]), f"{time.perf_counter() - t0:.1f}"])
+        print(f"  ipc {cell.ipc:>3} {cell.method}/{cell.init}/{sampler}: {pct(r['mean'], r['std'])} %", flush=True)
     if full_data:
         t0 = time.perf_counter()
         train_x, test_x = prepare_real(ds, None)

@@ -77,14 +77,12 @@ def build_expert_buffer(spec: ExpertSpec, preset: str, out: str, threads: int | 
     return {"folder": str(folder), "experts": len(seconds), "build_s": float(sum(seconds.values()))}
 
 
-def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False) -> dict[str, Any]:
-    """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
+def distill_cell(cell: Cell, out: str, progress: bool = False):
+    """Distill and evaluate one cell (building its expert buffer under ``out`` first if it needs one);
+    returns the :class:`~coredistill.DistilledSet` and the buffer's build record (or ``None``)."""
     from ..data import load_dataset
     from ..pipeline import distill
 
-    if threads:
-        torch.set_num_threads(threads)
-    t0 = time.perf_counter()
     ds = load_dataset(cell.dataset, **cell.dataset_options)
     method_options = dict(cell.method_options)
     experts = None
@@ -94,7 +92,16 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     res = distill(ds, ipc=cell.ipc, method=cell.method, init=cell.init, sampler=cell.sampler,
                   method_options=method_options, sampler_options=cell.sampler_options, preset=cell.preset,
                   seed=cell.seed, eval_every=cell.eval_every, zca_eps=cell.zca_eps,
-                  dataset_options=cell.dataset_options, progress=False)
+                  dataset_options=cell.dataset_options, progress=progress)
+    return res, experts
+
+
+def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False) -> dict[str, Any]:
+    """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
+    if threads:
+        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    res, experts = distill_cell(cell, out)
     m = res.manifest
     model = m["preset"]["model"]
     log = m["log"]

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from coredistill.bench import Grid
-from coredistill.bench.report import cost_table, paired, reference_table, verdict_table
+from coredistill.bench.report import cost_table, paired, reference_table, remaining_estimate, verdict_table
 
 
 def test_paired_difference_and_t_test_on_common_seeds_only():
@@ -45,3 +45,13 @@ def test_reference_numbers_beside_paper_preset_runs_only():
     table = reference_table(grid, recs)
     assert "| cifar10 | dm                 | 10  | 48.9        | 49.00 ± 1.41" in table
     assert "| cifar10 | random             | 10  | 26.0        | — (no paper-preset run yet)" in table
+
+
+def test_remaining_estimate_from_finished_siblings():
+    grid = Grid.from_dict({"name": "e", "preset": "tiny", "datasets": ["digits"], "ipc": [1, 10], "seeds": [0, 1],
+                           "methods": ["dm"], "variants": ["baseline"]})
+    cells = grid.cells()  # ipc 1 seeds 0, 1; ipc 10 seeds 0, 1
+    done = {cells[0].hash: {**_rec("baseline", 0, 0.5, dataset="digits"), "wall_s": 1800.0, "threads": 2}}
+    text = remaining_estimate(grid, done)
+    assert text.startswith("1 of 4 cells finished; 3 left, estimated 1.0 core-hours for 1 of them")
+    assert "(2 with no finished cell" in text

@@ -189,6 +189,21 @@ def cost_table(records: list[dict]) -> str:
                         rows)
 
 
+def remaining_estimate(grid: Grid, done: dict[str, dict]) -> str:
+    """How much of the grid is left, in core-hours estimated from finished cells of the same method and IPC
+    (wall seconds × threads); cells with no finished sibling are counted apart."""
+    cost: dict[tuple, list[float]] = defaultdict(list)
+    for r in _current(grid, done):
+        cost[(r["method"], r["ipc"])].append(r["wall_s"] * r.get("threads", 1))
+    left = [c for c in grid.cells() if c.hash not in done]
+    known = [np.mean(cost[(c.method, c.ipc)]) for c in left if (c.method, c.ipc) in cost]
+    unknown = len(left) - len(known)
+    return (f"{len(grid.cells()) - len(left)} of {len(grid.cells())} cells finished; {len(left)} left, estimated "
+            f"{sum(known) / 3600:.1f} core-hours for {len(known)} of them from finished cells of the same method "
+            f"and IPC" + (f" ({unknown} with no finished cell of their method and IPC to estimate from)"
+                          if unknown else ""))
+
+
 def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:
     import matplotlib
 
@@ -275,7 +290,7 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
               "final-epoch test accuracy of the preset's eval nets\n\n")
     _atomic_write(files["results"], header + results_table(grid, records) + "\n")
     _atomic_write(files["verdict"], verdict_table(records) + "\n")
-    _atomic_write(files["cost"], cost_table(records) + "\n")
+    _atomic_write(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n")
     reference = reference_table(grid, records)
     if reference:
         files["reference"] = out / "reference.md"

@@ -62,7 +62,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
+    from .distributed import init_from_env, is_main_process
     from .pipeline import distill
+
+    init_from_env()  # under torchrun: join the process group (classes and eval nets are split across processes)
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:  # refuse before any work is done; save() checks again
@@ -86,7 +89,10 @@ def cmd_distill(args: argparse.Namespace) -> int:
                      checkpoint_dir=ckpt if getattr(args, "checkpoint_every", 0) or resume else None,
                      checkpoint_every=getattr(args, "checkpoint_every", 0), resume=resume,
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
-                     dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
+                     dataset_options={"path": args.path, **data_options},
+                     progress=not args.quiet and is_main_process())
+    if not is_main_process():  # every process holds the same result; one writes it
+        return 0
     result.save(out, overwrite=args.overwrite)
     if ckpt.is_dir():  # the artifact now holds the result
         import shutil

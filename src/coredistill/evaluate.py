@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .augment import DSA, default_strategy
 from .device import resolve_device
+from .distributed import current_shard, gather_by_index
 from .errors import invalid
 from .models import create_model
 from .presets import Preset, get_preset
@@ -148,13 +149,18 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     augment = DSA(strategy=dsa_strategy or default_strategy(True)) if use_dsa else None
     options = p.model_options if model == p.model else {}
     seeds = spawn(seed, nets)
-    accs: list[float] = []
     start = time.perf_counter()
     # disable=None: tqdm turns itself off when stderr is not a terminal (logs stay readable)
     bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=None if progress else True, leave=False)
-    for s in seeds:
+    shard = current_shard()  # under torch.distributed: net i on process i mod world, accuracies gathered
+    local = {}
+    for i, s in enumerate(seeds):
+        if not shard.owns(i):
+            continue
         net = create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=s, **options).to(dev)
-        accs.append(train_and_test(net, x, y, tx, ty, epochs=epochs, lr=lr, preset=p, augment=augment,
-                                   generator=torch_generator(s), progress=bar))
+        local[i] = train_and_test(net, x, y, tx, ty, epochs=epochs, lr=lr, preset=p, augment=augment,
+                                  generator=torch_generator(s), progress=bar)
     bar.close()
+    gathered = gather_by_index(local, shard)
+    accs = [gathered[i] for i in range(len(seeds))]
     return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds)

@@ -21,6 +21,7 @@ from .augment import DSA, default_strategy
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
+from .distributed import current_shard
 from .methods import Context, LoopSettings, RealData, create_method, run_loop
 from .errors import invalid
 from .evaluate import EvalResult, evaluate
@@ -125,7 +126,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes, seed=seeds["sampler"])
     ctx = Context(RealData(train_x, dataset.y_train, dataset, config["dataset"]), dataset.num_classes, ipc, batch_sampler,
                   np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
-                  dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None)
+                  dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None,
+                  shard=current_shard())
     eval_dsa = p.eval_dsa and learner.eval_dsa
     eval_strategy = default_strategy(dataset.allow_flip)  # no flips for digits, in evaluation too
 
@@ -153,7 +155,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                         "features": None if space is None else {"name": space.name, "options": space.options(),
                                                                  "seed": seeds["features"]}},
         "sampler": {"name": sampler, "options": batch_sampler.options()},
-        "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "environment": environment(),
+        "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "processes": ctx.shard.world,
+        "environment": environment(),
         "log": out.log, "curve": out.log.get("curve", []),
     }
     scores = None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32))

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..augment import DSA
 from ..data.dataset import ImageDataset
+from ..distributed import ClassShard
 from ..errors import check_positive_int, invalid
 from ..models import create_model
 from ..sampling import BatchSampler
@@ -55,6 +56,11 @@ class Context:
     model_options: dict[str, Any] = field(default_factory=dict)
     dsa: DSA | None = None
     predictor: Any = None  # the method's own predictor for importance scoring (KRR fit), if it has one
+    shard: ClassShard = field(default_factory=ClassShard)  # the classes this process computes (torch.distributed)
+
+    def owns(self, class_index: int) -> bool:
+        """Whether this process computes class ``class_index``'s losses (always, outside torch.distributed)."""
+        return self.shard.owns(class_index)
 
     def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx, weights = self.sampler.sample(class_index, batch_size, self.rng)
@@ -104,6 +110,9 @@ class Method:
     # where the method meets real batches: "loop" (the run's batch sampler) or "experts" (MTT: only the expert
     # trajectories see real data, so importance sampling acts on expert training)
     real_batches: str = "loop"
+    # whether losses() honours ctx.owns(c) — computes only its own classes' terms while drawing every class's
+    # randomness — so that torch.distributed can split classes across processes (see coredistill.distributed)
+    class_parallel: bool = False
 
     def losses(self, syn: torch.Tensor, labels: torch.Tensor, ctx: Context) -> Iterator[torch.Tensor]:
         return iter(())

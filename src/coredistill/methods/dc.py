@@ -47,6 +47,7 @@ class DC(Method):
     lr_images = 0.1
     eval_dsa = False
     uses_dsa = False
+    class_parallel = True
 
     def __init__(self, iterations: int = 1000, batch_real: int = 256, lr_images: float = 0.1, lr_net: float = 0.01,
                  batch_train: int = 256, outer_loop: int | None = None, inner_loop: int | None = None) -> None:
@@ -71,6 +72,8 @@ class DC(Method):
             for c in range(ctx.num_classes):
                 xr, w = ctx.real_batch(c, self.batch_real)
                 xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
+                if not ctx.owns(c):  # another process computes this class (its draws above keep streams aligned)
+                    continue
                 yr = torch.full((len(xr),), c, dtype=torch.long, device=xr.device)
                 ys = torch.full((len(xs),), c, dtype=torch.long, device=xs.device)
                 g_real = torch.autograd.grad(weighted_cross_entropy(net(xr), yr, w), params)

@@ -31,6 +31,7 @@ class DM(Method):
     lr_images = 1.0
     eval_dsa = True
     uses_dsa = True
+    class_parallel = True
 
     def __init__(self, iterations: int = 20000, batch_real: int = 256, lr_images: float = 1.0,
                  batched: bool | None = None, compiled: bool = False) -> None:
@@ -62,10 +63,11 @@ class DM(Method):
         reals, syns, weights = [], [], []
         for c in range(ctx.num_classes):
             xr, w = ctx.real_batch(c, self.batch_real)
-            xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
-            reals.append(xr)
-            syns.append(xs)
-            weights.append(w)
+            xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])  # every class draws, so random streams stay aligned
+            if ctx.owns(c):
+                reals.append(xr)
+                syns.append(xs)
+                weights.append(w)
         batched = self.batched if self.batched is not None else ctx.device.type == "cuda"
         embed_real = self._real_embedder(net)
         if has_batch_norm(net) or not batched:  # batch statistics must stay per class, as in the original

@@ -37,6 +37,10 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     iterations = settings.iterations
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise invalid("iterations", iterations, "an integer >= 0")
+    shard = ctx.shard
+    if shard.world > 1 and not method.class_parallel:
+        raise invalid("method", type(method).__name__.lower(), f"a class-parallel method (dm, dc, dsa) when running "
+                      f"on {shard.world} processes; run this one in a single process")
     syn = images.detach().clone().to(ctx.device).requires_grad_(True)
     labels = labels.to(ctx.device)
     method.setup(syn, labels, ctx)
@@ -69,7 +73,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     for it in range(start, iterations):
         total = 0.0
         for loss in method.losses(syn, labels, ctx):
-            value = float(loss.detach())
+            value = shard.total(float(loss.detach()))  # every process sees the whole loss (and stops together)
             if not math.isfinite(value):
                 raise DivergenceError(f"loss={value} at iteration {it + 1}: expected a finite matching loss; the run "
                                       f"stopped without saving these images (lr_images={method.lr_images}; the last "
@@ -77,6 +81,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            shard.sync(syn, labels)  # each process updated its own classes; all now hold the full set
             total += value
         if not torch.isfinite(syn).all():
             raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "
@@ -99,10 +104,15 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         if settings.checkpoint_dir is not None and settings.checkpoint_every and done % settings.checkpoint_every == 0 \
                 and done < iterations:
             log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
-            save_checkpoint(settings.checkpoint_dir, {
-                "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
-                "optimizer": opt.state_dict(), "method": method.state_dict(), "sampler": ctx.sampler.state_dict(),
-                "numpy_rng": ctx.rng.bit_generator.state, "torch_generator": ctx.generator.get_state(), "log": log})
+            for value in (v for st in opt.state.values() for v in st.values()):
+                if isinstance(value, torch.Tensor) and value.shape == syn.shape:
+                    shard.sync(value, labels)  # momentum of each class lives on its own process
+            if shard.rank == 0:
+                save_checkpoint(settings.checkpoint_dir, {
+                    "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
+                    "optimizer": opt.state_dict(), "method": method.state_dict(),
+                    "sampler": ctx.sampler.state_dict(), "numpy_rng": ctx.rng.bit_generator.state,
+                    "torch_generator": ctx.generator.get_state(), "log": log})
     bar.close()
     log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
     log["sampler_seconds"] = ctx.sampler.overhead_seconds

@@ -1,0 +1,87 @@
+"""Running on several processes with ``torch.distributed`` (``torchrun``; NCCL on GPUs, gloo on CPU).
+
+What is split, and why the result equals a one-process run bit for bit (CPU, nets without batch norm):
+
+* **classes** — for the class-separable methods (DM, DC, DSA) rank r computes the matching losses of the
+  classes c with c mod world = r. Every rank still draws every class's real batch indices and augmentation
+  parameters (cheap) so that all random streams advance exactly as in one process; only the forward and
+  backward passes — nearly all of the time — are split. A class's images get gradient only from their own
+  class's term, so each rank's update of its classes is the one-process update.
+* **the synthetic set** — after every optimizer step each rank's classes are combined by an all-reduce of the
+  masked images (x·1 + 0 + … is exact), so every rank holds the full current set (DC/DSA train their inner
+  network on all of it; the importance sampler scores with all of it). Optimizer state is combined the same
+  way before a checkpoint; only rank 0 writes checkpoints and artifacts.
+* **evaluation** — the protocol's N eval nets are spread over ranks (net i on rank i mod world; each net's
+  seed depends only on i) and their accuracies gathered.
+
+Selection, expert training and KRR methods (one linear system couples all classes) run whole on every rank.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class ClassShard:
+    """Which classes this process computes: ``c % world == rank``."""
+
+    rank: int = 0
+    world: int = 1
+
+    def owns(self, class_index: int) -> bool:
+        return class_index % self.world == self.rank
+
+    def total(self, value: float) -> float:
+        """The sum of ``value`` over processes (each holds its own classes' share of a loss)."""
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return float(t)
+
+    def sync(self, tensor: torch.Tensor, labels: torch.Tensor) -> None:
+        """In place: rows of each class take the values of the rank that owns that class."""
+        if self.world == 1:
+            return
+        mask = (labels % self.world == self.rank).to(tensor.dtype).view(-1, *([1] * (tensor.ndim - 1)))
+        with torch.no_grad():
+            combined = tensor.detach() * mask
+            dist.all_reduce(combined, op=dist.ReduceOp.SUM)
+            tensor.data.copy_(combined)
+
+
+def current_shard() -> ClassShard:
+    """The shard of this process: the whole problem unless a process group is initialized."""
+    if dist.is_available() and dist.is_initialized():
+        return ClassShard(dist.get_rank(), dist.get_world_size())
+    return ClassShard()
+
+
+def is_main_process() -> bool:
+    return current_shard().rank == 0
+
+
+def init_from_env() -> bool:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 in the environment); NCCL when CUDA is
+    available, else gloo. Returns whether this is a multi-process run."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return True
+
+
+def gather_by_index(local: dict[int, object], shard: ClassShard) -> dict[int, object]:
+    """Union of every rank's ``{index: value}`` (all ranks receive it)."""
+    if shard.world == 1:
+        return dict(local)
+    parts: list[dict[int, object]] = [{} for _ in range(shard.world)]
+    dist.all_gather_object(parts, local)
+    return {k: v for part in parts for k, v in part.items()}

@@ -1,0 +1,51 @@
+"""torch.distributed: a 2-process gloo run (torchrun, the real CLI) gives the 1-process result bit for bit at the
+same threads per process; methods that cannot split classes are refused with a clear error."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from coredistill.artifacts import DistilledSet
+from coredistill.distributed import ClassShard
+from coredistill.errors import InvalidParameterError
+from coredistill.methods import Context, LoopSettings, RealData, create_method, run_loop
+from coredistill.sampling import create_sampler
+
+
+def _distill(tmp_path, name, launcher, extra):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # equal threads per process: CPU kernels reduce in one order
+    cmd = [sys.executable, *launcher, "-m", "coredistill", "distill", "--dataset", "digits", "--ipc", "2",
+           "--preset", "tiny", "--quiet", "--out", str(tmp_path / name), *extra]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return DistilledSet.load(tmp_path / name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [["--method", "dm"],
+                                   ["--method", "dsa", "--sampler", "relative-loss", "--checkpoint-every", "1"]],
+                         ids=["dm", "dsa-relative-loss-checkpointed"])
+def test_two_gloo_processes_equal_one(tmp_path, extra):
+    one = _distill(tmp_path, "one", [], extra)
+    two = _distill(tmp_path, "two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], extra)
+    assert two.manifest["processes"] == 2 and one.manifest["processes"] == 1
+    assert torch.equal(one.images, two.images)
+    # eval nets were split across the two processes and gathered in order
+    assert one.manifest["metrics"]["ConvNet"]["accuracies"] == two.manifest["metrics"]["ConvNet"]["accuracies"]
+    # the logged loss is the all-reduced sum of per-process shares: equal up to summation order
+    np.testing.assert_allclose(one.manifest["log"]["loss"], two.manifest["log"]["loss"], rtol=1e-6)
+
+
+def test_a_method_that_couples_classes_is_refused_on_several_processes(digits):
+    labels = np.repeat(np.arange(10), 2)
+    sampler = create_sampler("uniform")
+    sampler.setup(labels, 10)
+    x = torch.zeros(20, 1, 8, 8)
+    ctx = Context(RealData(x, torch.as_tensor(labels), digits), 10, 1, sampler, np.random.default_rng(0),
+                  torch.Generator().manual_seed(0), torch.device("cpu"), shard=ClassShard(rank=0, world=2))
+    with pytest.raises(InvalidParameterError, match="method='rfad'.*class-parallel method.*2 processes"):
+        run_loop(create_method("rfad", iterations=1), x[::2], torch.arange(10), ctx, LoopSettings(iterations=1),
+                 progress=False)

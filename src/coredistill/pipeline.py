@@ -49,12 +49,21 @@ def selection_features(dataset: ImageDataset, train_x: torch.Tensor, space: Feat
 
 def fit_zca(dataset: ImageDataset, zca_eps: float | None) -> ZCA | None:
     """ZCA whitening fitted on the normalized train images (``None`` when ``zca_eps`` is ``None``)."""
+    if zca_eps is not None and dataset.memory_mapped:
+        raise invalid("zca_eps", zca_eps, f"None for the memory-mapped data set {dataset.name!r} (ZCA is fitted "
+                      "on the whole train split in memory)")
     return ZCA(zca_eps).fit(dataset.normalizer()(dataset.train_float())) if zca_eps is not None else None
 
 
 def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train and test images in the training space: normalized, then ZCA-whitened if ``zca`` is given."""
+    """Train and test images in the training space: normalized, then ZCA-whitened if ``zca`` is given. A
+    memory-mapped train split becomes a :class:`~coredistill.data.views.TrainingImages` view (rows on access)."""
     norm = dataset.normalizer()
+    if dataset.memory_mapped:
+        from .data.views import TrainingImages
+
+        test = norm(dataset.test_float())
+        return TrainingImages(dataset.x_train, norm, zca), zca(test) if zca is not None else test
     train, test = norm(dataset.train_float()), norm(dataset.test_float())
     if zca is not None:
         train, test = zca(train), zca(test)

@@ -6,7 +6,7 @@ from scipy import stats
 
 from coredistill.errors import InvalidParameterError
 from coredistill.select import create_initializer, kmeans_sensitivity, sample_proportional, sensitivity_from_centers
-from coredistill.select.kmeans import kmeans_cost, kmeans_pp
+from coredistill.select.kmeans import kmeans_cost, kmeans_pp, lloyd, minibatch_kmeans
 
 
 def test_formula_on_hand_computed_1d_case():
@@ -132,9 +132,45 @@ def test_bad_options():
         create_initializer("kmeans-sensitivity", mode="sometimes").select(x, y, 2, rng)
     with pytest.raises(InvalidParameterError, match="lloyd_iters=-1"):
         create_initializer("kmeans-sensitivity", lloyd_iters=-1).select(x, y, 2, rng)
+    with pytest.raises(InvalidParameterError, match="minibatch_iters=-1"):
+        create_initializer("kmeans-sensitivity", minibatch_iters=-1).select(x, y, 2, rng)
+    with pytest.raises(InvalidParameterError, match="batch_size=0"):
+        create_initializer("kmeans-sensitivity", batch_size=0).select(x, y, 2, rng)
     with pytest.raises(InvalidParameterError, match="k=0"):
         kmeans_sensitivity(x, 0, rng)
     bad = x.copy()
     bad[3, 1] = np.nan
     with pytest.raises(InvalidParameterError, match="features='array with NaN/Inf': expected finite values"):
         create_initializer("kmeans-sensitivity").select(bad, y, 2, rng)
+
+
+def test_minibatch_kmeans_approaches_lloyd_reading_only_sampled_rows():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 5, (5, 4))
+    x = (centers[rng.integers(0, 5, 20000)] + rng.normal(0, 1, (20000, 4))).astype(np.float32)
+    seeds = x[kmeans_pp(x, 5, np.random.default_rng(1))]
+    full = kmeans_cost(x, lloyd(x, seeds, 30))
+    mini = kmeans_cost(x, minibatch_kmeans(x, seeds, 50, 512, np.random.default_rng(2)))
+    assert kmeans_cost(x, seeds) > 1.5 * full and mini < 1.05 * full
+
+    class Counting(np.ndarray):  # counts the rows minibatch_kmeans reads
+        read = 0
+
+        def __getitem__(self, idx):
+            Counting.read += len(np.atleast_1d(np.arange(len(self))[idx]))
+            return np.asarray(self).__getitem__(idx)
+
+    minibatch_kmeans(x.view(Counting), seeds, 10, 256, np.random.default_rng(3))
+    assert Counting.read == 10 * 256
+
+
+def test_minibatch_option_scores_with_the_exact_bound():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 3))
+    y = np.repeat([0, 1, 2], 1000)
+    init = create_initializer("kmeans-sensitivity", minibatch_iters=20, batch_size=128)
+    sel = init.select(x, y, 4, np.random.default_rng(1))
+    assert sel.scores is not None and np.isfinite(sel.scores).all() and len(sel.indices) == 12
+    # the bound is Σ_class s / n = O(k log k) whatever the centers: check it holds for the refined ones
+    for c in range(3):
+        assert sel.scores[y == c].mean() <= 16 * (math.log(4) + 2) * 3 + 4 * 4 + 1e-9

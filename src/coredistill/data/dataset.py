@@ -29,6 +29,9 @@ class ImageDataset:
     allow_flip: bool = True  # horizontal flips are label-preserving (False for digits and letters)
     source: str = ""
     extra: dict = field(default_factory=dict)
+    # the train images are a view of a file on disk (np.memmap): statistics are computed in chunks and the
+    # pipeline reads rows on access instead of normalizing the whole split in memory
+    memory_mapped: bool = False
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
@@ -49,7 +52,9 @@ class ImageDataset:
                 f"{self.name}: train images {tuple(self.x_train.shape[1:])} and test images "
                 f"{tuple(self.x_test.shape[1:])} differ in shape"
             )
-        if not self.mean:
+        if not self.mean and self.memory_mapped:
+            self.mean, self.std = _chunked_channel_stats(self.x_train)
+        elif not self.mean:
             x = _as_unit_float(self.x_train)
             self.mean = tuple(float(v) for v in x.mean(dim=(0, 2, 3)))
             self.std = tuple(float(v) for v in x.std(dim=(0, 2, 3)).clamp_min(1e-6))
@@ -108,6 +113,20 @@ class ImageDataset:
             "n_train": len(self.y_train), "n_test": len(self.y_test), "class_names": list(self.class_names),
             "mean": list(self.mean), "std": list(self.std), "allow_flip": self.allow_flip, **self.extra,
         }
+
+
+def _chunked_channel_stats(x: torch.Tensor, rows: int = 65536) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and (unbiased) std in [0, 1] scale, reading ``rows`` images at a time (float64 sums)."""
+    total = torch.zeros(x.shape[1], dtype=torch.float64)
+    squares = torch.zeros(x.shape[1], dtype=torch.float64)
+    for s in range(0, len(x), rows):
+        chunk = _as_unit_float(x[s:s + rows]).double()
+        total += chunk.sum(dim=(0, 2, 3))
+        squares += (chunk * chunk).sum(dim=(0, 2, 3))
+    n = len(x) * x.shape[2] * x.shape[3]
+    mean = total / n
+    var = (squares - n * mean * mean) / max(n - 1, 1)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in var.clamp_min(0).sqrt().clamp_min(1e-6))
 
 
 def _as_unit_float(x: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,8 @@ class Pixels(FeatureSpace):
     name = "pixels"
 
     def compute(self, images, *, seed=0, device="cpu", progress=True):
+        if not isinstance(images, torch.Tensor):  # rows computed on access (a memory-mapped data set)
+            return _chunked(lambda x: x, images, 65536, "cpu", "pixels", progress)
         return images.reshape(len(images), -1).float().numpy().astype(np.float32, copy=True)
 
 

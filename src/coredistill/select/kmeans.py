@@ -73,6 +73,26 @@ def lloyd(x: np.ndarray, centers: np.ndarray, iters: int) -> np.ndarray:
     return centers
 
 
+def minibatch_kmeans(x: np.ndarray, centers: np.ndarray, iters: int, batch_size: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """``iters`` mini-batch k-means steps (Sculley 2010) from ``centers``: each step assigns ``batch_size`` random
+    rows and moves every center to the running mean of all rows ever assigned to it (per-center rate 1/count).
+    Reads only the sampled rows, so a memory-mapped ``x`` of any size costs ``iters × batch_size`` row reads."""
+    centers = centers.astype(np.float64, copy=True)
+    counts = np.zeros(len(centers))
+    for _ in range(iters):
+        idx = np.sort(rng.choice(len(x), size=min(batch_size, len(x)), replace=False))  # sorted: sequential reads
+        xb = np.asarray(x[idx], dtype=np.float64)
+        labels, _ = assign(xb, centers)
+        n = np.bincount(labels, minlength=len(centers)).astype(np.float64)
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, xb)
+        moved = n > 0
+        counts[moved] += n[moved]
+        centers[moved] += (sums[moved] - n[moved, None] * centers[moved]) / counts[moved, None]
+    return centers
+
+
 def kmeans_cost(x: np.ndarray, centers: np.ndarray, weights: np.ndarray | None = None) -> float:
     """(Weighted) sum of squared distances to the nearest center."""
     _, d2 = assign(x, centers)

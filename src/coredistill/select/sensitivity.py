@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ..errors import invalid
-from .kmeans import assign, kmeans_pp, lloyd
+from ..errors import check_positive_int, invalid
+from .kmeans import assign, kmeans_pp, lloyd, minibatch_kmeans
 from .selection import ScoreSampler
 
 
@@ -44,8 +44,11 @@ def sensitivity_from_centers(x: np.ndarray, centers: np.ndarray, k: int | None =
     return s
 
 
-def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_iters: int = 0) -> np.ndarray:
-    """Sensitivity scores of one class: k-means++ bicriteria (+ ``lloyd_iters`` Lloyd steps), then the bound."""
+def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_iters: int = 0,
+                       minibatch_iters: int = 0, batch_size: int = 1024) -> np.ndarray:
+    """Sensitivity scores of one class: k-means++ bicriteria (+ ``lloyd_iters`` Lloyd steps over all rows, or
+    ``minibatch_iters`` mini-batch steps of ``batch_size`` rows — the choice at millions of points), then the
+    bound, computed exactly against the resulting centers over every row."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
@@ -56,6 +59,8 @@ def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_it
     centers = x[kmeans_pp(x, int(k), rng)]
     if lloyd_iters:
         centers = lloyd(x, centers, lloyd_iters)
+    if minibatch_iters:
+        centers = minibatch_kmeans(x, centers, minibatch_iters, batch_size, rng)
     return sensitivity_from_centers(x, centers, k=int(k))
 
 
@@ -63,13 +68,17 @@ class KMeansSensitivity(ScoreSampler):
     """Sample each class ∝ its k-means sensitivity (``k=None``: k = ipc).
 
     ``mode="distinct"`` gives ipc distinct real images (an initialization); ``mode="iid"`` the theoretical coreset
-    (repeats possible). ``lloyd_iters`` refines the bicriteria centers before scoring.
+    (repeats possible). ``lloyd_iters`` (full passes) or ``minibatch_iters`` (steps of ``batch_size`` rows)
+    refine the bicriteria centers before scoring.
     """
 
-    def __init__(self, k: int | None = None, lloyd_iters: int = 0, mode: str = "distinct") -> None:
+    def __init__(self, k: int | None = None, lloyd_iters: int = 0, mode: str = "distinct", minibatch_iters: int = 0,
+                 batch_size: int = 1024) -> None:
         self.k = k
         self.lloyd_iters = lloyd_iters
         self.mode = mode
+        self.minibatch_iters = minibatch_iters
+        self.batch_size = batch_size
 
     def check(self, class_counts: np.ndarray) -> None:
         super().check(class_counts)
@@ -78,13 +87,17 @@ class KMeansSensitivity(ScoreSampler):
                 raise invalid("k", self.k, "a positive integer or None (= ipc)")
             if self.k > class_counts.min():
                 raise invalid("k", int(self.k), f"at most the smallest class size {int(class_counts.min())}")
-        if isinstance(self.lloyd_iters, bool) or not isinstance(self.lloyd_iters, int) or self.lloyd_iters < 0:
-            raise invalid("lloyd_iters", self.lloyd_iters, "an integer >= 0")
+        for name in ("lloyd_iters", "minibatch_iters"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise invalid(name, value, "an integer >= 0")
+        check_positive_int("batch_size", self.batch_size)
 
     def score(self, features, labels, ipc, rng):
         k = self.k if self.k is not None else ipc  # resolved at call time
         scores = np.empty(len(labels))
         for c in np.unique(labels):
             members = np.flatnonzero(labels == c)
-            scores[members] = kmeans_sensitivity(features[members], k, rng, self.lloyd_iters)
+            scores[members] = kmeans_sensitivity(features[members], k, rng, self.lloyd_iters, self.minibatch_iters,
+                                                 self.batch_size)
         return scores

@@ -11,28 +11,9 @@ import torch
 
 from coredistill import distill, load_dataset
 from coredistill.data import ImageDataset
+from coredistill.data.synthetic import write_npy_dataset
 from coredistill.data.views import TrainingImages
 from coredistill.errors import DataError, InvalidParameterError
-
-
-def write_npy_dataset(folder, n_train, n_test=200, size=8, seed=0, chunk=100_000):
-    """Class-dependent uint8 images written chunk by chunk (never the whole split in memory)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    templates = rng.integers(0, 256, (10, 1, size, size))
-    x = np.lib.format.open_memmap(folder / "x_train.npy", mode="w+", dtype=np.uint8, shape=(n_train, 1, size, size))
-    y = np.arange(n_train) % 10
-    for s in range(0, n_train, chunk):
-        ys = y[s:s + chunk]
-        x[s:s + chunk] = np.clip(templates[ys] + rng.normal(0, 40, (len(ys), 1, size, size)), 0, 255)
-    x.flush()
-    del x
-    np.save(folder / "y_train.npy", y)
-    yt = np.arange(n_test) % 10
-    np.save(folder / "x_test.npy", np.clip(templates[yt] + rng.normal(0, 40, (n_test, 1, size, size)), 0, 255
-                                           ).astype(np.uint8))
-    np.save(folder / "y_test.npy", yt)
-    return folder
 
 
 def test_memory_mapped_run_equals_the_in_memory_run(tmp_path):

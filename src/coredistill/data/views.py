@@ -17,7 +17,7 @@ class TrainingImages:
     >>> import torch
     >>> from coredistill.data.transforms import Normalizer
     >>> v = TrainingImages(torch.full((5, 1, 2, 2), 255, dtype=torch.uint8), Normalizer((0.5,), (0.5,)))
-    >>> v.shape, v[torch.tensor([0, 3])].flatten().tolist()[:2], len(v[1:4])
+    >>> tuple(v.shape), v[torch.tensor([0, 3])].flatten().tolist()[:2], len(v[1:4])
     ((5, 1, 2, 2), [1.0, 1.0], 3)
     """
 

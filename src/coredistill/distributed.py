@@ -11,10 +11,15 @@ What is split, and why the result equals a one-process run bit for bit (CPU, net
   masked images (x·1 + 0 + … is exact), so every rank holds the full current set (DC/DSA train their inner
   network on all of it; the importance sampler scores with all of it). Optimizer state is combined the same
   way before a checkpoint; only rank 0 writes checkpoints and artifacts.
+* **KRR methods** (kip, rfad: one linear system couples all classes) split the *real batch* by class instead:
+  every process draws the same random-feature networks and solves the same small support system
+  (|S| × |S|), computes the loss of its classes' real images, and the gradients (images, labels, temperature)
+  are all-reduced before each step. Equal to one process up to the order of that sum (≈1e-7 relative).
 * **evaluation** — the protocol's N eval nets are spread over ranks (net i on rank i mod world; each net's
   seed depends only on i) and their accuracies gathered.
 
-Selection, expert training and KRR methods (one linear system couples all classes) run whole on every rank.
+Selection and MTT (expert training and trajectory matching) run whole on every process; a multi-process MTT
+run is refused.
 """
 from __future__ import annotations
 
@@ -42,6 +47,15 @@ class ClassShard:
         t = torch.tensor([value], dtype=torch.float64)
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
         return float(t)
+
+    def reduce_gradients(self, params) -> None:
+        """Sum every parameter's gradient over processes (a parameter without one contributes zeros)."""
+        if self.world == 1:
+            return
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
 
     def sync(self, tensor: torch.Tensor, labels: torch.Tensor) -> None:
         """In place: rows of each class take the values of the rank that owns that class."""

@@ -110,9 +110,11 @@ class Method:
     # where the method meets real batches: "loop" (the run's batch sampler) or "experts" (MTT: only the expert
     # trajectories see real data, so importance sampling acts on expert training)
     real_batches: str = "loop"
-    # whether losses() honours ctx.owns(c) — computes only its own classes' terms while drawing every class's
-    # randomness — so that torch.distributed can split classes across processes (see coredistill.distributed)
-    class_parallel: bool = False
+    # how torch.distributed splits this method across processes (see coredistill.distributed): "classes" — losses()
+    # computes only ctx.owns(c) classes' terms (while drawing every class's randomness) and the images of each class
+    # are combined after each step; "gradients" — losses() yields this process's share of one loss over all
+    # images and the gradients are all-reduced before each step; None — runs in one process only
+    parallel: str | None = None
 
     def losses(self, syn: torch.Tensor, labels: torch.Tensor, ctx: Context) -> Iterator[torch.Tensor]:
         return iter(())

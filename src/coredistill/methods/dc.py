@@ -47,7 +47,7 @@ class DC(Method):
     lr_images = 0.1
     eval_dsa = False
     uses_dsa = False
-    class_parallel = True
+    parallel = "classes"
 
     def __init__(self, iterations: int = 1000, batch_real: int = 256, lr_images: float = 0.1, lr_net: float = 0.01,
                  batch_train: int = 256, outer_loop: int | None = None, inner_loop: int | None = None) -> None:

@@ -31,7 +31,7 @@ class DM(Method):
     lr_images = 1.0
     eval_dsa = True
     uses_dsa = True
-    class_parallel = True
+    parallel = "classes"
 
     def __init__(self, iterations: int = 20000, batch_real: int = 256, lr_images: float = 1.0,
                  batched: bool | None = None, compiled: bool = False) -> None:

@@ -56,6 +56,7 @@ class KRRMethod(Method):
     uses_dsa = False
     default_kernel = "nngp-rf"
     seed_init = "kernel-leverage"
+    parallel = "gradients"  # the real batch is split by class; every process solves the same small support system
 
     def __init__(self, iterations: int = 1000, batch_real: int = 128, lr_images: float = 0.01,
                  kernel: str | None = None, kernel_options: dict[str, Any] | None = None, reg: float = 1e-6,
@@ -141,15 +142,17 @@ class KRRMethod(Method):
             self._kernel_seed = ctx.next_seed()
             self._kernel.resample(self._kernel_seed)
         self._calls += 1
-        xs, ws, ys = [], [], []
+        xs, ws, ys, total = [], [], [], 0
         for c in range(ctx.num_classes):
-            x, w = ctx.real_batch(c, self.batch_real)
-            xs.append(x)
-            ws.append(w if w is not None else torch.ones(len(x), device=x.device))
-            ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
+            x, w = ctx.real_batch(c, self.batch_real)  # every class draws, so random streams stay aligned
+            total += len(x)
+            if ctx.owns(c):  # under torch.distributed: this process's share of the real batch
+                xs.append(x)
+                ws.append(w if w is not None else torch.ones(len(x), device=x.device))
+                ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
         xr, wr, yr = torch.cat(xs), torch.cat(ws), torch.cat(ys)
         per_example = self.example_losses(syn, xr, yr, ctx.num_classes)
-        yield (wr.double() * per_example).mean().float()
+        yield ((wr.double() * per_example).sum() / total).float()  # the batch mean, summed over processes
 
     def example_losses(self, syn: torch.Tensor, xr: torch.Tensor, yr: torch.Tensor, num_classes: int):
         """ℓ_i for a real batch under the KRR fit of the support set ``syn`` (differentiable in syn and labels)."""

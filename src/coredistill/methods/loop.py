@@ -38,9 +38,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise invalid("iterations", iterations, "an integer >= 0")
     shard = ctx.shard
-    if shard.world > 1 and not method.class_parallel:
-        raise invalid("method", type(method).__name__.lower(), f"a class-parallel method (dm, dc, dsa) when running "
-                      f"on {shard.world} processes; run this one in a single process")
+    if shard.world > 1 and method.parallel not in ("classes", "gradients"):
+        raise invalid("method", type(method).__name__.lower(), f"a method that splits across processes (dm, dc, dsa, "
+                      f"kip, rfad) when running on {shard.world} processes; run this one in a single process")
     syn = images.detach().clone().to(ctx.device).requires_grad_(True)
     labels = labels.to(ctx.device)
     method.setup(syn, labels, ctx)
@@ -80,8 +80,11 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
                                       "good checkpoint, if any, is kept)")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if method.parallel == "gradients":  # each process holds its share of the gradient: sum them
+                shard.reduce_gradients([p for g in opt.param_groups for p in g["params"]])
             opt.step()
-            shard.sync(syn, labels)  # each process updated its own classes; all now hold the full set
+            if method.parallel == "classes":  # each process updated its own classes: all now hold the full set
+                shard.sync(syn, labels)
             total += value
         if not torch.isfinite(syn).all():
             raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "

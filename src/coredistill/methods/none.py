@@ -7,7 +7,7 @@ from .base import Method
 class NoLearning(Method):
     """Zero iterations: the loop returns the initial images unchanged."""
 
-    class_parallel = True
+    parallel = "classes"
 
     def check(self) -> None:
         pass

@@ -2,8 +2,10 @@
 same threads per process for the class-split methods, to float rounding for the gradient-reduced KRR methods;
 methods that cannot split are refused with a clear error."""
 import os
+import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -21,6 +23,13 @@ def _distill(tmp_path, name, launcher, extra):
     cmd = [sys.executable, *launcher, "-m", "coredistill", "distill", "--dataset", "digits", "--ipc", "2",
            "--preset", "tiny", "--quiet", "--out", str(tmp_path / name), *extra]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if out.returncode and launcher:
+        # a 2-process launch failed about 1 run in 10 on this loaded machine, never reproducibly (suspected: the
+        # free-port race of torchrun --standalone); retry the launch once, say so, and still check the result
+        warnings.warn(f"torchrun launch failed once, retrying; its stderr ends:\n{out.stderr[-2000:]}")
+        shutil.rmtree(tmp_path / name, ignore_errors=True)
+        shutil.rmtree(tmp_path / f"{name}.ckpt", ignore_errors=True)
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return DistilledSet.load(tmp_path / name)
 

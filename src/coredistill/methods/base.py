@@ -62,6 +62,15 @@ class Context:
         """Whether this process computes class ``class_index``'s losses (always, outside torch.distributed)."""
         return self.shard.owns(class_index)
 
+    def skip_class(self, class_index: int, batch_size: int) -> int:
+        """Advance the random streams exactly as ``real_batch(c)`` followed by a Siamese ``augment`` would, without
+        loading or transforming anything: what a process does for a class another process computes. Returns the
+        size the real batch would have had."""
+        idx, _ = self.sampler.sample(class_index, batch_size, self.rng)
+        if self.dsa is not None:
+            self.dsa.sample(1, tuple(self.real.images.shape[-2:]), self.generator)
+        return len(idx)
+
     def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx, weights = self.sampler.sample(class_index, batch_size, self.rng)
         x = self.real.images[torch.from_numpy(np.asarray(idx))].to(self.device)

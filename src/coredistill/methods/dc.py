@@ -70,10 +70,11 @@ class DC(Method):
         for step in range(outer):
             loss = syn.new_zeros(())
             for c in range(ctx.num_classes):
+                if not ctx.owns(c):  # another process computes it; its draws keep the random streams aligned
+                    ctx.skip_class(c, self.batch_real)
+                    continue
                 xr, w = ctx.real_batch(c, self.batch_real)
                 xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
-                if not ctx.owns(c):  # another process computes this class (its draws above keep streams aligned)
-                    continue
                 yr = torch.full((len(xr),), c, dtype=torch.long, device=xr.device)
                 ys = torch.full((len(xs),), c, dtype=torch.long, device=xs.device)
                 g_real = torch.autograd.grad(weighted_cross_entropy(net(xr), yr, w), params)

@@ -144,12 +144,14 @@ class KRRMethod(Method):
         self._calls += 1
         xs, ws, ys, total = [], [], [], 0
         for c in range(ctx.num_classes):
-            x, w = ctx.real_batch(c, self.batch_real)  # every class draws, so random streams stay aligned
+            if not ctx.owns(c):  # under torch.distributed: another process's share of the real batch
+                total += ctx.skip_class(c, self.batch_real)
+                continue
+            x, w = ctx.real_batch(c, self.batch_real)
             total += len(x)
-            if ctx.owns(c):  # under torch.distributed: this process's share of the real batch
-                xs.append(x)
-                ws.append(w if w is not None else torch.ones(len(x), device=x.device))
-                ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
+            xs.append(x)
+            ws.append(w if w is not None else torch.ones(len(x), device=x.device))
+            ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
         xr, wr, yr = torch.cat(xs), torch.cat(ws), torch.cat(ys)
         per_example = self.example_losses(syn, xr, yr, ctx.num_classes)
         yield ((wr.double() * per_example).sum() / total).float()  # the batch mean, summed over processes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 from collections import defaultdict
@@ -94,8 +95,8 @@ def results_table(grid: Grid, records: list[dict]) -> str:
                                    if variant != _baseline_variant(method) else (math.nan,) * 3 + (0,))
             distill = np.mean([r["distill_s"] for r in by_seed.values()])
             scoring = [r["scoring_s"] / r["distill_s"] for r in by_seed.values() if r["scoring_s"] and r["distill_s"]]
-            rows.append([dataset, ipc, method, variant, f"{by_seed[next(iter(by_seed))]['init']}",
-                         by_seed[next(iter(by_seed))]["sampler"],
+            first = next(iter(by_seed.values()))
+            rows.append([dataset, ipc, method, variant, first["init"], first["sampler"],
                          f"{100 * acc.mean():.2f} ± {100 * acc.std(ddof=1) if len(acc) > 1 else 0:.2f}",
                          len(acc), _fmt_delta(mean_d, std_d), _fmt_p(p),
                          f"{100 * np.mean(kernel):.2f}" if kernel else "", f"{distill:.0f}",
@@ -169,7 +170,8 @@ def cost_table(records: list[dict]) -> str:
                 if r["variant"] in ("init", "both") and r["select_s"] + r["distill_s"] > 0]
         scoring = [r["scoring_s"] / r["distill_s"] for r in recs
                    if r["variant"] in ("sampling", "both") and r["distill_s"] > 0 and r["scoring_s"]]
-        experts = {r["config"]["experts"] and str(r["config"]["experts"]): r["experts_build_s"] for r in recs
+        # one build time per buffer (cells sharing a buffer report the same one)
+        experts = {json.dumps(r["config"]["experts"], sort_keys=True): r["experts_build_s"] for r in recs
                    if r.get("experts_build_s")}
         reach = []
         for (_, _, m), by_variant in groups.items():

@@ -62,12 +62,13 @@ PRESETS.register("paper", Preset(
              "kip": {"iterations": 1000, "batch_real": 128},
              "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}},
     samplers={"relative-loss": {"pool": 1024, "refreshes": 20}}))
-_GRADIENT_MATCHING_CPU = {"iterations": 20, "batch_real": 64, "inner_loop": 5}
-# timed on 2 cores (MNIST): DC/DSA at ipc 10 take ~100 s for 20 iterations (200 outer steps); at ipc 1 an
-# iteration is one outer step, so 100 iterations (~35 s) give the images a comparable number of updates
+_GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
+# 100 outer steps at every ipc: an iteration is `ipc` outer steps at ipc 10 (10 iterations, ~50 s on 2 cores,
+# MNIST) and one at ipc 1 (100 iterations, ~35 s); set before any cpu-grid cell of dc/dsa ran, to fit the grid's
+# time budget (20 iterations at ipc 10 took ~100 s)
 PRESETS.register("cpu", Preset(
     "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations, "
-    "DC/DSA 20 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",
+    "DC/DSA 10 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
              "dsa": dict(_GRADIENT_MATCHING_CPU),

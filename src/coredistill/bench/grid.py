@@ -40,6 +40,8 @@ _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
 # preset fields that set up the methods rather than the evaluation; a cell hashes its own resolved part of them
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
+# preset fields that change no result: rewording a description must not invalidate finished cells
+_DOC_FIELDS = ("description",)
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -164,7 +166,7 @@ class Grid:
     def cells(self) -> list[Cell]:
         """All cells, ordered so that every seed's cells of one (data set, IPC) finish close together."""
         preset = get_preset(self.preset)
-        eval_part = {k: v for k, v in preset.to_dict().items() if k not in _METHOD_FIELDS}
+        eval_part = {k: v for k, v in preset.to_dict().items() if k not in _METHOD_FIELDS + _DOC_FIELDS}
         out = []
         for dataset in self.datasets:
             dopts = dict(self.dataset_options.get(dataset, {}))

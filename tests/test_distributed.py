@@ -19,7 +19,9 @@ from coredistill.sampling import create_sampler
 
 
 def _distill(tmp_path, name, launcher, extra):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # equal threads per process: CPU kernels reduce in one order
+    # equal threads per process: CPU kernels reduce in one order; a fresh feature cache per run, so that a
+    # several-process run computes its selection features instead of reading the one-process run's
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COREDISTILL_DATA": str(tmp_path / f"data-{name}")}
     cmd = [sys.executable, *launcher, "-m", "coredistill", "distill", "--dataset", "digits", "--ipc", "2",
            "--preset", "tiny", "--quiet", "--out", str(tmp_path / name), *extra]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
@@ -35,14 +37,15 @@ def _distill(tmp_path, name, launcher, extra):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [["--method", "dm"],
+@pytest.mark.parametrize("extra", [["--method", "dm", "--init", "kmeans-sensitivity", "--features", "random-nets"],
                                    ["--method", "dsa", "--sampler", "relative-loss", "--checkpoint-every", "1"]],
-                         ids=["dm", "dsa-relative-loss-checkpointed"])
+                         ids=["dm-split-selection-features", "dsa-relative-loss-checkpointed"])
 def test_two_gloo_processes_equal_one(tmp_path, extra):
     one = _distill(tmp_path, "one", [], extra)
     two = _distill(tmp_path, "two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], extra)
     assert two.manifest["processes"] == 2 and one.manifest["processes"] == 1
     assert torch.equal(one.images, two.images)
+    assert one.manifest["initializer"]["indices"] == two.manifest["initializer"]["indices"]
     # eval nets were split across the two processes and gathered in order
     assert one.manifest["metrics"]["ConvNet"]["accuracies"] == two.manifest["metrics"]["ConvNet"]["accuracies"]
     # the logged loss is the all-reduced sum of per-process shares: equal up to summation order
@@ -51,9 +54,11 @@ def test_two_gloo_processes_equal_one(tmp_path, extra):
 
 @pytest.mark.slow
 def test_rfad_on_two_processes_matches_one_to_rounding(tmp_path):
-    extra = ["--method", "rfad", "--sampler", "relative-loss", "--no-eval"]
+    extra = ["--method", "rfad", "--init", "kernel-leverage", "--sampler", "relative-loss", "--no-eval"]
     one = _distill(tmp_path, "one", [], extra)
     two = _distill(tmp_path, "two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], extra)
+    # the selection's features and leverage scores were split by rows and combined exactly: the same images
+    assert one.manifest["initializer"]["indices"] == two.manifest["initializer"]["indices"]
     # the real batch is split by class and the gradients summed: equal up to the order of that sum
     torch.testing.assert_close(two.images, one.images, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(one.manifest["log"]["loss"], two.manifest["log"]["loss"], rtol=1e-5)
@@ -69,3 +74,28 @@ def test_a_method_that_cannot_split_is_refused_on_several_processes(digits):
     with pytest.raises(InvalidParameterError, match="method='mtt'.*splits across processes.*2 processes"):
         run_loop(create_method("mtt", iterations=1), x[::2], torch.arange(10), ctx, LoopSettings(iterations=1),
                  progress=False)
+
+
+def _leverage_rank(rank: int, init_file: str, phi: np.ndarray, out: dict) -> None:
+    import torch.distributed as dist
+
+    from coredistill.select import ridge_leverage
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        out[rank] = ridge_leverage(phi, shard=ClassShard(rank, 2))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ridge_leverage_split_over_two_processes_is_bit_exact(tmp_path):
+    import torch.multiprocessing as mp
+
+    from coredistill.select import ridge_leverage
+    # 3 chunks of rows (8192, 8192, 3616): rank 0 takes chunks 0 and 2, rank 1 chunk 1 and a blank second round
+    phi = np.random.default_rng(0).standard_normal((20000, 6)).astype(np.float32)
+    with mp.Manager() as manager:
+        out = manager.dict()
+        mp.spawn(_leverage_rank, args=(str(tmp_path / "store"), phi, out), nprocs=2)
+        ranks = [out[0], out[1]]
+    whole = ridge_leverage(phi)
+    assert np.array_equal(ranks[0], whole) and np.array_equal(ranks[1], whole)

@@ -44,7 +44,7 @@ def dataset_identity(dataset: ImageDataset, zca_eps: float | None) -> dict[str, 
 def selection_features(dataset: ImageDataset, train_x: torch.Tensor, space: FeatureSpace, *, seed: int,
                        zca_eps: float | None, device: torch.device, progress: bool) -> np.ndarray:
     return cached_features(space, train_x, dataset_id=dataset_identity(dataset, zca_eps), seed=seed, device=device,
-                           progress=progress)
+                           progress=progress, shard=current_shard())
 
 
 def fit_zca(dataset: ImageDataset, zca_eps: float | None) -> ZCA | None:
@@ -127,7 +127,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                                 progress=progress))
     timings["features_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    selection = initializer.select(feats, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]))
+    selection = initializer.select(feats, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]),
+                                   shard=current_shard())
     timings["select_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -67,3 +67,30 @@ def test_cache_hit_skips_recompute_and_key_has_seed(images, tmp_path, monkeypatc
     cached_features(space, images, dataset_id={"name": "other", "n": 40}, seed=3, cache_dir=tmp_path, progress=False)
     assert calls == [3, 4, 3]
     assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+@pytest.mark.parametrize("name, options", [("random-nets", {"num_nets": 2, "width": 8, "batch_size": 16}),
+                                           ("kernel", {"num_models": 1, "width": 8, "batch_size": 16})])
+def test_split_over_processes_gives_the_one_process_rows(images, monkeypatch, name, options):
+    from coredistill.distributed import ClassShard
+
+    # stand-in for the all-reduce: each "rank" keeps its own rows, and the test sums them as gloo would
+    monkeypatch.setattr(ClassShard, "combine_rows", lambda self, array: array)
+    space = create_features(name, **options)
+    whole = space.compute(images, seed=5, progress=False)
+    ranks = [space.compute(images, seed=5, progress=False, shard=ClassShard(r, 2)) for r in range(2)]
+    # 40 rows in chunks of 16: rank 0 computes chunks 0 and 2, rank 1 chunk 1, and leaves zeros elsewhere
+    owned = [np.r_[0:16, 32:40], np.r_[16:32]]
+    for rank, rows in zip(ranks, owned):
+        assert np.array_equal(rank[rows], whole[rows])
+        assert not np.delete(rank, rows, axis=0).any()
+    assert np.array_equal(ranks[0] + ranks[1], whole)  # bit for bit: x + 0
+
+
+def test_a_rank_without_a_chunk_still_knows_the_width(images, monkeypatch):
+    from coredistill.distributed import ClassShard
+
+    monkeypatch.setattr(ClassShard, "combine_rows", lambda self, array: array)
+    space = create_features("random-nets", num_nets=1, width=8, batch_size=64)  # one chunk: rank 1 owns none
+    idle = space.compute(images, seed=0, progress=False, shard=ClassShard(1, 2))
+    assert idle.shape == space.compute(images, seed=0, progress=False).shape and not idle.any()

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..data.paths import data_dir
+from ..distributed import ClassShard
 from .spaces import FeatureSpace
 
 
@@ -23,22 +24,44 @@ def cache_key(dataset_id: dict[str, Any], space: FeatureSpace, seed: int) -> str
 
 def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: dict[str, Any] | None, seed: int = 0,
                     device: torch.device | str = "cpu", progress: bool = True,
-                    cache_dir: str | Path | None = None) -> np.ndarray:
-    """``space.compute(images)``, read from / written to the cache when ``dataset_id`` identifies the images."""
+                    cache_dir: str | Path | None = None, shard: ClassShard | None = None) -> np.ndarray:
+    """``space.compute(images)``, read from / written to the cache when ``dataset_id`` identifies the images.
+
+    With a ``shard`` of several processes the computation is split between them (every process receives all
+    rows); they agree on a cache hit before computing, and only rank 0 writes the cache file.
+    """
+    shard = shard or ClassShard()
+    split = {"shard": shard} if shard.world > 1 else {}  # a user's space written before sharding still works
+
+    def compute() -> np.ndarray:
+        return space.compute(images, seed=seed, device=device, progress=progress, **split)
+
     if dataset_id is None or not space.cacheable:
-        return space.compute(images, seed=seed, device=device, progress=progress)
+        return compute()
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
     path = folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
-    if path.is_file():
-        try:
-            feats = np.load(path, mmap_mode="r")
-            if feats.shape[0] == len(images):
-                return np.asarray(feats)
-        except (OSError, ValueError):
-            pass  # unreadable cache entry: recompute and replace it
-    feats = space.compute(images, seed=seed, device=device, progress=progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    feats = _read(path, len(images))
+    if shard.all_true(feats is not None):
+        return feats
+    feats = compute()
+    if shard.rank == 0:
+        _write(path, feats)
+    return feats
+
+
+def _read(path: Path, rows: int) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        feats = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return None  # unreadable cache entry: recompute and replace it
+    return np.asarray(feats) if feats.shape[0] == rows else None
+
+
+def _write(path: Path, feats: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             np.save(f, feats)
@@ -46,4 +69,3 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return feats

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..distributed import ClassShard
 from ..errors import invalid
 from ..models import create_model
 from ..seeding import spawn
@@ -26,7 +27,9 @@ class FeatureSpace:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def compute(self, images: torch.Tensor, *, seed: int = 0, device: torch.device | str = "cpu",
-                progress: bool = True) -> np.ndarray:
+                progress: bool = True, shard: ClassShard | None = None) -> np.ndarray:
+        """``(N, D)`` float32 features of ``images``; with a ``shard`` of several processes, the work is split
+        between them and every process receives all rows."""
         raise NotImplementedError
 
     @property
@@ -34,19 +37,30 @@ class FeatureSpace:
         return True
 
 
-def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progress: bool) -> np.ndarray:
+def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progress: bool,
+             shard: ClassShard | None = None) -> np.ndarray:
+    """``fn`` over ``images`` in chunks of ``batch_size`` rows. With a ``shard`` of several processes, chunk k is
+    computed by rank k mod world and the rows combined: the same chunks as one process, so the same bits."""
+    shard = shard or ClassShard()
     out: np.ndarray | None = None
     bar = tqdm(total=len(images), desc=desc, unit="img", disable=None if progress else True, leave=False)
     with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
+        for k, start in enumerate(range(0, len(images), batch_size)):
+            if not shard.owns(k):
+                continue
             chunk = fn(images[start:start + batch_size].to(device).float())
             chunk = chunk.reshape(len(chunk), -1).float().cpu().numpy()
             if out is None:  # allocate once the width is known: one copy of the features in memory
-                out = np.empty((len(images), chunk.shape[1]), dtype=np.float32)
+                out = np.zeros((len(images), chunk.shape[1]), dtype=np.float32)
             out[start:start + len(chunk)] = chunk
             bar.update(len(chunk))
+        if out is None and len(images) and shard.world > 1:  # this rank owns no chunk: only the width is needed
+            width = fn(images[:1].to(device).float()).reshape(1, -1).shape[1]
+            out = np.zeros((len(images), width), dtype=np.float32)
     bar.close()
-    return out if out is not None else np.zeros((0, 0), np.float32)
+    if out is None:
+        return np.zeros((0, 0), np.float32)
+    return shard.combine_rows(out)
 
 
 class Pixels(FeatureSpace):
@@ -54,7 +68,8 @@ class Pixels(FeatureSpace):
 
     name = "pixels"
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
+        # not split across processes: a copy costs less than combining it
         if not isinstance(images, torch.Tensor):  # rows computed on access (a memory-mapped data set)
             return _chunked(lambda x: x, images, 65536, "cpu", "pixels", progress)
         return images.reshape(len(images), -1).float().numpy().astype(np.float32, copy=True)
@@ -91,11 +106,11 @@ class RandomNetEmbeddings(FeatureSpace):
     def _scale(self, dim: int) -> float:
         return 1.0 / math.sqrt(self.num_nets)
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
         self._check()
         nets = self._nets(images, seed, device)
-        parts = [_chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}", progress)
-                 for i, net in enumerate(nets)]
+        parts = [_chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}", progress,
+                          shard) for i, net in enumerate(nets)]
         if self.combine == "mean":
             return np.mean(parts, axis=0).astype(np.float32)
         scale = self._scale(parts[0].shape[1])
@@ -135,14 +150,14 @@ class Encoder(FeatureSpace):
     def cacheable(self) -> bool:
         return self.cache_name is not None
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
         if not isinstance(self._module, nn.Module):
             raise invalid("module", type(self._module).__name__, "a torch.nn.Module")
         module = self._module.to(device)
         was_training = module.training
         module.eval()
         try:
-            return _chunked(module, images, self.batch_size, device, "encoder", progress)
+            return _chunked(module, images, self.batch_size, device, "encoder", progress, shard)
         finally:
             module.train(was_training)
 
@@ -158,7 +173,7 @@ class KernelFeatures(FeatureSpace):
         self.batch_size = batch_size
         self.kernel_options = kernel_options
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
         from ..kernels import create_kernel
 
         kernel = create_kernel(self.kernel, **self.kernel_options)
@@ -166,4 +181,4 @@ class KernelFeatures(FeatureSpace):
             raise invalid("kernel", self.kernel, "a random-feature kernel (one with features(x)), e.g. 'nngp-rf'")
         kernel.setup(images[:2048].to(device).float(), 0, torch.device(device))
         kernel.resample(seed)
-        return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress)
+        return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress, shard)

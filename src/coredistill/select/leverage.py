@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from ..distributed import ClassShard
 from ..errors import invalid
 from .selection import ScoreSampler
 
@@ -31,21 +32,33 @@ def _resolve_lambda(lam: float | None, reg: float, trace: float, n: int) -> floa
     return float(lam)
 
 
-def ridge_leverage(phi: np.ndarray, lam: float | None = None, reg: float = 0.01) -> np.ndarray:
-    """Ridge leverage scores of the rows of a feature matrix ``phi`` (primal form, O(D²) memory)."""
+def ridge_leverage(phi: np.ndarray, lam: float | None = None, reg: float = 0.01,
+                   shard: ClassShard | None = None) -> np.ndarray:
+    """Ridge leverage scores of the rows of a feature matrix ``phi`` (primal form, O(D²) memory).
+
+    With a ``shard`` of several processes, chunk k of rows is handled by rank k mod world: the chunks' Gram
+    matrices are gathered round by round and summed in chunk order, so every process gets one process's bits.
+    """
+    shard = shard or ClassShard()
     phi = np.asarray(phi)
     n, d = phi.shape
+    starts = range(0, n, _CHUNK)
     gram = np.zeros((d, d))
-    for s in range(0, n, _CHUNK):
-        block = phi[s:s + _CHUNK].astype(np.float64)
-        gram += block.T @ block
+    for first in range(0, len(starts), shard.world):  # one chunk per process per round
+        mine = first + shard.rank
+        block = phi[starts[mine]:starts[mine] + _CHUNK].astype(np.float64) if mine < len(starts) else None
+        part = block.T @ block if block is not None else np.zeros((d, d))
+        for k, g in enumerate(shard.all_gather(part)):
+            if first + k < len(starts):
+                gram += g
     lam = _resolve_lambda(lam, reg, float(np.trace(gram)), n)
     chol = linalg.cho_factor(gram + lam * np.eye(d), lower=True)
-    tau = np.empty(n)
-    for s in range(0, n, _CHUNK):
-        block = phi[s:s + _CHUNK].astype(np.float64)
-        tau[s:s + _CHUNK] = np.einsum("ij,ij->i", block, linalg.cho_solve(chol, block.T).T)
-    return tau
+    tau = np.zeros(n)
+    for k, s in enumerate(starts):
+        if shard.owns(k):
+            block = phi[s:s + _CHUNK].astype(np.float64)
+            tau[s:s + _CHUNK] = np.einsum("ij,ij->i", block, linalg.cho_solve(chol, block.T).T)
+    return shard.combine_rows(tau)
 
 
 def exact_leverage(kernel: np.ndarray, lam: float | None = None, reg: float = 0.01) -> np.ndarray:
@@ -95,10 +108,10 @@ class KernelLeverage(ScoreSampler):
         if self.lam is not None:
             _resolve_lambda(self.lam, self.reg, 1.0, 1)
 
-    def score(self, features, labels, ipc, rng):
+    def score(self, features, labels, ipc, rng, shard=None):
         n = len(features)
         if self.kernel == "linear":
-            tau = ridge_leverage(features, self.lam, self.reg)
+            tau = ridge_leverage(features, self.lam, self.reg, shard)
         else:
             if n > MAX_EXACT_N:  # refuse before building the n x n matrix
                 raise invalid("n", n, f"at most {MAX_EXACT_N} points for kernel='rbf': use kernel='linear'")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..distributed import ClassShard
 from ..errors import invalid
 from .sampling import MODES, sample_proportional
 
@@ -48,12 +49,16 @@ class Initializer:
     uses_features = True
     default_features = "pixels"
 
-    def score(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator
-              ) -> np.ndarray | None:
-        """Importance of every example for a selection of ``ipc`` per class (None: no scores)."""
+    def score(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator,
+              shard: ClassShard | None = None) -> np.ndarray | None:
+        """Importance of every example for a selection of ``ipc`` per class (None: no scores). With a ``shard``
+        of several processes, a score may split its work between them; every process returns all scores."""
         return None
 
-    def select(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator) -> Selection:
+    def select(self, features: np.ndarray, labels: np.ndarray, ipc: int, rng: np.random.Generator,
+               shard: ClassShard | None = None) -> Selection:
+        """``ipc`` rows of every class. Several processes (``shard``) share the scoring where the initializer
+        can split it and return the same selection as one process."""
         features, labels = check_features(features, labels)
         classes, counts = np.unique(labels, return_counts=True)
         if isinstance(ipc, bool) or not isinstance(ipc, (int, np.integer)) or ipc <= 0:
@@ -62,7 +67,8 @@ class Initializer:
             raise invalid("ipc", int(ipc), f"at most the smallest class size {int(counts.min())} "
                           f"(class {int(classes[counts.argmin()])})")
         self.check(counts)
-        scores = self.score(features, labels, int(ipc), rng)
+        split = {"shard": shard} if shard is not None and shard.world > 1 else {}  # older subclasses still work
+        scores = self.score(features, labels, int(ipc), rng, **split)
         indices, weights = [], []
         for c in classes:
             members = np.flatnonzero(labels == c)

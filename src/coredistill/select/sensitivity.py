@@ -93,7 +93,8 @@ class KMeansSensitivity(ScoreSampler):
                 raise invalid(name, value, "an integer >= 0")
         check_positive_int("batch_size", self.batch_size)
 
-    def score(self, features, labels, ipc, rng):
+    def score(self, features, labels, ipc, rng, shard=None):
+        # whole on every process: k-means++ seeding draws from the one stream that runs across the classes
         k = self.k if self.k is not None else ipc  # resolved at call time
         scores = np.empty(len(labels))
         for c in np.unique(labels):

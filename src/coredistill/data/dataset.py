@@ -105,6 +105,39 @@ class ImageDataset:
     def test_float(self) -> torch.Tensor:
         return _as_unit_float(self.x_test)
 
+    def validation_split(self, per_class: int, seed: int = 0) -> "ImageDataset":
+        """This data set with ``per_class`` train images of every class held out as its evaluation split.
+
+        For tuning: settings chosen by accuracy on the held-out images never see the test split. The held-out
+        images are drawn per class from ``seed`` (a local generator); the rest stay in train, in their order,
+        and the normalization statistics are recomputed from them alone.
+
+        >>> from coredistill.data import load_dataset
+        >>> val = load_dataset("digits").validation_split(10)
+        >>> len(val.y_test), val.extra["validation"]
+        (100, {'per_class': 10, 'seed': 0})
+        """
+        if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class <= 0:
+            raise invalid("validation", per_class, "a positive number of train images per class to hold out")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise invalid("validation_seed", seed, "a non-negative integer")
+        counts = self.class_counts()
+        if per_class >= counts.min():
+            raise invalid("validation", int(per_class), f"fewer than the smallest class size {int(counts.min())} "
+                          f"(class {int(counts.argmin())}), so that every class keeps train images")
+        if self.memory_mapped:
+            raise invalid("validation", int(per_class), "a data set held in memory (a memory-mapped train split "
+                          "would be copied); hold out the images when writing the .npy files instead")
+        rng = np.random.default_rng(seed)
+        held = np.sort(np.concatenate([rng.choice(idx, size=int(per_class), replace=False)
+                                       for idx in self.class_indices()]))
+        keep = np.setdiff1d(np.arange(len(self.y_train)), held)
+        held_t, keep_t = torch.from_numpy(held), torch.from_numpy(keep)
+        return ImageDataset(self.name, self.x_train[keep_t], self.y_train[keep_t], self.x_train[held_t],
+                            self.y_train[held_t], list(self.class_names), allow_flip=self.allow_flip,
+                            source=self.source, extra={**self.extra, "validation": {"per_class": int(per_class),
+                                                                                    "seed": int(seed)}})
+
     def describe(self) -> dict:
         """A JSON-able summary, stored in artifacts' manifests."""
         return {

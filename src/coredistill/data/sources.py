@@ -60,8 +60,10 @@ def list_datasets() -> list[str]:
     return SOURCES.names()
 
 
-def load_dataset(name: str, path: str | Path | None = None, **options) -> ImageDataset:
-    """Load a data set by name.
+def load_dataset(name: str, path: str | Path | None = None, *, validation: int | None = None,
+                 validation_seed: int = 0, **options) -> ImageDataset:
+    """Load a data set by name. ``validation=N`` holds out N train images per class as the evaluation split
+    (:meth:`ImageDataset.validation_split`: tune there, never on the test split); other options go to the loader.
 
     >>> ds = load_dataset("digits")
     >>> ds.channels, ds.image_size, ds.num_classes
@@ -73,7 +75,8 @@ def load_dataset(name: str, path: str | Path | None = None, **options) -> ImageD
         raise invalid("path", None, f"the location of the {name} files ({source.how_to_get})")
     if resolved is not None and not resolved.exists():
         raise DataError(f"path={str(resolved)!r}: {name} files not found there. {source.how_to_get}")
-    return source.loader(resolved, **options) if resolved is not None else source.loader(**options)
+    dataset = source.loader(resolved, **options) if resolved is not None else source.loader(**options)
+    return dataset if validation is None else dataset.validation_split(validation, validation_seed)
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

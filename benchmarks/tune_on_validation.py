@@ -38,6 +38,14 @@ def grid_for(args, value) -> Grid:
         "method_options": {args.method: {args.option: value}}, "experts": {"num_experts": args.num_experts}})
 
 
+def reference_grid(args) -> Grid:
+    """The same held-out split for real images chosen by ``--reference`` and not learned: what tuning must beat."""
+    return Grid.from_dict({
+        "name": "tune-reference", "preset": args.preset, "datasets": [args.dataset],
+        "dataset_options": {args.dataset: {"validation": args.validation, "validation_seed": args.validation_seed}},
+        "ipc": args.ipc, "seeds": args.seeds, "methods": [], "selection": [args.reference]})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--method", required=True)
@@ -50,19 +58,25 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--num-experts", type=int, default=2, help="expert buffer size (methods trained on experts)")
+    ap.add_argument("--reference", default="random", help="initializer of the no-learning reference row")
     ap.add_argument("--out", required=True)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
 
     grids = {repr(v): grid_for(args, v) for v in args.values}
-    for grid in grids.values():
+    reference = reference_grid(args)
+    for grid in [reference, *grids.values()]:
         run_grid(grid, args.out, jobs=args.jobs, threads=args.threads)
     done = read_results(args.out)
     default = get_preset(args.preset).method_options(args.method).get(  # the preset's value, else the method's
         args.option, getattr(create_method(args.method), args.option, None))
     rows = []
     for ipc in args.ipc:
+        ref = [100 * done[c.hash]["accuracy"] for c in reference.cells() if c.ipc == ipc and c.hash in done]
+        if ref:
+            rows.append([args.dataset, ipc, f"({args.reference} real images, not learned)",
+                         f"{np.mean(ref):.2f} ± {np.std(ref):.2f}", len(ref), "reference"])
         means = {}
         for key, grid in grids.items():
             accs = [100 * done[c.hash]["accuracy"] for c in grid.cells() if c.ipc == ipc and c.hash in done]

@@ -52,6 +52,10 @@ def test_remaining_estimate_from_finished_siblings():
                            "methods": ["dm"], "variants": ["baseline"]})
     cells = grid.cells()  # ipc 1 seeds 0, 1; ipc 10 seeds 0, 1
     done = {cells[0].hash: {**_rec("baseline", 0, 0.5, dataset="digits"), "wall_s": 1800.0, "threads": 2}}
-    text = remaining_estimate(grid, done)
-    assert text.startswith("1 of 4 cells finished; 3 left, estimated 1.0 core-hours for 1 of them")
+    text = remaining_estimate(grid, done)  # an older record without CPU time: wall × threads
+    assert text.startswith("1 of 4 cells finished (1.0 core-hours spent: CPU time where recorded, else wall × "
+                           "threads); 3 left, estimated 1.0 core-hours for 1 of them")
     assert "(2 with no finished cell" in text
+    # CPU time, where recorded, is the cost: the wall time of a cell that waited for a core is not
+    done[cells[0].hash]["cpu_s"] = 720.0
+    assert "(0.2 core-hours spent" in remaining_estimate(grid, done)

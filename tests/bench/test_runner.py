@@ -27,8 +27,9 @@ def test_smoke_grid_finishes_every_cell_with_the_table_columns(smoke):
     rows = list(csv.DictReader(files["csv"].open()))
     assert len(rows) == len(grid.cells())
     for key in ("method", "dataset", "ipc", "variant", "seed", "accuracy", "accuracy_std_nets", "select_s",
-                "distill_s", "scoring_s", "eval_s", "peak_mb", "preset", "torch", "coredistill"):
+                "distill_s", "scoring_s", "eval_s", "peak_mb", "cpu_s", "preset", "torch", "coredistill"):
         assert all(r[key] != "" for r in rows), key
+    assert all(0 < float(r["cpu_s"]) for r in rows)
     assert all(0 <= float(r["accuracy"]) <= 1 for r in rows)
     # phase (2) shows where it acts: scoring time in the loop for dm/rfad, an expert buffer of its own for mtt
     assert all(float(r["scoring_s"]) > 0 for r in rows if r["variant"] in ("sampling", "both") and r["method"] != "mtt")

@@ -25,7 +25,7 @@ from .grid import Grid
 
 CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
                "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
-               "peak_scope", "threads", "wall_s", "preset", "coredistill", "torch", "numpy", "python", "machine",
+               "peak_scope", "threads", "wall_s", "cpu_s", "preset", "coredistill", "torch", "numpy", "python", "machine",
                "hash"]
 
 
@@ -191,19 +191,27 @@ def cost_table(records: list[dict]) -> str:
                         rows)
 
 
+def _core_seconds(record: dict) -> float:
+    """A finished cell's cost: its CPU seconds where recorded (older records: wall seconds × threads, which
+    counts the time it waited for a core on a shared machine)."""
+    return record["cpu_s"] if record.get("cpu_s") is not None else record["wall_s"] * record.get("threads", 1)
+
+
 def remaining_estimate(grid: Grid, done: dict[str, dict]) -> str:
-    """How much of the grid is left, in core-hours estimated from finished cells of the same method and IPC
-    (wall seconds × threads); cells with no finished sibling are counted apart."""
+    """How much of the grid is left, in core-hours estimated from finished cells of the same method and IPC;
+    cells with no finished sibling are counted apart."""
     cost: dict[tuple, list[float]] = defaultdict(list)
     for r in _current(grid, done):
-        cost[(r["method"], r["ipc"])].append(r["wall_s"] * r.get("threads", 1))
+        cost[(r["method"], r["ipc"])].append(_core_seconds(r))
     left = [c for c in grid.cells() if c.hash not in done]
     known = [np.mean(cost[(c.method, c.ipc)]) for c in left if (c.method, c.ipc) in cost]
     unknown = len(left) - len(known)
-    return (f"{len(grid.cells()) - len(left)} of {len(grid.cells())} cells finished; {len(left)} left, estimated "
+    spent = sum(sum(v) for v in cost.values())
+    return (f"{len(grid.cells()) - len(left)} of {len(grid.cells())} cells finished ({spent / 3600:.1f} core-hours "
+            f"spent: CPU time where recorded, else wall × threads); {len(left)} left, estimated "
             f"{sum(known) / 3600:.1f} core-hours for {len(known)} of them from finished cells of the same method "
             f"and IPC" + (f" ({unknown} with no finished cell of their method and IPC to estimate from)"
-                          if unknown else ""))
+                          if unknown else "") + "; expert buffers are not included")
 
 
 def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:

@@ -49,6 +49,13 @@ def _peak_mb() -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads): a cell's cost that other jobs sharing
+    the machine do not inflate, unlike its wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _versions() -> dict[str, str]:
     from .. import __version__
 
@@ -100,7 +107,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
     if threads:
         torch.set_num_threads(threads)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
     res, experts = distill_cell(cell, out)
     m = res.manifest
     model = m["preset"]["model"]
@@ -119,7 +126,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         "experts_build_s": None if experts is None else experts["build_s"],
         "iterations": int(cell.config["method_options"].get("iterations", 0)) if cell.method != "none" else 0,
         "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
-        "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0,
+        "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
         "curve": m.get("curve", []),
         "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
                        "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),

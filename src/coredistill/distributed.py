@@ -115,14 +115,16 @@ def is_main_process() -> bool:
 
 
 def init_from_env() -> bool:
-    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 in the environment); NCCL when CUDA is
-    available, else gloo. Returns whether this is a multi-process run."""
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 in the environment); NCCL (plus gloo
+    for CPU tensors) when CUDA is available, else gloo. Returns whether this is a multi-process run."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        if backend == "nccl":
+        # with GPUs: NCCL for CUDA tensors and gloo beside it for the small CPU collectives (losses, selection
+        # features and scores live in host memory), which NCCL alone cannot carry
+        cuda = torch.cuda.is_available()
+        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
+        if cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return True
 

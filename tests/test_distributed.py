@@ -99,3 +99,24 @@ def test_ridge_leverage_split_over_two_processes_is_bit_exact(tmp_path):
         ranks = [out[0], out[1]]
     whole = ridge_leverage(phi)
     assert np.array_equal(ranks[0], whole) and np.array_equal(ranks[1], whole)
+
+
+def test_with_cuda_the_group_also_carries_cpu_tensors(monkeypatch):
+    import coredistill.distributed as distributed
+
+    joined = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.dist, "init_process_group", joined.append)
+    monkeypatch.setattr(distributed.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(distributed.torch.cuda, "set_device", joined.append)
+    assert distributed.init_from_env()
+    # NCCL rejects CPU tensors; losses, selection features and scores are reduced on the host through gloo
+    assert joined == ["cpu:gloo,cuda:nccl", 1]
+    monkeypatch.setattr(distributed.torch.cuda, "is_available", lambda: False)
+    joined.clear()
+    assert distributed.init_from_env() and joined == ["gloo"]
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    joined.clear()
+    assert not distributed.init_from_env() and joined == []

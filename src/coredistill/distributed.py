@@ -79,8 +79,12 @@ class ClassShard:
         (a sum with zeros is exact, so the rows are bit for bit those their owner computed)."""
         if self.world == 1:
             return array
-        t = torch.from_numpy(array)
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        if array.flags.c_contiguous:
+            dist.all_reduce(torch.from_numpy(array), op=dist.ReduceOp.SUM)
+        else:  # a column block of a wider array (features written net by net) is reduced through a copy
+            block = np.ascontiguousarray(array)
+            dist.all_reduce(torch.from_numpy(block), op=dist.ReduceOp.SUM)
+            array[...] = block
         return array
 
     def all_gather(self, array: np.ndarray) -> list[np.ndarray]:

@@ -94,3 +94,28 @@ def test_a_rank_without_a_chunk_still_knows_the_width(images, monkeypatch):
     space = create_features("random-nets", num_nets=1, width=8, batch_size=64)  # one chunk: rank 1 owns none
     idle = space.compute(images, seed=0, progress=False, shard=ClassShard(1, 2))
     assert idle.shape == space.compute(images, seed=0, progress=False).shape and not idle.any()
+
+
+@pytest.mark.parametrize("name, options", [("pixels", {}), ("random-nets", {"num_nets": 2, "width": 8}),
+                                           ("random-nets", {"num_nets": 2, "width": 8, "combine": "mean"}),
+                                           ("kernel", {"num_models": 1, "width": 8})])
+def test_features_of_a_memory_mapped_set_are_memory_mapped_and_equal(images, tmp_path, name, options):
+    from coredistill.data.transforms import Normalizer
+    from coredistill.data.views import TrainingImages
+
+    raw = (images * 40 + 128).clamp(0, 255).to(torch.uint8)
+    view = TrainingImages(raw, Normalizer((0.5,), (0.25,)))  # rows read on access, as from an .npy memmap
+    space = create_features(name, **options)
+    in_memory = space.compute(view[:], seed=2, progress=False)
+    ident = {"name": "toy-memmap", "n": 40}
+    feats = cached_features(space, view, dataset_id=ident, seed=2, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(feats, in_memory)  # bit for bit, wherever the rows were written
+    if options.get("combine") != "mean":  # written into a file as computed; "mean" averages in memory
+        assert isinstance(feats, np.memmap) or isinstance(feats.base, np.memmap)
+    entries = list(tmp_path.glob("*.npy"))
+    assert len(entries) == 1 and not list(tmp_path.glob(".features.*"))  # the cache entry, no temporary left
+    again = cached_features(space, view, dataset_id=ident, seed=2, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(again, in_memory)
+    # no data set identity: nothing stays on disk, the mapping outlives the unlinked file
+    loose = cached_features(space, view, dataset_id=None, seed=2, cache_dir=tmp_path / "loose", progress=False)
+    assert np.array_equal(loose, in_memory) and not list((tmp_path / "loose").iterdir())

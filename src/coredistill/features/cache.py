@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -28,25 +29,50 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
     """``space.compute(images)``, read from / written to the cache when ``dataset_id`` identifies the images.
 
     With a ``shard`` of several processes the computation is split between them (every process receives all
-    rows); they agree on a cache hit before computing, and only rank 0 writes the cache file.
+    rows); they agree on a cache hit before computing, and only rank 0 writes the cache file. For a memory-mapped
+    data set (``images`` read on access, not a tensor) the features are written into a memory-mapped file in the
+    cache folder as they are computed and returned mapped, so they never sit on the heap either.
     """
     shard = shard or ClassShard()
     split = {"shard": shard} if shard.world > 1 else {}  # a user's space written before sharding still works
-
-    def compute() -> np.ndarray:
-        return space.compute(images, seed=seed, device=device, progress=progress, **split)
-
-    if dataset_id is None or not space.cacheable:
-        return compute()
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
-    path = folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
-    feats = _read(path, len(images))
-    if shard.all_true(feats is not None):
+    path = (folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
+            if dataset_id is not None and space.cacheable else None)
+    if path is not None:
+        feats = _read(path, len(images))
+        if shard.all_true(feats is not None):
+            return feats
+    if isinstance(images, torch.Tensor) or "allocate" not in inspect.signature(space.compute).parameters:
+        feats = space.compute(images, seed=seed, device=device, progress=progress, **split)
+        if path is not None and shard.rank == 0:
+            _write(path, feats)
         return feats
-    feats = compute()
-    if shard.rank == 0:
-        _write(path, feats)
-    return feats
+    return _compute_to_disk(space, images, seed, device, progress, split, folder,
+                            path if shard.rank == 0 else None)
+
+
+def _compute_to_disk(space, images, seed, device, progress, split, folder: Path, path: Path | None) -> np.ndarray:
+    """Features computed into a memory-mapped ``.npy``: renamed to ``path`` when given (the cache entry), else
+    unlinked at once (the mapping keeps the pages until the array is released)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".features.", suffix=".npy", dir=folder)
+    os.close(fd)
+
+    def allocate(shape: tuple[int, int]) -> np.ndarray:
+        return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+
+    try:
+        feats = space.compute(images, seed=seed, device=device, progress=progress, allocate=allocate, **split)
+        if isinstance(feats, np.memmap):
+            feats.flush()
+        if path is not None and isinstance(feats, np.memmap):
+            os.replace(tmp, path)
+            return np.load(path, mmap_mode="r")
+        if path is not None:  # a space that kept its result in memory (e.g. random-nets with combine="mean")
+            _write(path, feats)
+        return feats
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _read(path: Path, rows: int) -> np.ndarray | None:

@@ -27,9 +27,10 @@ class FeatureSpace:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def compute(self, images: torch.Tensor, *, seed: int = 0, device: torch.device | str = "cpu",
-                progress: bool = True, shard: ClassShard | None = None) -> np.ndarray:
+                progress: bool = True, shard: ClassShard | None = None, allocate=None) -> np.ndarray:
         """``(N, D)`` float32 features of ``images``; with a ``shard`` of several processes, the work is split
-        between them and every process receives all rows."""
+        between them and every process receives all rows. ``allocate((N, D))``, when given, provides the output
+        array (e.g. a memory-mapped file, for a data set larger than memory)."""
         raise NotImplementedError
 
     @property
@@ -37,11 +38,17 @@ class FeatureSpace:
         return True
 
 
+def _zeros(shape: tuple[int, int]) -> np.ndarray:
+    return np.zeros(shape, dtype=np.float32)
+
+
 def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progress: bool,
-             shard: ClassShard | None = None) -> np.ndarray:
-    """``fn`` over ``images`` in chunks of ``batch_size`` rows. With a ``shard`` of several processes, chunk k is
+             shard: ClassShard | None = None, allocate=None) -> np.ndarray:
+    """``fn`` over ``images`` in chunks of ``batch_size`` rows, written into ``allocate((n, D))`` (default: zeros in
+    memory; a memory-mapped file keeps them off the heap). With a ``shard`` of several processes, chunk k is
     computed by rank k mod world and the rows combined: the same chunks as one process, so the same bits."""
     shard = shard or ClassShard()
+    allocate = allocate or _zeros
     out: np.ndarray | None = None
     bar = tqdm(total=len(images), desc=desc, unit="img", disable=None if progress else True, leave=False)
     with torch.inference_mode():
@@ -50,13 +57,13 @@ def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progr
                 continue
             chunk = fn(images[start:start + batch_size].to(device).float())
             chunk = chunk.reshape(len(chunk), -1).float().cpu().numpy()
-            if out is None:  # allocate once the width is known: one copy of the features in memory
-                out = np.zeros((len(images), chunk.shape[1]), dtype=np.float32)
+            if out is None:  # allocate once the width is known: one copy of the features
+                out = allocate((len(images), chunk.shape[1]))
             out[start:start + len(chunk)] = chunk
             bar.update(len(chunk))
         if out is None and len(images) and shard.world > 1:  # this rank owns no chunk: only the width is needed
             width = fn(images[:1].to(device).float()).reshape(1, -1).shape[1]
-            out = np.zeros((len(images), width), dtype=np.float32)
+            out = allocate((len(images), width))
     bar.close()
     if out is None:
         return np.zeros((0, 0), np.float32)
@@ -68,10 +75,10 @@ class Pixels(FeatureSpace):
 
     name = "pixels"
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         # not split across processes: a copy costs less than combining it
-        if not isinstance(images, torch.Tensor):  # rows computed on access (a memory-mapped data set)
-            return _chunked(lambda x: x, images, 65536, "cpu", "pixels", progress)
+        if not isinstance(images, torch.Tensor) or allocate is not None:  # rows read on access (memory-mapped)
+            return _chunked(lambda x: x, images, 65536, "cpu", "pixels", progress, allocate=allocate)
         return images.reshape(len(images), -1).float().numpy().astype(np.float32, copy=True)
 
 
@@ -106,15 +113,34 @@ class RandomNetEmbeddings(FeatureSpace):
     def _scale(self, dim: int) -> float:
         return 1.0 / math.sqrt(self.num_nets)
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         self._check()
         nets = self._nets(images, seed, device)
+        if allocate is not None and self.combine == "concat":
+            return self._concat_into(nets, images, device, progress, shard, allocate)
         parts = [_chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}", progress,
                           shard) for i, net in enumerate(nets)]
         if self.combine == "mean":
             return np.mean(parts, axis=0).astype(np.float32)
         scale = self._scale(parts[0].shape[1])
         return np.concatenate([p * scale for p in parts], axis=1).astype(np.float32)
+
+    def _concat_into(self, nets, images, device, progress, shard, allocate) -> np.ndarray:
+        """Each net's embeddings written straight into its column block of one ``allocate``d array."""
+        whole: list[np.ndarray] = []
+
+        def block(i: int):
+            def columns(shape: tuple[int, int]) -> np.ndarray:
+                if not whole:
+                    whole.append(allocate((shape[0], shape[1] * len(nets))))
+                return whole[0][:, i * shape[1]:(i + 1) * shape[1]]
+            return columns
+
+        for i, net in enumerate(nets):
+            part = _chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}",
+                            progress, shard, block(i))
+            part *= np.float32(self._scale(part.shape[1]))  # as the in-memory path: float32 product
+        return whole[0] if whole else np.zeros((0, 0), np.float32)
 
 
 class KernelRandomFeatures(RandomNetEmbeddings):
@@ -150,14 +176,14 @@ class Encoder(FeatureSpace):
     def cacheable(self) -> bool:
         return self.cache_name is not None
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         if not isinstance(self._module, nn.Module):
             raise invalid("module", type(self._module).__name__, "a torch.nn.Module")
         module = self._module.to(device)
         was_training = module.training
         module.eval()
         try:
-            return _chunked(module, images, self.batch_size, device, "encoder", progress, shard)
+            return _chunked(module, images, self.batch_size, device, "encoder", progress, shard, allocate)
         finally:
             module.train(was_training)
 
@@ -173,7 +199,7 @@ class KernelFeatures(FeatureSpace):
         self.batch_size = batch_size
         self.kernel_options = kernel_options
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         from ..kernels import create_kernel
 
         kernel = create_kernel(self.kernel, **self.kernel_options)
@@ -181,4 +207,5 @@ class KernelFeatures(FeatureSpace):
             raise invalid("kernel", self.kernel, "a random-feature kernel (one with features(x)), e.g. 'nngp-rf'")
         kernel.setup(images[:2048].to(device).float(), 0, torch.device(device))
         kernel.resample(seed)
-        return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress, shard)
+        return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress, shard,
+                        allocate)

@@ -32,7 +32,8 @@ def check_features(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
         raise invalid("features", features.shape, "a non-empty 2-D array (n_examples, n_features)")
     if labels.shape != (len(features),):
         raise invalid("labels", labels.shape, f"({len(features)},): one label per feature row")
-    if not np.isfinite(features).all():
+    rows = max(1, 2**24 // max(features.shape[1], 1))  # in blocks: features may be a memory-mapped file
+    if not all(np.isfinite(features[s:s + rows]).all() for s in range(0, len(features), rows)):
         raise invalid("features", "array with NaN/Inf", "finite values")
     return features, labels
 

@@ -120,3 +120,40 @@ def test_with_cuda_the_group_also_carries_cpu_tensors(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     joined.clear()
     assert not distributed.init_from_env() and joined == []
+
+
+def _features_rank(rank: int, init_file: str, raw: torch.Tensor, folder: str, out: dict) -> None:
+    import torch.distributed as dist
+
+    from coredistill.data.transforms import Normalizer
+    from coredistill.data.views import TrainingImages
+    from coredistill.features import cached_features, create_features
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        view = TrainingImages(raw, Normalizer((0.5,), (0.25,)))
+        space = create_features("random-nets", num_nets=2, width=8, batch_size=16)
+        feats = cached_features(space, view, dataset_id={"name": "toy", "n": len(raw)}, seed=1, cache_dir=folder,
+                                progress=False, shard=ClassShard(rank, 2))
+        out[rank] = np.array(feats)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_memory_mapped_features_split_over_two_processes_equal_one(tmp_path):
+    import torch.multiprocessing as mp
+
+    from coredistill.data.transforms import Normalizer
+    from coredistill.data.views import TrainingImages
+    from coredistill.features import create_features
+    # rows read on access, as from an .npy memmap: each net's features go into a column block of one mapped file
+    # (a non-contiguous block, combined across the processes through a copy)
+    raw = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    with mp.Manager() as manager:
+        out = manager.dict()
+        mp.spawn(_features_rank, args=(str(tmp_path / "store"), raw, str(tmp_path / "cache"), out), nprocs=2)
+        ranks = [out[0], out[1]]
+    whole = create_features("random-nets", num_nets=2, width=8, batch_size=16).compute(
+        TrainingImages(raw, Normalizer((0.5,), (0.25,)))[:], seed=1, progress=False)
+    assert np.array_equal(ranks[0], whole) and np.array_equal(ranks[1], whole)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1  # rank 0's cache entry; no temporaries left
+    assert not list((tmp_path / "cache").glob(".features.*"))

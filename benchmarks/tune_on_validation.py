@@ -30,20 +30,22 @@ def _value(raw: str):
         return raw
 
 
-def grid_for(args, value) -> Grid:
+def _on_validation(args, **grid) -> Grid:
     return Grid.from_dict({
-        "name": f"tune-{args.method}-{args.option}", "preset": args.preset, "datasets": [args.dataset],
+        "preset": args.preset, "datasets": [args.dataset], "ipc": args.ipc, "seeds": args.seeds,
         "dataset_options": {args.dataset: {"validation": args.validation, "validation_seed": args.validation_seed}},
-        "ipc": args.ipc, "seeds": args.seeds, "methods": [args.method], "variants": ["baseline"], "selection": [],
-        "method_options": {args.method: {args.option: value}}, "experts": {"num_experts": args.num_experts}})
+        **grid})
+
+
+def grid_for(args, value) -> Grid:
+    return _on_validation(args, name=f"tune-{args.method}-{args.option}", methods=[args.method],
+                          variants=["baseline"], selection=[], method_options={args.method: {args.option: value}},
+                          experts={"num_experts": args.num_experts})
 
 
 def reference_grid(args) -> Grid:
     """The same held-out split for real images chosen by ``--reference`` and not learned: what tuning must beat."""
-    return Grid.from_dict({
-        "name": "tune-reference", "preset": args.preset, "datasets": [args.dataset],
-        "dataset_options": {args.dataset: {"validation": args.validation, "validation_seed": args.validation_seed}},
-        "ipc": args.ipc, "seeds": args.seeds, "methods": [], "selection": [args.reference]})
+    return _on_validation(args, name="tune-reference", methods=[], selection=[args.reference])
 
 
 def main() -> None:

@@ -13,3 +13,18 @@ def test_register_get_and_listing_error():
         r.get("c")
     with pytest.raises(ValueError, match="already registered"):
         r.register("a", 3)
+
+
+def test_accepts_names_the_keywords_a_callable_takes():
+    from coredistill.registry import accepts
+
+    def old(images, *, seed=0):
+        return images
+
+    def new(images, *, seed=0, shard=None):
+        return images
+
+    def open_ended(images, **options):
+        return images
+
+    assert not accepts(old, "shard") and accepts(new, "shard") and accepts(open_ended, "shard")

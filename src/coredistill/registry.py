@@ -1,6 +1,7 @@
 """One small generic registry, used for data sets, models, initializers, methods and presets."""
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Generic, Iterator, TypeVar
 
 from .errors import invalid
@@ -62,3 +63,10 @@ class Registry(Generic[T]):
 
     def items(self):
         return self._entries.items()
+
+
+def accepts(fn: Callable, option: str) -> bool:
+    """Whether ``fn`` takes the keyword ``option``: a registered entry written before an optional argument existed
+    (e.g. a feature space without ``shard``) is called without it instead of failing."""
+    params = inspect.signature(fn).parameters
+    return option in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

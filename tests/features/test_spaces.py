@@ -119,3 +119,20 @@ def test_features_of_a_memory_mapped_set_are_memory_mapped_and_equal(images, tmp
     # no data set identity: nothing stays on disk, the mapping outlives the unlinked file
     loose = cached_features(space, view, dataset_id=None, seed=2, cache_dir=tmp_path / "loose", progress=False)
     assert np.array_equal(loose, in_memory) and not list((tmp_path / "loose").iterdir())
+
+
+def test_a_space_written_before_shard_and_allocate_still_works(images, tmp_path):
+    from coredistill.data.transforms import Normalizer
+    from coredistill.data.views import TrainingImages
+    from coredistill.features.spaces import FeatureSpace
+
+    class Legacy(FeatureSpace):  # the compute signature of the first release
+        name = "legacy"
+
+        def compute(self, images, *, seed=0, device="cpu", progress=True):
+            return np.asarray(images[:]).reshape(len(images), -1).astype(np.float32)
+
+    view = TrainingImages((images * 40 + 128).clamp(0, 255).to(torch.uint8), Normalizer((0.5,), (0.25,)))
+    feats = cached_features(Legacy(), view, dataset_id={"name": "toy"}, seed=0, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(feats, view[:].reshape(40, -1).numpy())  # computed in memory, cached as before
+    assert len(list(tmp_path.glob("legacy-*.npy"))) == 1

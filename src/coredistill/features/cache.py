@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import tempfile
@@ -14,6 +13,7 @@ import torch
 
 from ..data.paths import data_dir
 from ..distributed import ClassShard
+from ..registry import accepts
 from .spaces import FeatureSpace
 
 
@@ -34,7 +34,7 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
     cache folder as they are computed and returned mapped, so they never sit on the heap either.
     """
     shard = shard or ClassShard()
-    split = {"shard": shard} if shard.world > 1 else {}  # a user's space written before sharding still works
+    split = {"shard": shard} if shard.world > 1 and accepts(space.compute, "shard") else {}
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
     path = (folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
             if dataset_id is not None and space.cacheable else None)
@@ -42,7 +42,7 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
         feats = _read(path, len(images))
         if shard.all_true(feats is not None):
             return feats
-    if isinstance(images, torch.Tensor) or "allocate" not in inspect.signature(space.compute).parameters:
+    if isinstance(images, torch.Tensor) or not accepts(space.compute, "allocate"):
         feats = space.compute(images, seed=seed, device=device, progress=progress, **split)
         if path is not None and shard.rank == 0:
             _write(path, feats)
@@ -63,14 +63,15 @@ def _compute_to_disk(space, images, seed, device, progress, split, folder: Path,
 
     try:
         feats = space.compute(images, seed=seed, device=device, progress=progress, allocate=allocate, **split)
-        if isinstance(feats, np.memmap):
-            feats.flush()
-        if path is not None and isinstance(feats, np.memmap):
-            os.replace(tmp, path)
-            return np.load(path, mmap_mode="r")
-        if path is not None:  # a space that kept its result in memory (e.g. random-nets with combine="mean")
-            _write(path, feats)
-        return feats
+        if not isinstance(feats, np.memmap):  # a space that kept its result in memory (random-nets, "mean")
+            if path is not None:
+                _write(path, feats)
+            return feats
+        feats.flush()
+        if path is None:
+            return feats
+        os.replace(tmp, path)
+        return np.load(path, mmap_mode="r")
     finally:
         Path(tmp).unlink(missing_ok=True)
 

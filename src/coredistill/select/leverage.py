@@ -44,13 +44,14 @@ def ridge_leverage(phi: np.ndarray, lam: float | None = None, reg: float = 0.01,
     n, d = phi.shape
     starts = range(0, n, _CHUNK)
     gram = np.zeros((d, d))
-    for first in range(0, len(starts), shard.world):  # one chunk per process per round
-        mine = first + shard.rank
-        block = phi[starts[mine]:starts[mine] + _CHUNK].astype(np.float64) if mine < len(starts) else None
-        part = block.T @ block if block is not None else np.zeros((d, d))
-        for k, g in enumerate(shard.all_gather(part)):
-            if first + k < len(starts):
-                gram += g
+    for first in range(0, len(starts), shard.world):  # one chunk per process per round, summed in chunk order
+        part = np.zeros((d, d))  # a process past the last chunk adds zeros, which changes no bit
+        if first + shard.rank < len(starts):
+            s = starts[first + shard.rank]
+            block = phi[s:s + _CHUNK].astype(np.float64)
+            part = block.T @ block
+        for g in shard.all_gather(part):
+            gram += g
     lam = _resolve_lambda(lam, reg, float(np.trace(gram)), n)
     chol = linalg.cho_factor(gram + lam * np.eye(d), lower=True)
     tau = np.zeros(n)

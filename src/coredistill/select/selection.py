@@ -7,6 +7,7 @@ import numpy as np
 
 from ..distributed import ClassShard
 from ..errors import invalid
+from ..registry import accepts
 from .sampling import MODES, sample_proportional
 
 
@@ -68,7 +69,7 @@ class Initializer:
             raise invalid("ipc", int(ipc), f"at most the smallest class size {int(counts.min())} "
                           f"(class {int(classes[counts.argmin()])})")
         self.check(counts)
-        split = {"shard": shard} if shard is not None and shard.world > 1 else {}  # older subclasses still work
+        split = {"shard": shard} if shard is not None and shard.world > 1 and accepts(self.score, "shard") else {}
         scores = self.score(features, labels, int(ipc), rng, **split)
         indices, weights = [], []
         for c in classes:

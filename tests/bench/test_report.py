@@ -5,7 +5,8 @@ import pytest
 from scipy import stats
 
 from coredistill.bench import Grid
-from coredistill.bench.report import cost_table, paired, reference_table, remaining_estimate, verdict_table
+from coredistill.bench.report import (cost_table, paired, reference_table, remaining_estimate, sampler_table,
+                                      spent_table, verdict_table)
 
 
 def test_paired_difference_and_t_test_on_common_seeds_only():
@@ -59,3 +60,21 @@ def test_remaining_estimate_from_finished_siblings():
     # CPU time, where recorded, is the cost: the wall time of a cell that waited for a core is not
     done[cells[0].hash]["cpu_s"] = 720.0
     assert "(0.2 core-hours spent" in remaining_estimate(grid, done)
+    spent = spent_table(grid, done)
+    assert "| dm     | 1   | 1 / 2          | 0.20       | 720             | 1 CPU, 0 wall × threads |" in spent
+    assert "| dm     | 10  | 0 / 2          | 0.00       |" in spent
+
+
+def test_sampler_table_averages_refreshes_beside_the_paired_delta():
+    recs = [_rec("baseline", s, a) for s, a in enumerate([0.70, 0.72, 0.71])]
+    recs += [_rec("sampling", s, a, refreshes=[{"iteration": 0, "entropy_ratio": 0.9, "mass90": 0.7},
+                                               {"iteration": 5, "entropy_ratio": 0.8 + 0.1 * s, "mass90": 0.8}])
+             for s, a in enumerate([0.69, 0.70, 0.70])]
+    table = sampler_table(recs)
+    # 6 refreshes: entropy ratios 0.9, 0.8, 0.9, 0.9, 0.9, 1.0 → 0.900; mass90 (0.7 + 0.8) / 2; Δ −1.33 ± 0.58
+    row = next(line for line in table.splitlines() if "sampling" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:8] == ["dm", "d", "1", "sampling", "2", "0–5", "0.900", "0.750"]
+    assert cells[8] == "-1.33 ± 0.58"
+    assert len(table.splitlines()) == 3  # header, rule, one row: uniform batches have no refreshes
+    assert sampler_table([_rec("baseline", 0, 0.7)]) == ""

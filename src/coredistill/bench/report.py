@@ -5,7 +5,10 @@
   two-sided paired t-test across those seeds;
 * **verdict** — per method, data set and IPC: which variant won, by how much and how sure;
 * **cost** — per method: share of time in selection and in importance scoring, the expert-buffer build time,
-  and (with curves) the iteration at which ``both`` first reaches the baseline's final accuracy.
+  and (with curves) the iteration at which ``both`` first reaches the baseline's final accuracy;
+* **sampler** — per method, data set and IPC with importance-sampled batches: how far the sampler's
+  probabilities were from uniform (entropy / log(pool), the pool fraction holding 90 % of the mass), beside the
+  variant's Δ: the evidence for reading a gain or a loss.
 """
 from __future__ import annotations
 
@@ -153,6 +156,28 @@ def reference_table(grid: Grid, records: list[dict]) -> str:
             + format_table(["dataset", "method / selection", "ipc", "published %", "ours %"], rows))
 
 
+def sampler_table(records: list[dict]) -> str:
+    """Importance diagnostics of the cells whose run sampled its own batches (``refreshes`` recorded; MTT's
+    sampler acts while the expert buffer is built and is not in its cells): mean over refreshes and seeds."""
+    rows = []
+    for (dataset, ipc, method), by_variant in _groups(records).items():
+        base = {s: r["accuracy"] for s, r in by_variant.get("baseline", {}).items()}
+        for variant, by_seed in by_variant.items():
+            refreshes = [h for r in by_seed.values() for h in r.get("refreshes", [])]
+            if not refreshes:
+                continue
+            d, sd, p, _ = paired({s: r["accuracy"] for s, r in by_seed.items()}, base)
+            first, last = min(h["iteration"] for h in refreshes), max(h["iteration"] for h in refreshes)
+            rows.append([method, dataset, ipc, variant, len(refreshes) // len(by_seed), f"{first}–{last}",
+                         f"{np.mean([h['entropy_ratio'] for h in refreshes]):.3f}",
+                         f"{np.mean([h['mass90'] for h in refreshes]):.3f}", _fmt_delta(d, sd), _fmt_p(p)])
+    if not rows:
+        return ""
+    return format_table(["method", "dataset", "ipc", "variant", "refreshes per run", "at iterations",
+                         "entropy / log(pool) (1 = uniform)", "pool fraction with 90 % of p",
+                         "Δ vs baseline (paired)", "p"], rows)
+
+
 def _reach(curve: list[dict], target: float) -> int | None:
     return next((c["iteration"] for c in curve if c["accuracy"] >= target), None)
 
@@ -212,6 +237,25 @@ def remaining_estimate(grid: Grid, done: dict[str, dict]) -> str:
             f"{sum(known) / 3600:.1f} core-hours for {len(known)} of them from finished cells of the same method "
             f"and IPC" + (f" ({unknown} with no finished cell of their method and IPC to estimate from)"
                           if unknown else "") + "; expert buffers are not included")
+
+
+def spent_table(grid: Grid, done: dict[str, dict]) -> str:
+    """What the grid's finished cells cost, per method and IPC: the budget's evidence (expert buffers apart)."""
+    cells: dict[tuple, int] = defaultdict(int)
+    for c in grid.cells():
+        cells[(c.method, c.ipc)] += 1
+    spent: dict[tuple, list[dict]] = defaultdict(list)
+    for r in _current(grid, done):
+        spent[(r["method"], r["ipc"])].append(r)
+    rows = []
+    for (method, ipc), total in cells.items():
+        recs = spent.get((method, ipc), [])
+        seconds = [_core_seconds(r) for r in recs]
+        measured = sum(r.get("cpu_s") is not None for r in recs)
+        rows.append([method, ipc, f"{len(recs)} / {total}", f"{sum(seconds) / 3600:.2f}",
+                     f"{np.mean(seconds):.0f}" if seconds else "",
+                     f"{measured} CPU, {len(recs) - measured} wall × threads" if recs else ""])
+    return format_table(["method", "ipc", "cells finished", "core-hours", "core-s per cell", "measured as"], rows)
 
 
 def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:
@@ -289,7 +333,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (and accuracy.png / curves.png) into ``out``."""
+    """Write results.csv, results.md, verdict.md, cost.md (sampler.md, reference.md, accuracy.png and
+    curves.png where there is something to show) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
@@ -300,7 +345,12 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
               "final-epoch test accuracy of the preset's eval nets\n\n")
     _atomic_write(files["results"], header + results_table(grid, records) + "\n")
     _atomic_write(files["verdict"], verdict_table(records) + "\n")
-    _atomic_write(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n")
+    _atomic_write(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"
+                  + spent_table(grid, done) + "\n")
+    sampler = sampler_table(records)
+    if sampler:
+        files["sampler"] = out / "sampler.md"
+        _atomic_write(files["sampler"], sampler + "\n")
     reference = reference_table(grid, records)
     if reference:
         files["reference"] = out / "reference.md"

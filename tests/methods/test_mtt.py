@@ -113,5 +113,8 @@ def test_relative_loss_sampler_drives_expert_training(digits, tmp_path):
                            sampler_options={"refresh": 1, "weighted": True}, progress=False)
     b = ExpertBuffer(folder)
     assert b.config["sampler"] == "relative-loss" and b.config["sampler_options"]["weighted"] is True
+    report = b.manifest["sampler"]["0"]  # the importance diagnostics of that expert's training, one per epoch
+    assert [h["iteration"] for h in report["refreshes"]] == [0, 1] and report["scoring_seconds"] > 0
+    assert all(0 < c["entropy"] <= c["max_entropy"] + 1e-9 for h in report["refreshes"] for c in h["classes"])
     uniform = train_experts(digits, tmp_path / "u", num_experts=1, epochs=2, preset="tiny", progress=False)
     assert not torch.equal(b.trajectory(0), ExpertBuffer(uniform).trajectory(0))

@@ -3,7 +3,8 @@
 Layout of an expert buffer (a directory)::
 
     manifest.json     format, config (data set identity, model + options, epochs, lr, batch size, sampler,
-                      augmentation, seed), parameter names and shapes, finished experts
+                      augmentation, seed), parameter names and shapes, finished experts, build seconds and the
+                      batch sampler's diagnostics per expert (for relative-loss: its refreshes)
     expert_0000.pt    float32 tensor (epochs + 1, P): the flattened parameters at the start and after each epoch
 
 Experts are written one file each, atomically, so a killed build resumes at the first missing expert; a buffer
@@ -94,7 +95,8 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
                 "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
                 "num_classes": num_classes, "image_shape": list(shape), "experts": [],
-                "seconds": dict(old.get("seconds", {}))}  # build time per expert, kept across resumes
+                "seconds": dict(old.get("seconds", {})),  # build time per expert, kept across resumes
+                "sampler": dict(old.get("sampler", {}))}  # per expert: the batch sampler's diagnostics
     folder.mkdir(parents=True, exist_ok=True)
     seeds = spawn(seed, num_experts)
     bar = tqdm(total=num_experts * epochs, desc="experts", unit="ep", disable=None if progress else True,
@@ -109,6 +111,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
                                        batch_sampler, dsa_strategy, s, dev, bar)
             atomic_save(path, trajectory)
             manifest["seconds"][str(i)] = time.perf_counter() - t0
+            manifest["sampler"][str(i)] = batch_sampler.report()
         manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
                                if expert_file(folder, j).exists()]
         tmp = manifest_path.with_suffix(".tmp")

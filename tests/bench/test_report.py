@@ -26,7 +26,9 @@ def _rec(variant, seed, acc, **kw):
 
 
 def test_verdict_names_the_best_variant_and_cost_shares():
-    recs = [_rec("baseline", s, a) for s, a in enumerate([0.70, 0.72, 0.71])]
+    recs = [_rec("baseline", s, a, curve=[{"iteration": 5, "accuracy": a + 0.002 * (s - 1)},
+                                          {"iteration": 10, "accuracy": a}])
+            for s, a in enumerate([0.70, 0.72, 0.71])]
     recs += [_rec("both", s, a, scoring_s=3.0, curve=[{"iteration": 5, "accuracy": a - 0.005},
                                                       {"iteration": 10, "accuracy": a}])
              for s, a in enumerate([0.75, 0.76, 0.76])]
@@ -36,6 +38,7 @@ def test_verdict_names_the_best_variant_and_cost_shares():
     assert "10.0 %" in cost  # selection: 1 s of 10
     assert "33.3 %" in cost  # scoring: 3 s of 9
     assert "5/10, 5/10, 5/10" in cost  # both passes the baseline's final accuracy at iteration 5
+    assert "| 10/10, 5/10, 5/10" in cost  # the baseline's own curve: seed 0 rises to its end, 1 and 2 are there early
 
 
 def test_reference_numbers_beside_paper_preset_runs_only():

@@ -5,7 +5,8 @@
   two-sided paired t-test across those seeds;
 * **verdict** — per method, data set and IPC: which variant won, by how much and how sure;
 * **cost** — per method: share of time in selection and in importance scoring, the expert-buffer build time,
-  and (with curves) the iteration at which ``both`` first reaches the baseline's final accuracy;
+  and (with curves) the iteration at which ``both`` first reaches the baseline's final accuracy, beside the
+  iteration at which the baseline itself first does (a curve that wobbles reaches its own end early);
 * **sampler** — per method, data set and IPC with importance-sampled batches: how far the sampler's
   probabilities were from uniform (entropy / log(pool), the pool fraction holding 90 % of the mass), beside the
   variant's Δ: the evidence for reading a gain or a loss.
@@ -198,7 +199,7 @@ def cost_table(records: list[dict]) -> str:
         # one build time per buffer (cells sharing a buffer report the same one)
         experts = {json.dumps(r["config"]["experts"], sort_keys=True): r["experts_build_s"] for r in recs
                    if r.get("experts_build_s")}
-        reach = []
+        reach, own = [], []  # own: the baseline's curve against its own final accuracy — the noise floor
         for (_, _, m), by_variant in groups.items():
             if m != method:
                 continue
@@ -207,13 +208,15 @@ def cost_table(records: list[dict]) -> str:
                 if base and len(both["curve"]) > 1:
                     it = _reach(both["curve"], base["accuracy"])
                     reach.append(f"{it}/{both['iterations']}" if it is not None else "never")
+                    if len(base["curve"]) > 1:
+                        own.append(f"{_reach(base['curve'], base['accuracy'])}/{base['iterations']}")
         rows.append([method, f"{100 * np.mean(init):.1f} %" if init else "",
                      f"{100 * np.mean(scoring):.1f} %" if scoring else "",
                      " / ".join(f"{s:.0f}" for s in experts.values()) if experts else "",
-                     ", ".join(reach) if reach else "no curves"])
+                     ", ".join(reach) if reach else "no curves", ", ".join(own)])
     return format_table(["method", "selection share (init, both)", "scoring share (sampling, both)",
-                         "expert buffers: build s", "both reaches baseline's final acc at iteration (per cell)"],
-                        rows)
+                         "expert buffers: build s", "both reaches baseline's final acc at iteration (per cell)",
+                         "baseline reaches its own final acc at"], rows)
 
 
 def _core_seconds(record: dict) -> float:

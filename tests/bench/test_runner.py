@@ -42,6 +42,10 @@ def test_smoke_grid_finishes_every_cell_with_the_table_columns(smoke):
     assert files["accuracy"].stat().st_size > 0
     verdict = files["verdict"].read_text()
     assert all(f"| {m} " in verdict for m in ("dm", "rfad", "mtt"))
+    # the importance diagnostics of the runs that sampled their own batches (MTT's sampler is in its buffer)
+    sampler = files["sampler"].read_text()
+    assert "| dm     | digits  | 1   | sampling" in sampler and "| rfad " in sampler and "| mtt " not in sampler
+    assert "| mtt    | 1   | 8 / 8" in files["cost"].read_text()  # the measured cost per method and IPC
 
 
 def test_rerun_computes_nothing_and_a_lost_cell_is_recomputed_alone(smoke, tmp_path):

@@ -64,8 +64,8 @@ PRESETS.register("paper", Preset(
     samplers={"relative-loss": {"pool": 1024, "refreshes": 20}}))
 _GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
 # 100 outer steps at every ipc: an iteration is `ipc` outer steps at ipc 10 (10 iterations) and one at ipc 1
-# (100 iterations, ~35 s timed on 2 cores, MNIST); set before any cpu-grid cell of dc/dsa ran, to fit the grid's
-# time budget (20 iterations at ipc 10 were timed at ~100 s; 10 are not timed yet)
+# (100 iterations); set before any cpu-grid cell of dc/dsa ran, to fit the grid's time budget. Distillation time
+# per MNIST cell of the cpu grid, 1 thread: 47-60 s at ipc 1, 90-106 s at ipc 10 (benchmarks/results/cpu/)
 PRESETS.register("cpu", Preset(
     "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations, "
     "DC/DSA 10 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",

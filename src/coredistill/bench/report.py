@@ -225,12 +225,17 @@ def _core_seconds(record: dict) -> float:
     return record["cpu_s"] if record.get("cpu_s") is not None else record["wall_s"] * record.get("threads", 1)
 
 
-def remaining_estimate(grid: Grid, done: dict[str, dict]) -> str:
-    """How much of the grid is left, in core-hours estimated from finished cells of the same method and IPC;
-    cells with no finished sibling are counted apart."""
+def _core_seconds_by_method_ipc(grid: Grid, done: dict[str, dict]) -> dict[tuple, list[float]]:
     cost: dict[tuple, list[float]] = defaultdict(list)
     for r in _current(grid, done):
         cost[(r["method"], r["ipc"])].append(_core_seconds(r))
+    return cost
+
+
+def remaining_estimate(grid: Grid, done: dict[str, dict]) -> str:
+    """How much of the grid is left, in core-hours estimated from finished cells of the same method and IPC;
+    cells with no finished sibling are counted apart."""
+    cost = _core_seconds_by_method_ipc(grid, done)
     left = [c for c in grid.cells() if c.hash not in done]
     known = [np.mean(cost[(c.method, c.ipc)]) for c in left if (c.method, c.ipc) in cost]
     unknown = len(left) - len(known)
@@ -247,17 +252,16 @@ def spent_table(grid: Grid, done: dict[str, dict]) -> str:
     cells: dict[tuple, int] = defaultdict(int)
     for c in grid.cells():
         cells[(c.method, c.ipc)] += 1
-    spent: dict[tuple, list[dict]] = defaultdict(list)
+    cost = _core_seconds_by_method_ipc(grid, done)
+    measured: dict[tuple, int] = defaultdict(int)
     for r in _current(grid, done):
-        spent[(r["method"], r["ipc"])].append(r)
+        measured[(r["method"], r["ipc"])] += r.get("cpu_s") is not None
     rows = []
-    for (method, ipc), total in cells.items():
-        recs = spent.get((method, ipc), [])
-        seconds = [_core_seconds(r) for r in recs]
-        measured = sum(r.get("cpu_s") is not None for r in recs)
-        rows.append([method, ipc, f"{len(recs)} / {total}", f"{sum(seconds) / 3600:.2f}",
+    for key, total in cells.items():
+        seconds = cost.get(key, [])
+        rows.append([*key, f"{len(seconds)} / {total}", f"{sum(seconds) / 3600:.2f}",
                      f"{np.mean(seconds):.0f}" if seconds else "",
-                     f"{measured} CPU, {len(recs) - measured} wall × threads" if recs else ""])
+                     f"{measured[key]} CPU, {len(seconds) - measured[key]} wall × threads" if seconds else ""])
     return format_table(["method", "ipc", "cells finished", "core-hours", "core-s per cell", "measured as"], rows)
 
 

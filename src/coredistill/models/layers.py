@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..registry import Registry
 
@@ -20,7 +22,23 @@ ACTIVATIONS.register("relu", lambda: nn.ReLU(inplace=True))
 ACTIVATIONS.register("leakyrelu", lambda: nn.LeakyReLU(0.01, inplace=True))
 ACTIVATIONS.register("sigmoid", nn.Sigmoid)
 
+class AvgPool2x2(nn.Module):
+    """2x2 average pooling, stride 2 — the same values as ``nn.AvgPool2d(2, 2)``, faster on the CPU.
+
+    On the CPU it runs as a depthwise convolution with a constant 1/4 kernel: oneDNN's depthwise kernel is several
+    times faster than ATen's NCHW pooling, forward and backward. Scaling by 1/4 is exact in floating point and
+    both sum the four taps in the same row-major order, so the results are bit-identical (tested); elsewhere it
+    is plain ``avg_pool2d``. No parameters or buffers: state dicts are those of ``nn.AvgPool2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or x.ndim != 4:
+            return F.avg_pool2d(x, 2, 2)
+        c = x.shape[1]
+        return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)
+
+
 POOLS: Registry[Callable[[], nn.Module]] = Registry("pooling")
-POOLS.register("avg", lambda: nn.AvgPool2d(2, 2))
+POOLS.register("avg", AvgPool2x2)
 POOLS.register("max", lambda: nn.MaxPool2d(2, 2))
 POOLS.register("none", nn.Identity)

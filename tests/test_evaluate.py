@@ -59,3 +59,78 @@ def test_bad_inputs(digits_real):
         evaluate(x[:5], y[:5], tx, ty, num_classes=10, preset="tiny", epochs=0, progress=False)
     with pytest.raises(InvalidParameterError, match="preset='huge'"):
         evaluate(x[:5], y[:5], tx, ty, num_classes=10, preset="huge", progress=False)
+
+
+def _tiny_set(digits_real, ipc):
+    x, y, tx, ty = digits_real
+    idx = _ipc_subset(y, ipc)
+    return x[idx], y[idx], tx, ty
+
+
+@pytest.mark.parametrize("dsa,soft", [(False, False), (True, True)])
+def test_stacked_training_follows_each_nets_sequential_trajectory(digits_real, dsa, soft):
+    """Same seeds -> the same shuffling, DSA draws and SGD state per net; only float summation order differs
+    (one grouped convolution instead of one per net), so parameters agree to float tolerance."""
+    from coredistill.augment import DSA
+    from coredistill.evaluate import train_net, train_stacked
+    from coredistill.models import create_model
+    from coredistill.seeding import torch_generator
+
+    x, y, _, _ = _tiny_set(digits_real, 3)
+    if soft:
+        y = torch.softmax(torch.randn(len(y), 10, generator=torch.Generator().manual_seed(1)), 1)
+    aug = DSA(strategy="color_crop_cutout_scale_rotate") if dsa else None
+    seeds = [11, 12, 13]
+    kw = dict(epochs=6, lr=0.01, batch_size=8, augment=aug)  # several batches per epoch and the lr step
+    sequential = [train_net(create_model("ConvNetW32", 1, 10, 8, seed=s), x, y, generator=torch_generator(s), **kw)
+                  for s in seeds]
+    nets = [create_model("ConvNetW32", 1, 10, 8, seed=s) for s in seeds]
+    train_stacked(nets, x, y, generators=[torch_generator(s) for s in seeds], **kw)
+    for a, b in zip(sequential, nets):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            assert torch.allclose(pa, pb, atol=1e-5, rtol=1e-4)
+    # and the nets really differ from one another (each kept its own initialization and draws)
+    assert not torch.allclose(next(nets[0].parameters()), next(nets[1].parameters()))
+
+
+def test_ensembled_evaluation_gives_the_sequential_accuracies(digits_real):
+    x, y, tx, ty = _tiny_set(digits_real, 2)
+    kw = dict(num_classes=10, preset="tiny", nets=3, epochs=30, seed=4, progress=False)
+    seq = evaluate(x, y, tx, ty, ensemble=False, **kw)
+    ens = evaluate(x, y, tx, ty, ensemble=True, **kw)
+    assert (seq.mode, ens.mode) == ("sequential", "ensembled")
+    assert ens.net_seeds == seq.net_seeds
+    # float summation order may flip a borderline test image or two, never more
+    assert all(abs(a - b) <= 2 / len(ty) for a, b in zip(seq.accuracies, ens.accuracies))
+
+
+def test_ensemble_falls_back_for_batch_norm_and_auto_stacks_only_small_sets(digits_real):
+    from coredistill.evaluate import stack_pays
+    from coredistill.models import create_model
+
+    x, y, tx, ty = _tiny_set(digits_real, 1)
+    r = evaluate(x, y, tx, ty, num_classes=10, preset="tiny", model="ConvNetBN", nets=2, epochs=2, ensemble=True,
+                 progress=False)
+    assert r.mode == "sequential" and "batch norm" in r.fallback
+    net = create_model("ConvNetW32", 1, 10, 28)  # 128 images per cache-sized chunk
+    cpu = torch.device("cpu")
+    assert stack_pays(net, 3, 10, cpu) and not stack_pays(net, 3, 100, cpu)
+    with pytest.raises(InvalidParameterError, match="ensemble='yes'"):
+        evaluate(x, y, tx, ty, num_classes=10, preset="tiny", ensemble="yes", progress=False)
+
+
+def test_chunked_batches_give_the_batch_gradient_and_chunked_testing_the_same_accuracy():
+    from coredistill.evaluate import _batch_loss, accuracy
+    from coredistill.models import create_model
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(37, 1, 28, 28, generator=g), torch.randint(0, 10, (37,), generator=g)
+    grads = []
+    for chunk in (37, 8):
+        net = create_model("ConvNetW32", 1, 10, 28, seed=0)
+        _batch_loss(net, x, y, chunk)
+        grads.append([p.grad for p in net.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+    net = create_model("ConvNetW32", 1, 10, 28, seed=0)
+    assert accuracy(net, x, y) == accuracy(net, x, y, batch_size=5) == accuracy(net, x, y, batch_size=1000)

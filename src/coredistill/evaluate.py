@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -19,6 +20,8 @@ from .device import resolve_device
 from .distributed import current_shard, gather_by_index
 from .errors import invalid
 from .models import create_model
+from .models.footprint import cache_chunk
+from .models.stacked import StackedNets, unsupported_reason
 from .presets import Preset, get_preset
 from .seeding import spawn, torch_generator
 
@@ -34,6 +37,10 @@ class EvalResult:
     preset: str
     seconds: float
     net_seeds: list[int] = field(default_factory=list)
+    # "sequential" (one net after another) or "ensembled" (the nets of this process trained as one stacked model);
+    # fallback says why an asked-for ensemble ran sequentially
+    mode: str = "sequential"
+    fallback: str | None = None
 
     @property
     def mean(self) -> float:
@@ -67,47 +74,99 @@ def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, 
         raise invalid("labels", tuple(y.shape), "(N,) class indices or (N, num_classes) soft labels")
 
 
+def _lr_at(epoch: int, epochs: int, lr: float) -> float:
+    return lr * 0.1 if epoch >= epochs // 2 > 0 else lr
+
+
+def _batch_loss(model, xb: torch.Tensor, yb: torch.Tensor, chunk: int) -> None:
+    """Backward of the batch's mean cross-entropy, in chunks of ``chunk`` images when the batch is larger (the
+    same gradient up to float summation order; per-sample layers only)."""
+    if len(xb) <= chunk:
+        F.cross_entropy(model(xb), yb).backward()
+        return
+    for start in range(0, len(xb), chunk):
+        part = slice(start, start + chunk)
+        (F.cross_entropy(model(xb[part]), yb[part], reduction="sum") / len(xb)).backward()
+
+
+def _has_batch_norm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
               momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256, augment: DSA | None = None,
               generator: torch.Generator, progress: tqdm | None = None) -> torch.nn.Module:
     """The protocol's training: SGD with momentum and weight decay, lr x0.1 at half the epochs, cross-entropy
-    (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional per-image DSA."""
+    (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional per-image DSA.
+
+    A batch whose activations outgrow the CPU's cache is forwarded in cache-sized chunks with accumulated
+    gradients (:func:`~coredistill.models.footprint.cache_chunk`; never for batch norm, whose statistics are
+    per batch)."""
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     device = x.device
     n = len(x)
+    chunk = cache_chunk(model) if device.type == "cpu" and hasattr(model, "input_shape") \
+        and not _has_batch_norm(model) else batch_size
     model.train()
     for epoch in range(epochs):
-        if epoch == epochs // 2 and epoch > 0:
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.1
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(epoch, epochs, lr)
         order = torch.randperm(n, generator=generator).to(device)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             xb, yb = x[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, generator=generator, siamese=False)
-            loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            _batch_loss(model, xb, yb, chunk)
             opt.step()
         if progress is not None:
             progress.update(1)
     return model
 
 
-def train_and_test(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor,
-                   test_y: torch.Tensor, *, epochs: int, lr: float, preset: Preset, augment: DSA | None,
-                   generator: torch.Generator, progress: tqdm | None = None) -> float:
-    """Train ``model`` on (x, y) with the protocol's optimizer; return its final test accuracy."""
-    train_net(model, x, y, epochs=epochs, lr=lr, momentum=preset.momentum, weight_decay=preset.weight_decay,
-              batch_size=preset.batch_size, augment=augment, generator=generator, progress=progress)
-    return accuracy(model, test_x, test_y)
+def train_stacked(nets: Sequence[torch.nn.Module], x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
+                  momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256,
+                  augment: DSA | None = None, generators: Sequence[torch.Generator],
+                  progress: tqdm | None = None) -> StackedNets:
+    """:func:`train_net` for several nets at once, as one :class:`~coredistill.models.stacked.StackedNets`.
+
+    Net i draws its shuffling and its augmentation from ``generators[i]`` in the order :func:`train_net` does,
+    and its SGD state is its own slice of the stacked parameters: each net follows its sequential trajectory
+    up to float summation order (grouped instead of single convolutions)."""
+    stacked = StackedNets(nets)
+    opt = torch.optim.SGD(stacked.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    device, n = x.device, len(x)
+    for epoch in range(epochs):
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(epoch, epochs, lr)
+        orders = [torch.randperm(n, generator=g).to(device) for g in generators]
+        for start in range(0, n, batch_size):
+            xs, ys = [], []
+            for order, g in zip(orders, generators):
+                idx = order[start:start + batch_size]
+                xb = x[idx]
+                xs.append(augment(xb, generator=g, siamese=False) if augment is not None else xb)
+                ys.append(y[idx])
+            logits = stacked(torch.stack(xs))
+            # sum over nets of each net's mean loss: net i's gradient is its own loss's gradient
+            loss = sum(F.cross_entropy(out, yb) for out, yb in zip(logits, ys))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if progress is not None:
+            progress.update(len(nets))
+    stacked.write_back(nets)
+    return stacked
 
 
 @torch.inference_mode()
-def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
+    """Test accuracy, forwarded in cache-sized chunks (``batch_size`` overrides)."""
     was_training = model.training
     model.eval()
+    if batch_size is None:
+        batch_size = cache_chunk(model) if hasattr(model, "input_shape") else 256
     correct = 0
     for start in range(0, len(x), batch_size):
         correct += int((model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
@@ -115,15 +174,26 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return correct / max(len(x), 1)
 
 
+def stack_pays(net: torch.nn.Module, nets: int, batch: int, device: torch.device) -> bool:
+    """Whether stacking ``nets`` nets is expected to be faster than one after another: on the CPU, when the
+    stacked batch's activations still fit the cache budget of one chunk (small distilled sets; measured in
+    ``benchmarks/throughput.py``). Elsewhere unmeasured so far: no."""
+    return device.type == "cpu" and hasattr(net, "input_shape") and nets * batch <= cache_chunk(net)
+
+
 def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor, *,
              num_classes: int, model: str = "ConvNet", preset: str | Preset = "cpu", nets: int | None = None,
              epochs: int | None = None, dsa: bool | None = None, dsa_strategy: str | None = None,
              lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
-             progress: bool = True) -> EvalResult:
+             ensemble: bool | str | None = None, progress: bool = True) -> EvalResult:
     """Train ``nets`` fresh ``model`` nets on ``(images, labels)`` and test each on the test set.
 
     Images of both sets must be in the same (normalized, possibly ZCA-whitened) space. ``preset`` supplies
-    every default; explicit arguments override it.
+    every default; explicit arguments override it. ``ensemble=True`` trains the nets as one stacked model
+    (:func:`train_stacked`: the same per-net seeds, shuffling, augmentation and optimizer state, results equal up
+    to float summation order); ``"auto"`` does so when the stacked batch still fits the CPU's cache
+    (:func:`stack_pays`); architectures that cannot be stacked fall back to one net after another, and the
+    result says so (``mode``, ``fallback``).
 
     >>> import torch
     >>> x, y = torch.randn(20, 1, 8, 8), torch.arange(20) % 2
@@ -148,19 +218,32 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     tx, ty = test_images.float().to(dev), test_labels.long().to(dev)
     augment = DSA(strategy=dsa_strategy or default_strategy(True)) if use_dsa else None
     options = p.model_options if model == p.model else {}
+    ensemble = p.eval_ensemble if ensemble is None else ensemble
+    if ensemble not in (True, False, "auto"):
+        raise invalid("ensemble", ensemble, "True, False or 'auto'")
     seeds = spawn(seed, nets)
     start = time.perf_counter()
     # disable=None: tqdm turns itself off when stderr is not a terminal (logs stay readable)
     bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=None if progress else True, leave=False)
     shard = current_shard()  # under torch.distributed: net i on process i mod world, accuracies gathered
+    mine = [i for i in range(len(seeds)) if shard.owns(i)]
+    built = {i: create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=seeds[i],
+                             **options).to(dev) for i in mine}
+    train = dict(epochs=epochs, lr=lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size,
+                 augment=augment, progress=bar)
+    if ensemble == "auto":
+        ensemble = bool(mine) and stack_pays(built[mine[0]], len(mine), min(len(x), p.batch_size), dev)
+    fallback = unsupported_reason(built[mine[0]]) if ensemble and mine else None
+    stacked = ensemble and fallback is None and len(mine) > 1
+    if stacked:
+        train_stacked([built[i] for i in mine], x, y, generators=[torch_generator(seeds[i]) for i in mine], **train)
     local = {}
-    for i, s in enumerate(seeds):
-        if not shard.owns(i):
-            continue
-        net = create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=s, **options).to(dev)
-        local[i] = train_and_test(net, x, y, tx, ty, epochs=epochs, lr=lr, preset=p, augment=augment,
-                                  generator=torch_generator(s), progress=bar)
+    for i in mine:
+        if not stacked:
+            train_net(built[i], x, y, generator=torch_generator(seeds[i]), **train)
+        local[i] = accuracy(built[i], tx, ty)
     bar.close()
     gathered = gather_by_index(local, shard)
     accs = [gathered[i] for i in range(len(seeds))]
-    return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds)
+    return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds,
+                      mode="ensembled" if stacked else "sequential", fallback=fallback)

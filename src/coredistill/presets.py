@@ -21,6 +21,9 @@ class Preset:
     eval_epochs: int = 300  # without augmentation
     eval_epochs_dsa: int = 1000  # with DSA augmentation
     eval_dsa: bool = True
+    # train the eval nets as one stacked model (evaluate.train_stacked): True, False or "auto" (when the stacked
+    # batch fits the CPU cache; see evaluate.stack_pays and benchmarks/throughput.py)
+    eval_ensemble: bool | str = "auto"
     batch_size: int = 256
     lr: float = 0.01
     momentum: float = 0.9

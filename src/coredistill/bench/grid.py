@@ -40,8 +40,9 @@ _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
 # preset fields that set up the methods rather than the evaluation; a cell hashes its own resolved part of them
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
-# preset fields that change no result: rewording a description must not invalidate finished cells
-_DOC_FIELDS = ("description",)
+# preset fields that change no result (beyond float summation order, as the thread count): rewording a
+# description or training the eval nets stacked must not invalidate finished cells
+_DOC_FIELDS = ("description", "eval_ensemble")
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -1,0 +1,55 @@
+"""Activation footprint of a model, and the chunk size that keeps a forward pass inside the CPU's caches.
+
+The field's small ConvNets are memory-bound on a CPU: normalization, activation and pooling stream every
+activation through memory, and a batch whose largest activation outgrows the last-level cache runs several
+times slower per image than one that fits. Large forward passes (the test set) and large training batches are
+therefore run in chunks of :func:`cache_chunk` images; per-sample layers make the chunked result the same up to
+float summation order.
+
+>>> from coredistill.models import create_model
+>>> net = create_model("ConvNet", 1, 10, 28, width=32)
+>>> largest_activation_bytes(net)  # the first block's 32 x 32 x 32 float32 map
+131072
+>>> cache_chunk(net)
+128
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# Budget for one activation tensor of a chunk: half the last-level cache of a small server CPU share.
+CACHE_BUDGET_BYTES = 16 * 2**20
+
+
+def largest_activation_bytes(model: nn.Module) -> int:
+    """Bytes of the largest output of any leaf module for one input image (probed with a forward on zeros)."""
+    cached = getattr(model, "_largest_activation_bytes", None)
+    if cached is not None:
+        return cached
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        raise ValueError("largest_activation_bytes needs a model built by create_model (it records input_shape)")
+    sizes: list[int] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel() * out.element_size()))
+             for m in model.modules() if not list(m.children())]
+    param = next(model.parameters(), None)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *shape, dtype=param.dtype if param is not None else torch.float32,
+                              device=param.device if param is not None else "cpu"))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    model._largest_activation_bytes = max(sizes, default=0)
+    return model._largest_activation_bytes
+
+
+def cache_chunk(model: nn.Module, budget: int = CACHE_BUDGET_BYTES, lo: int = 16, hi: int = 1024) -> int:
+    """Images per chunk: the largest power of two whose largest activation fits ``budget``, within [lo, hi]."""
+    per_image = max(largest_activation_bytes(model), 1)
+    n = max(1, budget // per_image)
+    return int(min(hi, max(lo, 1 << (n.bit_length() - 1))))

@@ -172,3 +172,14 @@ def test_dm_compiled_real_side_equals_eager_and_reuses_one_compilation():
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-7)
         fn = compiled._compiled_fn
     assert compiled._compiled_fn is fn and "compiled" in compiled.options()
+
+
+def test_dm_compiles_by_default_only_for_long_cpu_runs():
+    from coredistill.methods.dm import COMPILE_FROM_ITERATIONS
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert not create_method("dm", iterations=200)._compiles(cpu)  # the cpu preset: eager, as stored results
+    assert create_method("dm", iterations=COMPILE_FROM_ITERATIONS)._compiles(cpu)  # the paper preset's 20,000
+    assert not create_method("dm", iterations=20000)._compiles(gpu)  # not measured on GPUs
+    assert create_method("dm", iterations=4, compiled=True)._compiles(cpu)
+    assert not create_method("dm", iterations=20000, compiled=False)._compiles(cpu)

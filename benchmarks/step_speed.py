@@ -12,15 +12,18 @@ compilation shows in the "first round" column). For DC/DSA both are per class by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from coredistill.methods import Context, RealData, create_method
 from coredistill.models import create_model
 from coredistill.sampling import create_sampler
 from coredistill.table import format_table
+from throughput import sgemm_gflops  # benchmarks/ is the script's folder
 
 
 def reference_dm_loss(net, real_batches, syn, ipc):
@@ -65,16 +68,19 @@ def time_dm(channels, size, ipc, width, batch_real, repeats, options, classes=10
         ctx.rng.bit_generator.state = state  # the reference sees exactly the same real batches
         batches = [ctx.real_batch(c, batch_real)[0] for c in range(classes)]
         t0 = time.perf_counter()
-        ref = reference_dm_loss(net, batches, syn, ipc)
-        ref.backward()
+        with FlopCounterMode(display=False) if not r else contextlib.nullcontext() as counter:
+            ref = reference_dm_loss(net, batches, syn, ipc)
+            ref.backward()
         t_ref = time.perf_counter() - t0
+        if not r:
+            flops = counter.get_total_flops()
         if r:
             ours_t.append(t_ours)
             ref_t.append(t_ref)
         else:
             first = t_ours
         diffs.append(abs(loss.item() - ref.item()) / max(abs(ref.item()), 1e-12))
-    return float(np.median(ours_t)), float(np.median(ref_t)), max(diffs), first
+    return float(np.median(ours_t)), float(np.median(ref_t)), max(diffs), first, flops
 
 
 def time_dc(method_name, channels, size, ipc, width, batch_real, repeats, classes=10):
@@ -93,11 +99,14 @@ def time_dc(method_name, channels, size, ipc, width, batch_real, repeats, classe
     times = []
     for r in range(repeats + 1):
         t0 = time.perf_counter()
-        for loss in method.losses(syn, torch.as_tensor(np.repeat(np.arange(classes), ipc)), ctx):
-            loss.backward()
+        with FlopCounterMode(display=False) if not r else contextlib.nullcontext() as counter:
+            for loss in method.losses(syn, torch.as_tensor(np.repeat(np.arange(classes), ipc)), ctx):
+                loss.backward()
         if r:
             times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        else:
+            flops = counter.get_total_flops()
+    return float(np.median(times)), flops
 
 
 def main() -> None:
@@ -108,24 +117,28 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-dc", action="store_true", help="time DM only")
     args = ap.parse_args()
+    ceiling = sgemm_gflops()
     rows = []
     for label, ch, size in (("MNIST-sized 1x28x28", 1, 28), ("CIFAR-sized 3x32x32", 3, 32)):
         for ipc in args.ipc:
             for name, options in DM_VARIANTS.items():
-                ours, ref, diff, first = time_dm(ch, size, ipc, args.width, args.batch_real, args.repeats, options)
+                ours, ref, diff, first, flops = time_dm(ch, size, ipc, args.width, args.batch_real, args.repeats,
+                                                        options)
                 rows.append([name, label, ipc, f"{ours:.3f}", f"{ref:.3f}", f"{ref / ours:.2f}x", f"{diff:.1e}",
-                             f"{first:.1f}"])
+                             f"{first:.1f}", f"{flops / ours / 1e9:.1f} ({100 * flops / ours / 1e9 / ceiling:.0f} %)"])
                 print(rows[-1], flush=True)
             if args.skip_dc:
                 continue
             for m in ("dc", "dsa"):
-                t = time_dc(m, ch, size, ipc, args.width, args.batch_real, args.repeats)
-                rows.append([f"{m} (one outer step)", label, ipc, f"{t:.3f}", "", "", "", ""])
+                t, flops = time_dc(m, ch, size, ipc, args.width, args.batch_real, args.repeats)
+                rows.append([f"{m} (one outer step)", label, ipc, f"{t:.3f}", "", "", "", "",
+                             f"{flops / t / 1e9:.1f} ({100 * flops / t / 1e9 / ceiling:.0f} %)"])
                 print(rows[-1], flush=True)
     print(f"ConvNet-3 width {args.width}, real batch {args.batch_real} per class, 10 classes, "
-          f"{torch.get_num_threads()} threads, median of {args.repeats} after one warm-up round")
+          f"{torch.get_num_threads()} threads, median of {args.repeats} after one warm-up round; "
+          f"fp32 sgemm ceiling measured in this run: {ceiling:.1f} GFLOP/s")
     print(format_table(["method", "input", "ipc", "coredistill s/it", "per-class loop s/it", "speed-up",
-                        "max rel. loss diff", "first round s"], rows))
+                        "max rel. loss diff", "first round s", "GFLOP/s (of ceiling)"], rows))
 
 
 if __name__ == "__main__":

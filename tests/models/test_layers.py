@@ -27,5 +27,16 @@ def test_avgpool2x2_is_bit_identical_to_avgpool2d_forward_backward_and_double_ba
     assert torch.equal(ha, hb)
 
 
+def test_large_inputs_take_the_plain_pooling_path(monkeypatch):
+    import coredistill.models.layers as layers
+
+    calls = []
+    monkeypatch.setattr(layers.F, "conv2d", lambda *a, **k: calls.append(1) or torch.zeros(1))
+    AvgPool2x2()(torch.zeros(1, 1600, 64, 64))
+    assert calls == [] and layers.CONV_POOL_MAX_BYTES < 1600 * 64 * 64 * 4
+    AvgPool2x2()(torch.zeros(2, 4, 8, 8))
+    assert calls == [1]
+
+
 def test_avgpool2x2_has_no_state():
     assert AvgPool2x2().state_dict() == {} and list(AvgPool2x2().parameters()) == []

@@ -7,6 +7,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .footprint import CACHE_BUDGET_BYTES
+
+# above this input size the depthwise-convolution pooling is no faster than avg_pool2d (benchmarks/throughput.py)
+CONV_POOL_MAX_BYTES = CACHE_BUDGET_BYTES * 3 // 2
+
 from ..registry import Registry
 
 # A norm factory takes (channels, spatial_shape) — layer norm needs the shape.
@@ -25,14 +30,16 @@ ACTIVATIONS.register("sigmoid", nn.Sigmoid)
 class AvgPool2x2(nn.Module):
     """2x2 average pooling, stride 2 — the same values as ``nn.AvgPool2d(2, 2)``, faster on the CPU.
 
-    On the CPU it runs as a depthwise convolution with a constant 1/4 kernel: oneDNN's depthwise kernel is several
-    times faster than ATen's NCHW pooling, forward and backward. Scaling by 1/4 is exact in floating point and
-    both sum the four taps in the same row-major order, so the results are bit-identical (tested); elsewhere it
-    is plain ``avg_pool2d``. No parameters or buffers: state dicts are those of ``nn.AvgPool2d``.
+    On the CPU, for inputs that fit the cache, it runs as a depthwise convolution with a constant 1/4 kernel:
+    oneDNN's depthwise kernel is several times faster than ATen's NCHW pooling there, forward and backward; on
+    larger tensors oneDNN's layout conversions cost more than they save, and plain ``avg_pool2d`` runs (as it does
+    off the CPU). Scaling by 1/4 is exact in floating point and both sum the four taps in the same row-major
+    order, so the two paths are bit-identical (tested). No parameters or buffers: state dicts are those of
+    ``nn.AvgPool2d``.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or x.ndim != 4:
+        if x.device.type != "cpu" or x.ndim != 4 or x.numel() * x.element_size() > CONV_POOL_MAX_BYTES:
             return F.avg_pool2d(x, 2, 2)
         c = x.shape[1]
         return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)

@@ -1,0 +1,112 @@
+"""Re-timed cells vs their stored records: same hashes, same accuracies, and the whole grid's new estimated cost.
+
+A sample of a finished grid's cells is re-run into another folder (same configuration, so the same hash):
+
+    coredistill bench --grid cpu --out benchmarks/results/retime-cpu --jobs 2 --threads 1 \\
+        --only seed=0 --only dataset=mnist --only method=none --only method=dm --only method=dc \\
+        --only method=rfad --only variant=random --only variant=baseline
+    python benchmarks/grid_estimate.py --old benchmarks/results/cpu --new benchmarks/results/retime-cpu \\
+        --iteration-ratios benchmarks/results/throughput/methods_cpu_1thread.md
+
+For every re-timed cell: accuracies old vs new and its distillation / evaluation seconds. The whole grid is then
+re-estimated phase by phase: each stored cell's distillation and evaluation seconds are scaled by the ratio
+(new / old) measured on the re-timed cells of the same method and IPC. A method with no re-timed cell takes its
+distillation ratio from the per-iteration before/after ratio of ``--iteration-ratios`` (the throughput benchmark)
+and its evaluation ratio from the re-timed cells of the same IPC. Wall seconds of one-thread cells are CPU seconds
+up to contention; the stored grid ran two cells at a time, as the re-timing does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from coredistill.table import format_table
+
+PHASES = ("distill_s", "eval_s")
+
+
+def load(folder: Path) -> dict[str, dict]:
+    return {r["hash"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines()) if r}
+
+
+def iteration_ratios(path: Path | None) -> dict[str, float]:
+    """method -> now / before seconds per iteration, read from the throughput benchmark's methods table."""
+    if path is None:
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\|\s*(\w+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|", line)
+        if m:
+            out[m[1]] = float(m[3]) / float(m[2])
+    return out
+
+
+def core_seconds(rec: dict) -> float:
+    return float(rec.get("cpu_s") or rec["wall_s"] * rec.get("threads", 1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", type=Path, required=True)
+    ap.add_argument("--new", type=Path, required=True)
+    ap.add_argument("--iteration-ratios", type=Path)
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args()
+    old, new = load(a.old), load(a.new)
+    missing = sorted(set(new) - set(old))
+    rows, ratios = [], defaultdict(lambda: defaultdict(list))
+    for h, n in sorted(new.items(), key=lambda kv: (kv[1]["method"], kv[1]["ipc"])):
+        if h not in old:
+            continue
+        o = old[h]
+        same = o["accuracies"] == n["accuracies"]
+        diff = max(abs(x - y) for x, y in zip(o["accuracies"], n["accuracies"]))
+        for phase in PHASES:
+            ratios[(n["method"], n["ipc"])][phase].append(n[phase] / max(o[phase], 1e-9))
+        rows.append([n["method"], n["dataset"], n["ipc"], n["variant"], n["seed"], h,
+                     "identical" if same else f"max |diff| {diff:.4f}", f"{o['distill_s']:.1f} → {n['distill_s']:.1f}",
+                     f"{o['eval_s']:.1f} → {n['eval_s']:.1f}", f"{core_seconds(o):.0f} → {core_seconds(n):.0f}"])
+    lines = [format_table(["method", "dataset", "ipc", "variant", "seed", "hash", "accuracies (3 eval nets)",
+                           "distill s", "eval s", "core-s"], rows)]
+    if missing:
+        lines.append(f"\n{len(missing)} re-timed cell(s) have no stored record (a changed hash): {', '.join(missing)}")
+    per_iter = iteration_ratios(a.iteration_ratios)
+    by_ipc_eval = defaultdict(list)
+    for (method, ipc), r in ratios.items():
+        by_ipc_eval[ipc] += r["eval_s"]
+    groups = defaultdict(lambda: [0, 0.0, 0.0, ""])
+    for o in old.values():
+        key = (o["method"], o["ipc"])
+        r = ratios.get(key)
+        if r:
+            rd, re_, source = statistics.median(r["distill_s"]), statistics.median(r["eval_s"]), "re-timed cells"
+        else:
+            rd = per_iter.get(o["method"], 1.0)
+            re_ = statistics.median(by_ipc_eval[o["ipc"]]) if by_ipc_eval[o["ipc"]] else 1.0
+            source = ("distill: per-iteration ratio" if o["method"] in per_iter else "distill: unchanged (no ratio)") \
+                + f"; eval: re-timed cells of IPC {o['ipc']}"
+        total = core_seconds(o)
+        saved = o["distill_s"] * (1 - rd) + o["eval_s"] * (1 - re_)
+        g = groups[key]
+        g[0] += 1
+        g[1] += total
+        g[2] += max(total - saved, 0.0)
+        g[3] = f"{source} (distill x{rd:.2f}, eval x{re_:.2f})"
+    est = [[m, ipc, g[0], f"{g[1] / 3600:.2f}", f"{g[2] / 3600:.2f}", g[3]] for (m, ipc), g in sorted(
+        groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    before, after = sum(g[1] for g in groups.values()), sum(g[2] for g in groups.values())
+    lines += ["", format_table(["method", "ipc", "cells", "core-hours stored", "core-hours estimated now", "from"], est),
+              "", f"whole grid: {before / 3600:.1f} core-hours stored → {after / 3600:.1f} estimated now "
+              f"({before / max(after, 1e-9):.2f}x); expert buffers not included"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

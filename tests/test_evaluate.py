@@ -112,7 +112,7 @@ def test_ensemble_falls_back_for_batch_norm_and_auto_stacks_only_small_sets(digi
     r = evaluate(x, y, tx, ty, num_classes=10, preset="tiny", model="ConvNetBN", nets=2, epochs=2, ensemble=True,
                  progress=False)
     assert r.mode == "sequential" and "batch norm" in r.fallback
-    net = create_model("ConvNetW32", 1, 10, 28)  # 128 images per cache-sized chunk
+    net = create_model("ConvNetW32", 1, 10, 28)  # 64 images per cache-sized chunk
     cpu = torch.device("cpu")
     assert stack_pays(net, 3, 10, cpu) and not stack_pays(net, 3, 100, cpu)
     with pytest.raises(InvalidParameterError, match="ensemble='yes'"):

@@ -11,15 +11,16 @@ float summation order.
 >>> largest_activation_bytes(net)  # the first block's 32 x 32 x 32 float32 map
 131072
 >>> cache_chunk(net)
-128
+64
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-# Budget for one activation tensor of a chunk: half the last-level cache of a small server CPU share.
-CACHE_BUDGET_BYTES = 16 * 2**20
+# Budget for the largest activation of a chunk. A training step keeps several activations of that size alive,
+# so this is a fraction of a last-level cache share; chosen by measuring chunk sizes (benchmarks/throughput.py).
+CACHE_BUDGET_BYTES = 8 * 2**20
 
 
 def largest_activation_bytes(model: nn.Module) -> int:

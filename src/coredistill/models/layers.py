@@ -40,8 +40,32 @@ class AvgPool2x2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu" or x.ndim != 4 or x.numel() * x.element_size() > CONV_POOL_MAX_BYTES:
             return F.avg_pool2d(x, 2, 2)
-        c = x.shape[1]
-        return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)
+        return _DepthwiseAverage.apply(x)
+
+
+class _DepthwiseAverage(torch.autograd.Function):
+    """2x2 / stride-2 averaging as a depthwise convolution, with its adjoint (a transposed depthwise convolution)
+    as the backward. Writing the backward out keeps higher-order gradients (gradient and trajectory matching
+    differentiate through a network's gradient) first-order convolutions with a constant kernel: autograd's own
+    double backward of a convolution also computes a kernel gradient nobody asked for, group by group."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, _quarter(x), stride=2, groups=x.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        # odd sizes: the last row / column takes no part in the average, so its gradient is zero (output_padding)
+        return F.conv_transpose2d(grad, _quarter(grad), stride=2, groups=grad.shape[1], output_padding=ctx.pad)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        (x,) = inputs
+        ctx.pad = (x.shape[2] % 2, x.shape[3] % 2)
+
+
+def _quarter(x: torch.Tensor) -> torch.Tensor:
+    return x.new_full((x.shape[1], 1, 2, 2), 0.25)
 
 
 POOLS: Registry[Callable[[], nn.Module]] = Registry("pooling")

@@ -1,19 +1,22 @@
-"""Re-timed cells vs their stored records: same hashes, same accuracies, and the whole grid's new estimated cost.
+"""Re-timed cells: the code before and after a change, side by side on today's machine, and the grid's new cost.
 
-A sample of a finished grid's cells is re-run into another folder (same configuration, so the same hash):
+Timings from another day are not comparable (the machine behind the same name changes), so a sample of a
+finished grid's cells is re-run twice *at the same time*, one process with the old code and one with the new
+(same configuration, so the same hashes; each is the other's contention, as the grid's two jobs were):
 
-    coredistill bench --grid cpu --out benchmarks/results/retime-cpu --jobs 2 --threads 1 \\
-        --only seed=0 --only dataset=mnist --only method=none --only method=dm --only method=dc \\
-        --only method=rfad --only variant=random --only variant=baseline
-    python benchmarks/grid_estimate.py --old benchmarks/results/cpu --new benchmarks/results/retime-cpu \\
-        --iteration-ratios benchmarks/results/throughput/methods_cpu_1thread.md
+    git worktree add /tmp/old <old commit>
+    PYTHONPATH=/tmp/old/src coredistill bench --grid benchmarks/grids/cpu.yaml --out /tmp/sbs-old --jobs 1 \\
+        --threads 1 --only seed=0 --only dataset=mnist --only ipc=1 ... &
+    coredistill bench --grid benchmarks/grids/cpu.yaml --out /tmp/sbs-new --jobs 1 --threads 1 --only ... ; wait
+    python benchmarks/grid_estimate.py --stored benchmarks/results/cpu --old /tmp/sbs-old --new /tmp/sbs-new \\
+        --iteration-ratios benchmarks/results/throughput/methods_cpu_1thread.md \\
+        benchmarks/results/throughput/methods_mtt_cpu_1thread.md
 
-For every re-timed cell: accuracies old vs new and its distillation / evaluation seconds. The whole grid is then
-re-estimated phase by phase: each stored cell's distillation and evaluation seconds are scaled by the ratio
-(new / old) measured on the re-timed cells of the same method and IPC. A method with no re-timed cell takes its
-distillation ratio from the per-iteration before/after ratio of ``--iteration-ratios`` (the throughput benchmark)
-and its evaluation ratio from the re-timed cells of the same IPC. Wall seconds of one-thread cells are CPU seconds
-up to contention; the stored grid ran two cells at a time, as the re-timing does.
+Per re-timed cell: accuracies (stored, old code today, new code today) and the phases' seconds. The whole grid is
+re-estimated phase by phase: each stored cell's distillation and evaluation seconds are scaled by the ratio new /
+old measured on the re-timed cells of the same method and IPC. A method with no re-timed cell takes its
+distillation ratio from ``--iteration-ratios`` (the throughput benchmark's per-iteration before/after) and its
+evaluation ratio from the re-timed cells of the same IPC.
 """
 from __future__ import annotations
 
@@ -33,12 +36,10 @@ def load(folder: Path) -> dict[str, dict]:
     return {r["hash"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines()) if r}
 
 
-def iteration_ratios(path: Path | None) -> dict[str, float]:
+def iteration_ratios(path: list[Path] | None) -> dict[str, float]:
     """method -> now / before seconds per iteration, read from the throughput benchmark's methods table."""
-    if path is None:
-        return {}
     out = {}
-    for line in path.read_text().splitlines():
+    for line in "\n".join(p.read_text() for p in path or []).splitlines():  # a later file overrides
         m = re.match(r"\|\s*(\w+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|", line)
         if m:
             out[m[1]] = float(m[3]) / float(m[2])
@@ -51,27 +52,30 @@ def core_seconds(rec: dict) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--old", type=Path, required=True)
-    ap.add_argument("--new", type=Path, required=True)
-    ap.add_argument("--iteration-ratios", type=Path)
+    ap.add_argument("--stored", type=Path, required=True, help="the grid's results folder")
+    ap.add_argument("--old", type=Path, required=True, help="the sample re-run with the old code")
+    ap.add_argument("--new", type=Path, required=True, help="the same sample with the new code, side by side")
+    ap.add_argument("--iteration-ratios", type=Path, nargs="+")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
-    old, new = load(a.old), load(a.new)
-    missing = sorted(set(new) - set(old))
+    stored, old, new = load(a.stored), load(a.old), load(a.new)
+    missing = sorted(set(new) - set(stored))
     rows, ratios = [], defaultdict(lambda: defaultdict(list))
     for h, n in sorted(new.items(), key=lambda kv: (kv[1]["method"], kv[1]["ipc"])):
-        if h not in old:
+        if h not in old or h not in stored:
             continue
         o = old[h]
         same = o["accuracies"] == n["accuracies"]
         diff = max(abs(x - y) for x, y in zip(o["accuracies"], n["accuracies"]))
+        pct = lambda accs: " / ".join(f"{100 * v:.2f}" for v in accs)  # noqa: E731
         for phase in PHASES:
             ratios[(n["method"], n["ipc"])][phase].append(n[phase] / max(o[phase], 1e-9))
-        rows.append([n["method"], n["dataset"], n["ipc"], n["variant"], n["seed"], h,
-                     "identical" if same else f"max |diff| {diff:.4f}", f"{o['distill_s']:.1f} → {n['distill_s']:.1f}",
-                     f"{o['eval_s']:.1f} → {n['eval_s']:.1f}", f"{core_seconds(o):.0f} → {core_seconds(n):.0f}"])
-    lines = [format_table(["method", "dataset", "ipc", "variant", "seed", "hash", "accuracies (3 eval nets)",
-                           "distill s", "eval s", "core-s"], rows)]
+        rows.append([n["method"], n["ipc"], n["variant"], h, pct(stored[h]["accuracies"]), pct(o["accuracies"]),
+                     "identical" if same else f"{pct(n['accuracies'])} (max diff {100 * diff:.2f})",
+                     f"{o['distill_s']:.1f} → {n['distill_s']:.1f}", f"{o['eval_s']:.1f} → {n['eval_s']:.1f}",
+                     f"{core_seconds(o):.0f} → {core_seconds(n):.0f}"])
+    lines = [format_table(["method", "ipc", "variant", "hash", "stored acc % (3 nets)", "old code today",
+                           "new code today", "distill s old → new", "eval s old → new", "core-s old → new"], rows)]
     if missing:
         lines.append(f"\n{len(missing)} re-timed cell(s) have no stored record (a changed hash): {', '.join(missing)}")
     per_iter = iteration_ratios(a.iteration_ratios)
@@ -79,7 +83,7 @@ def main() -> None:
     for (method, ipc), r in ratios.items():
         by_ipc_eval[ipc] += r["eval_s"]
     groups = defaultdict(lambda: [0, 0.0, 0.0, ""])
-    for o in old.values():
+    for o in stored.values():
         key = (o["method"], o["ipc"])
         r = ratios.get(key)
         if r:
@@ -89,8 +93,10 @@ def main() -> None:
             re_ = statistics.median(by_ipc_eval[o["ipc"]]) if by_ipc_eval[o["ipc"]] else 1.0
             source = ("distill: per-iteration ratio" if o["method"] in per_iter else "distill: unchanged (no ratio)") \
                 + f"; eval: re-timed cells of IPC {o['ipc']}"
+        # the phases' shares of the cell's wall time, applied to its core-seconds (wall and CPU time differ
+        # under contention)
         total = core_seconds(o)
-        saved = o["distill_s"] * (1 - rd) + o["eval_s"] * (1 - re_)
+        saved = total * (o["distill_s"] * (1 - rd) + o["eval_s"] * (1 - re_)) / max(o["wall_s"], 1e-9)
         g = groups[key]
         g[0] += 1
         g[1] += total

@@ -180,7 +180,7 @@ def time_eval(ipc: int, width: int, dsa: bool, rounds: int, test_images: int, qu
     return rows, auto
 
 
-def time_methods(rounds: int) -> list[list[str]]:
+def time_methods(rounds: int, names: list[str], short: int = 1, long: int = 2) -> list[list[str]]:
     """One distillation iteration per method (cpu preset options, IPC 10, a 3,000-image MNIST subset), before and
     after the CPU pooling, interleaved; seconds per iteration from the difference of two run lengths."""
     from coredistill.data import load_dataset
@@ -195,7 +195,7 @@ def time_methods(rounds: int) -> list[list[str]]:
     folder = Path(tempfile.mkdtemp(prefix="coredistill-throughput-"))
     train_experts(ds, folder / "experts", num_experts=1, epochs=6, preset="cpu", progress=False)
     methods = {"dm": {}, "dc": {}, "dsa": {}, "mtt": {"experts": str(folder / "experts")}, "rfad": {}}
-    short, long = 1, 2
+    methods = {name: methods[name] for name in names}
     rows = []
     for method, options in methods.items():
         per_it = {"nn.AvgPool2d (before)": [], "CPU pooling (now)": []}
@@ -223,6 +223,9 @@ def main() -> None:
     ap.add_argument("--test-images", type=int, default=1000)
     ap.add_argument("--skip-methods", action="store_true")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--methods", nargs="+", default=["dm", "dc", "dsa", "mtt", "rfad"])
+    ap.add_argument("--iterations", type=int, nargs=2, default=[1, 2], metavar=("SHORT", "LONG"),
+                    help="seconds per iteration = (time of LONG - time of SHORT iterations) / (LONG - SHORT)")
     ap.add_argument("--quick", action="store_true", help="IPC 1 and 10, width 32, DSA off, 1 round")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
@@ -233,7 +236,8 @@ def main() -> None:
              f"python benchmarks/throughput.py {' '.join(sys.argv[1:])}".rstrip()]
     ceiling = sgemm_gflops()
     lines.append(f"fp32 sgemm ceiling (2048x2048, this run): {ceiling:.1f} GFLOP/s")
-    lines += ["", f"Evaluation, {NETS} nets, median of {a.rounds} round(s) after a warm-up round"]
+    if not a.skip_eval:
+        lines += ["", f"Evaluation, {NETS} nets, median of {a.rounds} round(s) after a warm-up round"]
 
     def emit(block: list[str]) -> None:  # written as it goes: a stopped run keeps what it measured
         lines.extend(block)
@@ -256,7 +260,7 @@ def main() -> None:
     if rows:
         emit(["", "ensemble='auto' picks: " + "; ".join(dict.fromkeys(autos))])
     if not a.skip_methods:
-        m = time_methods(max(1, a.rounds))
+        m = time_methods(max(1, a.rounds), a.methods, *a.iterations)
         emit(["", "One distillation iteration (cpu preset options, IPC 10, 3,000 MNIST images), seconds",
               format_table(["method", "nn.AvgPool2d (before)", "CPU pooling (now)", "speed-up"], m)])
 

@@ -1,10 +1,12 @@
-"""Put committed benchmark tables into README.md between markers, so the README's numbers are never typed by hand.
+"""Put committed benchmark tables into README.md and docs/ between markers, so no published number is typed by hand.
 
     <!-- table: benchmarks/results/method_accuracy_cpu/summary_methods.md -->
     ...replaced by that file's contents...
     <!-- /table -->
 
-    python benchmarks/render_readme.py          # rewrite README.md in place; --check fails if it is stale
+    python benchmarks/render_readme.py          # rewrite the documents in place; --check fails if one is stale
+
+Table paths are relative to the repository root, whichever document holds them.
 """
 from __future__ import annotations
 
@@ -24,16 +26,24 @@ def render(text: str, root: Path) -> str:
     return BLOCK.sub(fill, text)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = ("README.md", "docs/guide.md", "docs/results.md")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--readme", default="README.md")
-    ap.add_argument("--check", action="store_true", help="exit 1 if the README differs from the rendered one")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a document differs from its rendered form")
     args = ap.parse_args()
-    path = Path(args.readme)
-    new = render(path.read_text(), path.parent)
-    if args.check:
-        sys.exit(0 if new == path.read_text() else 1)
-    path.write_text(new)
+    stale = []
+    for name in DOCUMENTS:
+        path = ROOT / name
+        new = render(path.read_text(), ROOT)
+        if new != path.read_text():
+            stale.append(name)
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        sys.exit(f"stale: {', '.join(stale)}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The README's result tables are rendered from the committed benchmark files, never typed by hand."""
+"""Published tables are rendered from the committed benchmark files, never typed by hand; the README stays a front door."""
 import importlib.util
 from pathlib import Path
 

@@ -20,6 +20,7 @@ from .device import resolve_device
 from .distributed import current_shard, gather_by_index
 from .errors import invalid
 from .models import create_model
+from .models.base import has_batch_norm
 from .models.footprint import cache_chunk
 from .models.stacked import StackedNets, unsupported_reason
 from .presets import Preset, get_preset
@@ -89,10 +90,6 @@ def _batch_loss(model, xb: torch.Tensor, yb: torch.Tensor, chunk: int) -> None:
         (F.cross_entropy(model(xb[part]), yb[part], reduction="sum") / len(xb)).backward()
 
 
-def _has_batch_norm(model: torch.nn.Module) -> bool:
-    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
-
-
 def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
               momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256, augment: DSA | None = None,
               generator: torch.Generator, progress: tqdm | None = None) -> torch.nn.Module:
@@ -105,8 +102,7 @@ def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoch
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     device = x.device
     n = len(x)
-    chunk = cache_chunk(model) if device.type == "cpu" and hasattr(model, "input_shape") \
-        and not _has_batch_norm(model) else batch_size
+    chunk = cache_chunk(model, batch_size) if device.type == "cpu" and not has_batch_norm(model) else batch_size
     model.train()
     for epoch in range(epochs):
         for group in opt.param_groups:
@@ -166,7 +162,7 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     was_training = model.training
     model.eval()
     if batch_size is None:
-        batch_size = cache_chunk(model) if hasattr(model, "input_shape") else 256
+        batch_size = cache_chunk(model, unknown=256)
     correct = 0
     for start in range(0, len(x), batch_size):
         correct += int((model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
@@ -178,7 +174,7 @@ def stack_pays(net: torch.nn.Module, nets: int, batch: int, device: torch.device
     """Whether stacking ``nets`` nets is expected to be faster than one after another: on the CPU, when the
     stacked batch's activations still fit the cache budget of one chunk (small distilled sets; measured in
     ``benchmarks/throughput.py``). Elsewhere unmeasured so far: no."""
-    return device.type == "cpu" and hasattr(net, "input_shape") and nets * batch <= cache_chunk(net)
+    return device.type == "cpu" and nets * batch <= cache_chunk(net, unknown=0)
 
 
 def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor, *,

@@ -23,8 +23,8 @@ class Preset:
     eval_dsa: bool = True
     # train the eval nets as one stacked model (evaluate.train_stacked): True, False or "auto" (when the stacked
     # batch fits the CPU cache: evaluate.stack_pays). Off by default: on the CPU it pays only for the smallest sets,
-    # and it changes results at float-summation level, where one net after another reproduces the results stored
-    # before it bit for bit (docs/throughput.md)
+    # and it changes results at float-summation level, where one net after another is bit-identical to the
+    # code before it (docs/throughput.md)
     eval_ensemble: bool | str = False
     batch_size: int = 256
     lr: float = 0.01

@@ -14,8 +14,8 @@ norm + activation + pooling stage). The network's weights are inputs of the comp
 network of every iteration reuses one compilation (seconds to tens of seconds, once per process and batch
 shape; inductor's on-disk cache makes later processes cheaper). ``compiled=None`` (default) compiles on the CPU
 for runs of at least :data:`COMPILE_FROM_ITERATIONS` iterations, where the one-off cost is a small share (the
-``paper`` preset); shorter runs (``cpu``, ``tiny``) stay eager and bit-for-bit reproducible against results
-stored before. Compiled and eager losses agree to float tolerance, not bit for bit. Untested on GPUs so far:
+``paper`` preset); shorter runs (``cpu``, ``tiny``) stay eager, bit-identical to the code before the default
+changed. Compiled and eager losses agree to float tolerance, not bit for bit. Untested on GPUs so far:
 there the default stays eager.
 """
 from __future__ import annotations
@@ -24,13 +24,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ..models.base import has_batch_norm
 from .base import Context, Method, weighted_mean
 
 COMPILE_FROM_ITERATIONS = 1000
-
-
-def has_batch_norm(net: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
 class DM(Method):

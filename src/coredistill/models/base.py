@@ -32,6 +32,11 @@ class Classifier(nn.Module):
         return int(self.classifier.in_features)
 
 
+def has_batch_norm(net: nn.Module) -> bool:
+    """Whether ``net`` has batch norm: its statistics couple the samples of a batch (no chunking, no stacking)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
 def flat_feature_size(features: nn.Module, channels: int, image_size: tuple[int, int]) -> int:
     """Output size of ``features`` for one input, found by a forward pass on zeros."""
     was_training = features.training

@@ -10,7 +10,7 @@ float summation order.
 >>> net = create_model("ConvNet", 1, 10, 28, width=32)
 >>> largest_activation_bytes(net)  # the first block's 32 x 32 x 32 float32 map
 131072
->>> cache_chunk(net)
+>>> cache_chunk(net, unknown=256)
 64
 """
 from __future__ import annotations
@@ -23,14 +23,15 @@ from torch import nn
 CACHE_BUDGET_BYTES = 8 * 2**20
 
 
-def largest_activation_bytes(model: nn.Module) -> int:
-    """Bytes of the largest output of any leaf module for one input image (probed with a forward on zeros)."""
+def largest_activation_bytes(model: nn.Module) -> int | None:
+    """Bytes of the largest output of any leaf module for one input image (probed with a forward on zeros);
+    ``None`` for a model not built by ``create_model`` (its input shape is unknown)."""
     cached = getattr(model, "_largest_activation_bytes", None)
     if cached is not None:
         return cached
     shape = getattr(model, "input_shape", None)
     if shape is None:
-        raise ValueError("largest_activation_bytes needs a model built by create_model (it records input_shape)")
+        return None
     sizes: list[int] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel() * out.element_size()))
              for m in model.modules() if not list(m.children())]
@@ -49,8 +50,13 @@ def largest_activation_bytes(model: nn.Module) -> int:
     return model._largest_activation_bytes
 
 
-def cache_chunk(model: nn.Module, budget: int = CACHE_BUDGET_BYTES, lo: int = 16, hi: int = 1024) -> int:
-    """Images per chunk: the largest power of two whose largest activation fits ``budget``, within [lo, hi]."""
-    per_image = max(largest_activation_bytes(model), 1)
+def cache_chunk(model: nn.Module, unknown: int, budget: int = CACHE_BUDGET_BYTES, lo: int = 16,
+                hi: int = 1024) -> int:
+    """Images per chunk: the largest power of two whose largest activation fits ``budget``, within [lo, hi];
+    ``unknown`` when the model's footprint cannot be probed."""
+    per_image = largest_activation_bytes(model)
+    if per_image is None:
+        return unknown
+    per_image = max(per_image, 1)
     n = max(1, budget // per_image)
     return int(min(hi, max(lo, 1 << (n.bit_length() - 1))))

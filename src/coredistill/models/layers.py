@@ -7,11 +7,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..registry import Registry
+
 # above this input size the depthwise-convolution pooling is no faster than avg_pool2d (measured crossover
 # between 24 and 32 MiB on the development CPU, forward and backward)
 CONV_POOL_MAX_BYTES = 24 * 2**20
-
-from ..registry import Registry
 
 # A norm factory takes (channels, spatial_shape) — layer norm needs the shape.
 NORMS: Registry[Callable[[int, tuple[int, int]], nn.Module]] = Registry("norm")
@@ -30,7 +30,7 @@ class AvgPool2x2(nn.Module):
     """2x2 average pooling, stride 2 — the same values as ``nn.AvgPool2d(2, 2)``, faster on the CPU.
 
     On the CPU, for inputs that fit the cache, it runs as a depthwise convolution with a constant 1/4 kernel:
-    oneDNN's depthwise kernel is several times faster than ATen's NCHW pooling there, forward and backward; on
+    oneDNN's depthwise kernel is 2-3x faster than ATen's NCHW pooling there, forward and backward; on
     larger tensors oneDNN's layout conversions cost more than they save, and plain ``avg_pool2d`` runs (as it does
     off the CPU). Scaling by 1/4 is exact in floating point and both sum the four taps in the same row-major
     order, so the two paths are bit-identical (tested). No parameters or buffers: state dicts are those of

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import Classifier
+from .base import Classifier, has_batch_norm
 from .layers import AvgPool2x2
 
 # channel-wise layers: correct on the (B, N*C, H, W) layout as they are
@@ -43,9 +43,9 @@ def unsupported_reason(net: nn.Module) -> str | None:
         return f"{type(net).__name__} is not a sequential feature extractor (e.g. residual blocks)"
     if not isinstance(net.classifier, nn.Linear):
         return f"{type(net).__name__}'s classifier is not a single linear layer"
+    if has_batch_norm(net):
+        return "batch norm couples the samples of a batch and keeps running statistics"
     for m in _leaves(net.features):
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            return "batch norm couples the samples of a batch and keeps running statistics"
         if isinstance(m, nn.Conv2d) and (m.groups != 1 or m.padding_mode != "zeros"):
             return "grouped or non-zero-padded convolutions"
         if not isinstance(m, (nn.Conv2d, nn.GroupNorm, nn.Flatten, nn.Linear, *_CHANNELWISE)):

@@ -46,6 +46,8 @@ from coredistill.table import format_table
 
 NETS, CLASSES, SHAPE = 3, 10, (1, 28, 28)
 PROTOCOL_EPOCHS, PROTOCOL_TEST = 300, 10_000
+HEADERS = ["ipc", "width", "dsa", "variant", "train img/s", "train GFLOP/s", "test img/s", "test GFLOP/s",
+           "cpu-preset eval s (projected)", "speed-up"]
 
 
 def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -264,9 +266,6 @@ def main() -> None:
         emit(["", "One distillation iteration (cpu preset options, IPC 10, 3,000 MNIST images), seconds",
               format_table(["method", "nn.AvgPool2d (before)", "CPU pooling (now)", "speed-up"], m)])
 
-
-HEADERS = ["ipc", "width", "dsa", "variant", "train img/s", "train GFLOP/s", "test img/s", "test GFLOP/s",
-           "cpu-preset eval s (projected)", "speed-up"]
 
 if __name__ == "__main__":
     main()

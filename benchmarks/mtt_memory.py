@@ -25,7 +25,7 @@ def one(ipc: int, memory: str, syn_steps: int, width: int, folder: str, device: 
     import numpy as np
 
     from coredistill.methods import Context, RealData, create_method
-    from coredistill.methods.checkpoint import atomic_save
+    from coredistill.atomic import write_with
     from coredistill.methods.experts import FORMAT, MANIFEST
     from coredistill.models import create_model
     from coredistill.sampling import create_sampler
@@ -35,7 +35,7 @@ def one(ipc: int, memory: str, syn_steps: int, width: int, folder: str, device: 
     n = sum(p.numel() for p in net.parameters())
     buf = Path(folder)
     if not (buf / MANIFEST).exists():
-        atomic_save(buf / "expert_0000.pt", torch.randn(4, n) * 0.05)
+        write_with(buf / "expert_0000.pt", lambda f: torch.save(torch.randn(4, n) * 0.05, f))
         (buf / MANIFEST).write_text(json.dumps({
             "format": FORMAT, "config": {"model": "ConvNet", "model_options": {"width": width}, "epochs": 3,
                                          "dataset": {}}, "num_classes": 10, "image_shape": [1, 28, 28],

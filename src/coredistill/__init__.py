@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401
 
 from .artifacts import DistilledSet  # noqa: E402
 from .data import load_dataset  # noqa: E402

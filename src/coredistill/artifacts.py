@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 import platform
 import shutil
 import tempfile
@@ -27,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from ._version import __version__
+from .atomic import replace_dir, sync_file, write_with
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
@@ -92,10 +92,10 @@ class DistilledSet:
                        "init_scores": self.init_scores}
             with open(tmp / TENSORS, "wb") as f:
                 torch.save(tensors, f)
-                _sync(f)
+                sync_file(f)
             with open(tmp / MANIFEST, "w") as f:
                 json.dump(_jsonable(manifest), f, indent=2, sort_keys=False)
-                _sync(f)
+                sync_file(f)
             if preview:
                 self.write_preview(tmp / PREVIEW)
                 if len(manifest.get("curve") or []) >= 2:
@@ -103,15 +103,7 @@ class DistilledSet:
 
                     accuracy_curve(manifest["curve"], tmp / CURVE,
                                    title=f"{manifest.get('method', {}).get('name')} ipc {manifest.get('ipc')}")
-            _sync_dir(tmp)
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-                os.replace(path, old / path.name)
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
-            _sync_dir(path.parent)
+            replace_dir(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -156,16 +148,8 @@ class DistilledSet:
         path = Path(path)
         if path.exists() and not overwrite:
             raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (or overwrite=True)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save({"data": [[self.images.detach().cpu().clone(), self.labels.cpu().clone()]]}, f)
-                _sync(f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = {"data": [[self.images.detach().cpu().clone(), self.labels.cpu().clone()]]}
+        write_with(path, lambda f: torch.save(data, f))
         return path
 
 
@@ -190,22 +174,6 @@ def _check_tensors(images: Any, labels: Any, soft: Any, lr: Any, where: str) -> 
 
 def _shape(t: Any) -> str:
     return f"{t.dtype} tensor {tuple(t.shape)}" if isinstance(t, torch.Tensor) else repr(type(t).__name__)
-
-
-def _sync(f) -> None:
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def _sync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _jsonable(obj: Any) -> Any:

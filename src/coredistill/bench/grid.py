@@ -24,12 +24,11 @@ included), so a changed setting never reuses an old result.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import config_hash
 from ..errors import check_positive_int, invalid
 from ..methods import METHODS
 from ..presets import get_preset
@@ -43,10 +42,6 @@ _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
 # description or training the eval nets stacked must not invalidate finished cells
 _DOC_FIELDS = ("description", "eval_ensemble")
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ import csv
 import io
 import json
 import math
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from ..atomic import write_text
 from ..table import format_table
 from .grid import Grid
 
@@ -333,12 +333,6 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
     return path
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
     """Write results.csv, results.md, verdict.md, cost.md (sampler.md, reference.md, accuracy.png and
     curves.png where there is something to show) into ``out``."""
@@ -347,21 +341,21 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     records = _current(grid, done)
     files = {"csv": out / "results.csv", "results": out / "results.md", "verdict": out / "verdict.md",
              "cost": out / "cost.md"}
-    _atomic_write(files["csv"], results_csv(records))
+    write_text(files["csv"], results_csv(records))
     header = (f"grid `{grid.name}`, preset `{grid.preset}`: {len(records)} of {len(grid.cells())} cells finished; "
               "final-epoch test accuracy of the preset's eval nets\n\n")
-    _atomic_write(files["results"], header + results_table(grid, records) + "\n")
-    _atomic_write(files["verdict"], verdict_table(records) + "\n")
-    _atomic_write(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"
+    write_text(files["results"], header + results_table(grid, records) + "\n")
+    write_text(files["verdict"], verdict_table(records) + "\n")
+    write_text(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"
                   + spent_table(grid, done) + "\n")
     sampler = sampler_table(records)
     if sampler:
         files["sampler"] = out / "sampler.md"
-        _atomic_write(files["sampler"], sampler + "\n")
+        write_text(files["sampler"], sampler + "\n")
     reference = reference_table(grid, records)
     if reference:
         files["reference"] = out / "reference.md"
-        _atomic_write(files["reference"], reference + "\n")
+        write_text(files["reference"], reference + "\n")
     if plots and records:
         for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
             p = fn(grid, records, out / f"{name}.png")

@@ -57,7 +57,7 @@ def _cpu_seconds() -> float:
 
 
 def _versions() -> dict[str, str]:
-    from .. import __version__
+    from .._version import __version__
 
     return {"coredistill": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "machine": platform.processor() or platform.machine()}

@@ -1,8 +1,6 @@
 """On-disk cache of computed features, keyed by (data set, feature space and options, seed)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import config_hash, write_with
 from ..data.paths import data_dir
 from ..distributed import ClassShard
 from ..registry import accepts
@@ -18,9 +17,7 @@ from .spaces import FeatureSpace
 
 
 def cache_key(dataset_id: dict[str, Any], space: FeatureSpace, seed: int) -> str:
-    blob = json.dumps({"data": dataset_id, "space": space.name, "options": space.options(), "seed": seed},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return config_hash({"data": dataset_id, "space": space.name, "options": space.options(), "seed": seed}, 24)
 
 
 def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: dict[str, Any] | None, seed: int = 0,
@@ -87,12 +84,4 @@ def _read(path: Path, rows: int) -> np.ndarray | None:
 
 
 def _write(path: Path, feats: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, feats)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_with(path, lambda f: np.save(f, feats))

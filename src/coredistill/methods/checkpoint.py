@@ -1,15 +1,13 @@
 """Atomic checkpoints of a distillation run: write to a temp file, fsync, rename; keep the previous one."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import config_hash, fsync_dir, write_with
 from ..errors import CheckpointError
 
 CHECKPOINT = "checkpoint.pt"
@@ -17,47 +15,15 @@ PREVIOUS = "checkpoint.prev.pt"
 FORMAT = 2  # 2: method state (learned labels, kernel draws) is part of a checkpoint
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def atomic_save(path: Path, obj: Any) -> Path:
-    """``torch.save`` to a temp file beside ``path``, fsync, rename: a crash leaves the old file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` as ``checkpoint.pt``; the one it replaces becomes ``checkpoint.prev.pt``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        current = folder / CHECKPOINT
-        if current.exists():
-            os.replace(current, folder / PREVIOUS)
-        os.replace(tmp, current)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    current = folder / CHECKPOINT
+    data = {"format": FORMAT, **state}
+    tmp = write_with(folder / ".checkpoint.next.pt", lambda f: torch.save(data, f))
+    if current.exists():
+        os.replace(current, folder / PREVIOUS)
+    os.replace(tmp, current)
+    fsync_dir(folder)
     return folder / CHECKPOINT
 
 

@@ -25,13 +25,13 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ..atomic import config_hash, write_text, write_with
 from ..augment import DSA
 from ..errors import CheckpointError, check_positive_int, invalid
 from ..models import create_model
 from ..sampling import BatchSampler, create_sampler
 from ..seeding import spawn, torch_generator
 from .base import Context, RealData
-from .checkpoint import atomic_save, config_hash
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -109,14 +109,12 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
             t0 = time.perf_counter()
             trajectory = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr, batch_size,
                                        batch_sampler, dsa_strategy, s, dev, bar)
-            atomic_save(path, trajectory)
+            write_with(path, lambda f, t=trajectory: torch.save(t, f))
             manifest["seconds"][str(i)] = time.perf_counter() - t0
             manifest["sampler"][str(i)] = batch_sampler.report()
         manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
                                if expert_file(folder, j).exists()]
-        tmp = manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(manifest_path)
+        write_text(manifest_path, json.dumps(manifest, indent=2))
     bar.close()
     return folder
 

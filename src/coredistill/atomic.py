@@ -1,0 +1,80 @@
+"""Writes that a crash cannot tear: every file and folder this package produces goes through here.
+
+A writer fills a temp sibling (same folder, so the final rename stays on one file system), flushes and fsyncs
+it, renames it over the target and fsyncs the folder; a reader sees the old content or the new, never a mix.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+
+def config_hash(config: Any, length: int = 16) -> str:
+    """A stable short hash of a JSON-like configuration (key order does not matter; unknown types by ``str``)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_file(f: IO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """``with atomic_file(p) as f: ...`` writes ``p`` atomically: the file appears complete or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            sync_file(f)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_file(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_with(path: str | Path, write: Callable[[IO], Any]) -> Path:
+    """``write(f)`` into ``path`` atomically (``torch.save``, ``np.save``, ``json.dump`` ...)."""
+    with atomic_file(path) as f:
+        write(f)
+    return Path(path)
+
+
+def replace_dir(tmp: Path, path: Path) -> None:
+    """Move the finished folder ``tmp`` to ``path``, replacing an existing ``path`` (old one removed after)."""
+    fsync_dir(tmp)
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+        os.replace(path, old / path.name)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+    fsync_dir(path.parent)

@@ -22,7 +22,7 @@ def convert(old: dict, cell) -> dict:
     t = old["timings"]
     return {
         "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
-        "seed": cell.seed, "init": cell.init, "sampler": cell.sampler, "preset": cell.preset,
+        "seed": cell.seed, "init": cell.init, "sampler": cell.sampler, "preset": cell.run.preset.name,
         "accuracy": old["acc"], "accuracy_std_nets": old["acc_nets_std"], "accuracies": old["accuracies"],
         "metrics": old["metrics"], "select_s": t["features_s"] + t["select_s"], "distill_s": t["distill_s"],
         "scoring_s": old.get("sampler_s") or 0.0, "eval_s": t["eval_s"], "experts_build_s": None,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .config import DEFAULT_NUM_EXPERTS
 from .errors import CoredistillError, invalid
 
 
@@ -90,7 +91,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
                      checkpoint_every=getattr(args, "checkpoint_every", 0), resume=resume,
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options},
-                     progress=not args.quiet and is_main_process())
+                     num_experts=getattr(args, "num_experts", DEFAULT_NUM_EXPERTS),
+                     experts_dir=getattr(args, "experts_dir", None), progress=not args.quiet and is_main_process())
     if not is_main_process():  # every process holds the same result; one writes it
         return 0
     result.save(out, overwrite=args.overwrite)
@@ -321,7 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoints are in OUT.ckpt/")
     p.add_argument("--plots", metavar="DIR", help="also write the initializer's score plots and the importance "
                    "sampler's diagnostics (sampler.png) and most important real images (important_real.png)")
-    p.add_argument("--experts", metavar="DIR", help="expert buffer for --method mtt (from `coredistill experts`)")
+    p.add_argument("--experts", metavar="DIR", help="expert buffer for --method mtt (from `coredistill experts`; "
+                   "default: built with --sampler under --experts-dir once, then reused)")
+    p.add_argument("--num-experts", type=int, default=DEFAULT_NUM_EXPERTS,
+                   help="experts to build when no --experts is given (default %(default)s)")
+    p.add_argument("--experts-dir", metavar="DIR", help="where built expert buffers are kept (default: the data "
+                   "folder's experts/)")
     p.set_defaults(func=cmd_distill)
 
     p = sub.add_parser("experts", help="train MTT expert trajectories (resumable, one file per expert)")

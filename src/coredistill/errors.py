@@ -43,6 +43,12 @@ def check_positive_int(name: str, value: Any, *, allow_none: bool = False) -> No
         raise invalid(name, value, "a positive integer" + (" or None" if allow_none else ""))
 
 
+def check_non_negative_int(name: str, value: Any) -> None:
+    """Raise the shared error unless ``value`` is an int >= 0; bools are refused."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid(name, value, "an integer >= 0")
+
+
 class CheckpointError(CoredistillError):
     """A checkpoint cannot be read, or belongs to a different run configuration."""
 

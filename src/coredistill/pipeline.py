@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,18 +19,19 @@ import torch
 
 from .artifacts import DistilledSet, environment
 from .augment import DSA, default_strategy
+from .config import DEFAULT_NUM_EXPERTS, ExpertsConfig, RunConfig
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
 from .distributed import current_shard
-from .methods import Context, LoopSettings, RealData, create_method, run_loop
-from .errors import invalid
+from .errors import check_non_negative_int, invalid
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
+from .methods import Context, DistillOutput, LoopSettings, Method, RealData, create_method, run_loop
 from .presets import Preset, get_preset
-from .sampling import create_sampler
+from .sampling import BatchSampler, create_sampler
 from .seeding import child_seeds, torch_generator
-from .select import create_initializer
+from .select import Initializer, Selection, create_initializer
 
 SEED_NAMES = ("select", "sampling", "distill", "eval", "features", "sampler")  # append only: keeps old seeds
 
@@ -39,12 +41,6 @@ def dataset_identity(dataset: ImageDataset, zca_eps: float | None) -> dict[str, 
     stride = max(1, len(dataset.x_train) // 1000)
     digest = hashlib.sha256(dataset.x_train[::stride].numpy().tobytes() + dataset.y_train.numpy().tobytes())
     return {**dataset.describe(), "zca_eps": zca_eps, "fingerprint": digest.hexdigest()[:16]}
-
-
-def selection_features(dataset: ImageDataset, train_x: torch.Tensor, space: FeatureSpace, *, seed: int,
-                       zca_eps: float | None, device: torch.device, progress: bool) -> np.ndarray:
-    return cached_features(space, train_x, dataset_id=dataset_identity(dataset, zca_eps), seed=seed, device=device,
-                           progress=progress, shard=current_shard())
 
 
 def fit_zca(dataset: ImageDataset, zca_eps: float | None) -> ZCA | None:
@@ -77,7 +73,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             feature_options: dict[str, Any] | None = None, iterations: int | None = None, eval_every: int = 0,
             checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
-            dataset_options: dict[str, Any] | None = None, progress: bool = True) -> DistilledSet:
+            dataset_options: dict[str, Any] | None = None, num_experts: int = DEFAULT_NUM_EXPERTS,
+            experts_dir: str | Path | None = None, progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
     ``init`` chooses the initial real images (any initializer), ``method`` learns from them with real batches
@@ -85,109 +82,186 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     ``method_options`` and ``iterations`` override. ``features`` is the selection feature space (default: the
     initializer's); ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips).
     With ``checkpoint_dir`` the loop checkpoints every ``checkpoint_every`` iterations and ``resume=True``
-    continues from the last checkpoint to the same result as an uninterrupted run.
+    continues from the last checkpoint to the same result as an uninterrupted run. A method that learns from
+    expert trajectories (MTT) gets ``num_experts`` experts built (once, then reused) under ``experts_dir``
+    (default: the data folder's ``experts/``) by ``sampler``, unless ``method_options["experts"]`` names a buffer.
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
-    ipc = dataset.check_ipc(ipc)
-    p = get_preset(preset)
-    dev = resolve_device(device)
-    initializer = create_initializer(init, **(init_options or {}))
-    options = {**p.method_options(method, ipc), **(method_options or {})}
-    if iterations is not None:
-        options["iterations"] = iterations
-    learner = create_method(method, **options)
+    config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, init=init, sampler=sampler,
+                               preset=preset, seed=seed, method_options=method_options,
+                               sampler_options=sampler_options, init_options=init_options, features=features,
+                               feature_options=feature_options, dataset_options=dataset_options, zca_eps=zca_eps,
+                               eval_every=eval_every, iterations=iterations, num_experts=num_experts)
+    return run(config, dataset, evaluate_with=evaluate_with, device=device, checkpoint_dir=checkpoint_dir,
+               checkpoint_every=checkpoint_every, resume=resume, experts_dir=experts_dir, progress=progress)
+
+
+@dataclass
+class Parts:
+    """The run's registered components, created from a :class:`RunConfig` and checked before any work."""
+
+    learner: Method
+    initializer: Initializer
+    sampler: BatchSampler
+    space: FeatureSpace | None
+
+
+def build_parts(config: RunConfig, experts: Path | None = None) -> Parts:
+    options = dict(config.method_options)
+    if experts is not None:
+        options["experts"] = str(experts)
+    learner = create_method(config.method, **options)
     learner.check()
-    batch_sampler = create_sampler(sampler, **{**p.sampler_options(sampler), **(sampler_options or {})})
+    initializer = create_initializer(config.init, **config.init_options)
+    batch_sampler = create_sampler(config.sampler, **config.sampler_options)
     batch_sampler.check()
-    for pname, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise invalid(pname, value, "an integer >= 0")
     space = None
     if initializer.uses_features:
-        # no --features: the method's own space if it has one (a KRR method's kernel), else the initializer's
-        own = learner.selection_space() if features is None and not feature_options else None
-        space = features if isinstance(features, FeatureSpace) else own or create_features(
-            features or initializer.default_features, **(feature_options or {}))
-    seeds = child_seeds(seed, SEED_NAMES)
-    timings: dict[str, float] = {}
-    config = {"dataset": dataset_identity(dataset, zca_eps), "ipc": ipc, "method": method,
-              "method_options": learner.options(), "init": init, "init_options": initializer.options(),
-              "features": None if space is None else [space.name, space.options()], "sampler": sampler,
-              "sampler_options": batch_sampler.options(), "preset": p.name, "seed": seed, "model": p.model,
-              "model_options": p.model_options}
+        # no features named: the method's own space if it has one (a KRR method's kernel), else the initializer's
+        own = learner.selection_space() if config.features is None and not config.feature_options else None
+        space = config.features if isinstance(config.features, FeatureSpace) else own or create_features(
+            config.features or initializer.default_features, **config.feature_options)
+    return Parts(learner, initializer, batch_sampler, space)
 
-    t0 = time.perf_counter()
+
+@dataclass
+class Prepared:
+    """The real data in the training space (normalized, ZCA-whitened if asked) and what identifies it."""
+
+    train_x: torch.Tensor
+    test_x: torch.Tensor
+    zca: ZCA | None
+    identity: dict[str, Any]
+
+
+def prepare(dataset: ImageDataset, zca_eps: float | None) -> Prepared:
     zca = fit_zca(dataset, zca_eps)
     train_x, test_x = prepare_real(dataset, zca)
-    timings["prepare_s"] = time.perf_counter() - t0
+    return Prepared(train_x, test_x, zca, dataset_identity(dataset, zca_eps))
 
+
+def ensure_experts(experts: ExpertsConfig, dataset: ImageDataset, root: str | Path | None = None, *,
+                   device: str | torch.device | None = None, progress: bool = True) -> Path:
+    """The expert buffer ``experts`` describes, under ``root`` (default: the data folder's ``experts/``): built
+    when missing, finished when partial, reused when complete."""
+    from .data.paths import data_dir
+
+    folder = Path(root if root is not None else data_dir() / "experts") / experts.folder_name
+    return train_experts(dataset, folder, num_experts=experts.num_experts, preset=experts.preset,
+                         zca_eps=experts.zca_eps, sampler=experts.sampler, sampler_options=experts.sampler_options,
+                         device=device, progress=progress)
+
+
+def select_initial(config: RunConfig, parts: Parts, dataset: ImageDataset, data: Prepared, seeds: dict[str, int],
+                   device: torch.device, progress: bool, timings: dict[str, float]) -> Selection:
+    """The initial real images (phase 1): features in the initializer's space, then the initializer."""
     t0 = time.perf_counter()
-    feats = (np.empty((len(train_x), 0), np.float32) if space is None else
-             selection_features(dataset, train_x, space, seed=seeds["features"], zca_eps=zca_eps, device=dev,
-                                progress=progress))
+    feats = (np.empty((len(data.train_x), 0), np.float32) if parts.space is None else
+             cached_features(parts.space, data.train_x, dataset_id=data.identity, seed=seeds["features"],
+                             device=device, progress=progress, shard=current_shard()))
     timings["features_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    selection = initializer.select(feats, dataset.y_train.numpy(), ipc, np.random.default_rng(seeds["select"]),
-                                   shard=current_shard())
+    selection = parts.initializer.select(feats, dataset.y_train.numpy(), config.ipc,
+                                         np.random.default_rng(seeds["select"]), shard=current_shard())
     timings["select_s"] = time.perf_counter() - t0
+    return selection
+
+
+def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str] | None = None,
+        device: str | torch.device | None = None, checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 0, resume: bool = False, experts_dir: str | Path | None = None,
+        progress: bool = True) -> DistilledSet:
+    """Run ``config`` on ``dataset`` (the data set it names, loaded with its ``dataset_options``): prepare the data space, select the initial images,
+    learn, evaluate, record. See :func:`distill` for the arguments."""
+    dataset.check_ipc(config.ipc)
+    check_non_negative_int("checkpoint_every", checkpoint_every)
+    p = config.preset
+    dev = resolve_device(device)
+    timings: dict[str, float] = {}
+    experts = None
+    if config.experts is not None:
+        t0 = time.perf_counter()
+        experts = ensure_experts(config.experts, dataset, experts_dir, device=dev, progress=progress)
+        timings["experts_s"] = time.perf_counter() - t0
+    parts = build_parts(config, experts)
+    seeds = child_seeds(config.seed, SEED_NAMES)
+
+    t0 = time.perf_counter()
+    data = prepare(dataset, config.zca_eps)
+    timings["prepare_s"] = time.perf_counter() - t0
+    selection = select_initial(config, parts, dataset, data, seeds, dev, progress, timings)
 
     t0 = time.perf_counter()
     idx = torch.from_numpy(selection.indices)
-    batch_sampler.setup(dataset.y_train.numpy(), dataset.num_classes, seed=seeds["sampler"])
-    ctx = Context(RealData(train_x, dataset.y_train, dataset, config["dataset"]), dataset.num_classes, ipc, batch_sampler,
-                  np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev, p.model,
-                  dict(p.model_options), DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None,
+    learner, y_train = parts.learner, dataset.y_train
+    parts.sampler.setup(y_train.numpy(), dataset.num_classes, seed=seeds["sampler"])
+    ctx = Context(RealData(data.train_x, y_train, dataset, data.identity), dataset.num_classes, config.ipc,
+                  parts.sampler, np.random.default_rng(seeds["sampling"]), torch_generator(seeds["distill"]), dev,
+                  p.model, dict(p.model_options),
+                  DSA(strategy=default_strategy(dataset.allow_flip)) if learner.uses_dsa else None,
                   shard=current_shard())
     eval_dsa = p.eval_dsa and learner.eval_dsa
     eval_strategy = default_strategy(dataset.allow_flip)  # no flips for digits, in evaluation too
 
     def evaluate_during(images: torch.Tensor, iteration: int) -> float:
-        r = evaluate(images, dataset.y_train[idx], test_x, dataset.y_test, num_classes=dataset.num_classes,
-                     model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
-                     seed=seeds["eval"] + iteration, device=dev,
-                     progress=False)
-        return r.mean
+        return evaluate(images, y_train[idx], data.test_x, dataset.y_test, num_classes=dataset.num_classes,
+                        model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
+                        seed=seeds["eval"] + iteration, device=dev, progress=False).mean
 
-    settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=eval_every,
+    # what a checkpoint must match: the run, the data's content, and every option with the code's defaults
+    resume_key = {"run": config.identity(), "dataset": data.identity, "method_options": learner.options(),
+                  "init_options": parts.initializer.options(), "sampler_options": parts.sampler.options()}
+    settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=config.eval_every,
                             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
-                            checkpoint_every=checkpoint_every, resume=resume, config=config)
-    out = run_loop(learner, train_x[idx], dataset.y_train[idx], ctx, settings, evaluate=evaluate_during,
+                            checkpoint_every=checkpoint_every, resume=resume, config=resume_key)
+    out = run_loop(learner, data.train_x[idx], y_train[idx], ctx, settings, evaluate=evaluate_during,
                    progress=progress)
     timings["distill_s"] = time.perf_counter() - t0
 
-    manifest: dict[str, Any] = {
-        "dataset": dataset.describe(), "dataset_options": dataset_options or {},
-        "normalization": {**dataset.normalizer().to_dict(), "zca_eps": zca_eps},
-        "ipc": ipc, "method": {"name": method, "options": learner.options(), "eval_dsa": learner.eval_dsa,
-                               "uses_dsa": learner.uses_dsa,
-                               "dsa_strategy": ctx.dsa.strategy if ctx.dsa is not None else None},
-        "initializer": {"name": init, "options": initializer.options(), **selection.to_manifest(),
-                        "features": None if space is None else {"name": space.name, "options": space.options(),
-                                                                 "seed": seeds["features"]}},
-        "sampler": {"name": sampler, "options": batch_sampler.options()},
-        "preset": p.to_dict(), "seed": seed, "seeds": seeds, "device": str(dev), "processes": ctx.shard.world,
-        "environment": environment(),
-        "log": out.log, "curve": out.log.get("curve", []),
-    }
-    scores = None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32))
-    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(), manifest, out.soft_labels, out.learned_lr, zca,
-                          scores)
+    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(),
+                          record(config, parts, dataset, selection, seeds, ctx, out, dev), out.soft_labels,
+                          out.learned_lr, data.zca,
+                          None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32)))
 
     t0 = time.perf_counter()
     models = [p.model] if evaluate_with is None else list(evaluate_with)
-    evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, test_x,
+    evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, data.test_x,
                          dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
                          dsa_strategy=eval_strategy, lr=out.learned_lr, seed=seeds["eval"], device=dev,
                          progress=progress) for m in models}
+    manifest = result.manifest
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
     if models:
-        manifest["metrics"].update(learner.metrics(result.images, dataset.y_train[idx], test_x, dataset.y_test, ctx,
+        manifest["metrics"].update(learner.metrics(result.images, y_train[idx], data.test_x, dataset.y_test, ctx,
                                                    seeds["eval"]))
     timings["eval_s"] = time.perf_counter() - t0
     if evals and (manifest["curve"] or settings.iterations):
         manifest["curve"] = manifest["curve"] + [{"iteration": settings.iterations, "accuracy": evals[models[0]].mean}]
     manifest["timings"] = timings
     return result
+
+
+def record(config: RunConfig, parts: Parts, dataset: ImageDataset, selection: Selection, seeds: dict[str, int],
+           ctx: Context, out: DistillOutput, device: torch.device) -> dict[str, Any]:
+    """The manifest of a finished run: its resolved configuration, the options every component ran with (the
+    code's defaults included), the selection, seeds, environment and the loop's log."""
+    space = parts.space
+    return {
+        "run": config.to_dict(),
+        "dataset": dataset.describe(), "dataset_options": config.dataset_options,
+        "normalization": {**dataset.normalizer().to_dict(), "zca_eps": config.zca_eps},
+        "ipc": config.ipc, "method": {"name": config.method, "options": parts.learner.options(),
+                                      "eval_dsa": parts.learner.eval_dsa, "uses_dsa": parts.learner.uses_dsa,
+                                      "dsa_strategy": ctx.dsa.strategy if ctx.dsa is not None else None},
+        "initializer": {"name": config.init, "options": parts.initializer.options(), **selection.to_manifest(),
+                        "features": None if space is None else {"name": space.name, "options": space.options(),
+                                                                 "seed": seeds["features"]}},
+        "sampler": {"name": config.sampler, "options": parts.sampler.options()},
+        "experts": None if config.experts is None else {**config.experts.identity(), "hash": config.experts.hash},
+        "preset": config.preset.to_dict(), "seed": config.seed, "seeds": seeds, "device": str(device),
+        "processes": ctx.shard.world, "environment": environment(), "log": out.log,
+        "curve": out.log.get("curve", []),
+    }
 
 
 def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int = 10, epochs: int | None = None,

@@ -54,7 +54,7 @@ def _small(digits, tmp_path, **kw):
 
 def test_resume_refuses_other_config_and_corrupt_checkpoint(digits, tmp_path):
     _small(digits, tmp_path, iterations=5)  # leaves checkpoints at 2 and 4
-    with pytest.raises(CheckpointError, match="config keys ipc, method_options differ"):
+    with pytest.raises(CheckpointError, match="config keys method_options.iterations, run.ipc, run.method_options.iterations differ"):
         _small(digits, tmp_path, ipc=2, iterations=6, resume=True)
     (tmp_path / "ck" / CHECKPOINT).write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="corrupt.*previous checkpoint .*is intact"):

@@ -1,5 +1,6 @@
 """MTT: the trajectory loss, gradients to images and step size, the expert buffer, resume of a killed build."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,15 +92,33 @@ def test_cli_experts_then_distill(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("options, match", [
-    ({}, "experts=None: expected an expert buffer folder"),
     ({"experts": "/nonexistent"}, "experts='/nonexistent'"),
     ({"max_start_epoch": 5}, "max_start_epoch=5: expected at most 1"),
     ({"memory": "tesla"}, "memory='tesla'"),
 ])
 def test_bad_options(options, match, buffer, digits):
-    opts = {"experts": str(buffer), **options} if options != {} else {}
+    opts = {"experts": str(buffer), **options}
     with pytest.raises(InvalidParameterError, match=match):
         distill(digits, ipc=1, method="mtt", preset="tiny", method_options=opts, evaluate_with=(), progress=False)
+
+
+def test_a_run_without_a_buffer_builds_one_and_the_next_run_reuses_it(digits, tmp_path):
+    kw = dict(ipc=1, method="mtt", preset="tiny", num_experts=1, experts_dir=tmp_path, evaluate_with=(),
+              progress=False)
+    a = distill(digits, sampler="relative-loss", **kw)
+    folder = Path(a.manifest["method"]["options"]["experts"])
+    assert folder.parent == tmp_path and folder.name == f"digits-relative-loss-{a.manifest['experts']['hash'][:8]}"
+    built = ExpertBuffer(folder)
+    assert len(built) == 1 and built.config["sampler"] == "relative-loss"  # the run's sampler trained the experts
+    assert a.manifest["sampler"]["name"] == "uniform"  # and the loop itself draws no importance-sampled batches
+    stamp = expert_file(folder, 0).stat().st_mtime_ns
+    b = distill(digits, sampler="relative-loss", seed=1, **kw)
+    assert b.manifest["method"]["options"]["experts"] == str(folder)
+    assert expert_file(folder, 0).stat().st_mtime_ns == stamp  # reused, not retrained
+    c = distill(digits, **kw)  # uniform expert batches: another buffer
+    assert c.manifest["method"]["options"]["experts"] != str(folder)
+    with pytest.raises(InvalidParameterError, match="experts=None: expected an expert buffer folder"):
+        create_method("mtt").check()  # the method alone still needs one
 
 
 def test_experts_from_another_normalization_are_refused(buffer, digits):

@@ -4,9 +4,8 @@
 """
 from __future__ import annotations
 
-from .grid import VARIANTS, Cell, ExpertSpec, Grid, config_hash
+from .grid import VARIANTS, Cell, Grid, Variant
 from .report import write_report
 from .runner import read_results, run_cell, run_grid
 
-__all__ = ["VARIANTS", "Cell", "ExpertSpec", "Grid", "config_hash", "read_results", "run_cell", "run_grid",
-           "write_report"]
+__all__ = ["VARIANTS", "Cell", "Grid", "Variant", "read_results", "run_cell", "run_grid", "write_report"]

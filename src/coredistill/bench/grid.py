@@ -1,21 +1,28 @@
 """A benchmark grid: methods × data sets × IPC × variants × seeds, read from YAML, expanded into cells.
 
-A **variant** says which of the seed's two phases a cell uses, the same way for every method:
+A **variant** names the initial images and the real-batch sampler a cell uses, the same way for every method.
+The built-in ones are the seed paper's two phases, alone and together:
 
-==========  ===============================  ==================================
-variant     initial images                   real batches
-==========  ===============================  ==================================
-baseline    random real images               uniform
-init        the method's ``seed_init``       uniform
-sampling    random real images               the importance sampler
-both        the method's ``seed_init``       the importance sampler
-==========  ===============================  ==================================
+==========  ======================================  ==================================
+variant     initial images                          real batches
+==========  ======================================  ==================================
+baseline    random real images                      uniform
+init        sensitivity sampling (see below)        uniform
+sampling    random real images                      the grid's ``sampler``
+both        sensitivity sampling                    the grid's ``sampler``
+==========  ======================================  ==================================
 
-``seed_init`` is k-means sensitivity, or the kernel-fitting (ridge leverage) sensitivity for KRR methods; for a
-method whose real batches are in expert training (``real_batches = "experts"``, MTT) the importance sampler
-drives the experts' batches. The **selection baselines** (``random``, ``herding``, ...) are cells of method
-``none``: real images, no learning. Every cell has a hash of its full configuration (resolved preset defaults
-included), so a changed setting never reuses an old result.
+Sensitivity sampling is k-means sensitivity, or the kernel-fitting (ridge leverage) sensitivity for the KRR
+methods; for a method that learns from expert trajectories (MTT) the sampler drives expert training
+(:class:`~coredistill.config.RunConfig`). A grid may define its own variants beside the built-in names::
+
+    variants:
+      - baseline
+      - {name: easy, sampler: relative-loss, sampler_options: {beta: 0.5}, init: {default: herding}}
+
+The **selection baselines** (``random``, ``herding``, ...) are cells of method ``none``: real images, no
+learning. A cell is a resolved :class:`~coredistill.config.RunConfig` plus its variant's name; its hash is the
+run's, so a changed setting never reuses an old result.
 
 >>> grid = Grid.from_dict({"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
 ...                        "methods": ["dm"], "variants": ["baseline", "both"], "selection": ["random"]})
@@ -28,62 +35,85 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import config_hash
+from ..config import DEFAULT_NUM_EXPERTS, RunConfig
 from ..errors import check_positive_int, invalid
 from ..methods import METHODS
 from ..presets import get_preset
-from ..select import list_initializers
+from ..sampling import SAMPLERS
+from ..select import INITIALIZERS, list_initializers
 
-VARIANTS = {"baseline": (False, False), "init": (True, False), "sampling": (False, True), "both": (True, True)}
+# the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
+SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
-# preset fields that set up the methods rather than the evaluation; a cell hashes its own resolved part of them
-_METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
-# preset fields that change no result (beyond float summation order, as the thread count): rewording a
-# description or training the eval nets stacked must not invalidate finished cells
-_DOC_FIELDS = ("description", "eval_ensemble")
+_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options"}
 
 
 @dataclass(frozen=True)
-class ExpertSpec:
-    """An expert buffer some cells need (one per data set and expert sampler, shared across the cells' seeds)."""
+class Variant:
+    """How a cell chooses its initial images and real batches. ``init`` is an initializer or a mapping
+    ``{method: initializer, "default": initializer}``; ``sampler`` ``None`` means the grid's ``sampler``;
+    options merge over the grid's for that sampler."""
 
-    dataset: str
-    sampler: str
-    sampler_options: dict[str, Any]
-    num_experts: int
-    config: dict[str, Any]
+    name: str
+    init: str | dict[str, str] = "random"
+    sampler: str | None = "uniform"
+    init_options: dict[str, Any] = field(default_factory=dict)
+    sampler_options: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def hash(self) -> str:
-        return config_hash(self.config)
+    def initializer(self, method: str) -> str:
+        return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
 
-    @property
-    def folder_name(self) -> str:
-        return f"{self.dataset}-{self.sampler}-{self.hash[:8]}"
+    @classmethod
+    def from_entry(cls, entry: Any, where: str) -> "Variant":
+        if isinstance(entry, str):
+            if entry not in VARIANTS:
+                raise invalid(where, entry, "one of: " + ", ".join(VARIANTS) + ", or a mapping with a name")
+            return VARIANTS[entry]
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise invalid(where, entry, "a built-in variant's name or a mapping with keys " + ", ".join(
+                sorted(_VARIANT_KEYS)) + " (name required)")
+        unknown = sorted(set(entry) - _VARIANT_KEYS)
+        if unknown:
+            raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_VARIANT_KEYS)))
+        variant = cls(**entry)
+        inits = [variant.init] if isinstance(variant.init, str) else list(variant.init.values())
+        if not isinstance(variant.init, str) and "default" not in variant.init:
+            raise invalid(f"{where}.init", variant.init, "a mapping with a 'default' initializer")
+        for name in inits:
+            INITIALIZERS.get(name)
+        if variant.sampler is not None:
+            SAMPLERS.get(variant.sampler)
+        return variant
+
+
+VARIANTS = {v.name: v for v in (Variant("baseline"), Variant("init", dict(SENSITIVITY_INIT)),
+                                Variant("sampling", sampler=None),
+                                Variant("both", dict(SENSITIVITY_INIT), sampler=None))}
 
 
 @dataclass(frozen=True)
 class Cell:
-    dataset: str
-    ipc: int
-    seed: int
-    method: str
+    """One run of a grid: its variant's name and the resolved run."""
+
     variant: str
-    init: str
-    sampler: str  # the run's batch sampler (uniform for methods whose real batches are in expert training)
-    method_options: dict[str, Any]
-    sampler_options: dict[str, Any]
-    dataset_options: dict[str, Any]
-    preset: str
-    eval_every: int
-    zca_eps: float | None
-    experts: ExpertSpec | None
-    config: dict[str, Any] = field(repr=False)
+    run: RunConfig
+
+    dataset = property(lambda self: self.run.dataset)
+    ipc = property(lambda self: self.run.ipc)
+    seed = property(lambda self: self.run.seed)
+    method = property(lambda self: self.run.method)
+    init = property(lambda self: self.run.init)
+    sampler = property(lambda self: self.run.sampler)  # uniform for a method whose real data is its experts'
+    experts = property(lambda self: self.run.experts)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.run.identity()
 
     @property
     def hash(self) -> str:
-        return config_hash(self.config)
+        return self.run.hash
 
     def label(self) -> str:
         return f"{self.dataset} ipc {self.ipc} seed {self.seed} {self.method}/{self.variant}"
@@ -97,13 +127,13 @@ class Grid:
     ipc: list[int]
     seeds: list[int]
     methods: list[str] = field(default_factory=list)
-    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    variants: list[Any] = field(default_factory=lambda: list(VARIANTS))  # built-in names or variant mappings
     selection: list[str] = field(default_factory=list)
     sampler: str = "relative-loss"
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    experts: dict[str, Any] = field(default_factory=lambda: {"num_experts": 5})
+    experts: dict[str, Any] = field(default_factory=lambda: {"num_experts": DEFAULT_NUM_EXPERTS})
     eval_every: int = 0
     zca: dict[str, float] = field(default_factory=dict)  # method -> ZCA eps (as the field reports MTT, KRR)
     description: str = ""
@@ -143,9 +173,9 @@ class Grid:
                 raise invalid(f"{source}.seeds", value, "non-negative integers")
         for m in self.methods:
             METHODS.get(m)
-        for v in self.variants:
-            if v not in VARIANTS:
-                raise invalid(f"{source}.variants", v, "one of: " + ", ".join(VARIANTS))
+        names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise invalid(f"{source}.variants", names, "variants with distinct names")
         known = set(list_initializers())
         for s in self.selection:
             if s not in known:
@@ -161,48 +191,22 @@ class Grid:
 
     def cells(self) -> list[Cell]:
         """All cells, ordered so that every seed's cells of one (data set, IPC) finish close together."""
-        preset = get_preset(self.preset)
-        eval_part = {k: v for k, v in preset.to_dict().items() if k not in _METHOD_FIELDS + _DOC_FIELDS}
+        variants = [Variant.from_entry(v, "variants") for v in self.variants]
         out = []
         for dataset in self.datasets:
-            dopts = dict(self.dataset_options.get(dataset, {}))
             for ipc in self.ipc:
                 for seed in self.seeds:
                     for name in self.selection:
-                        out.append(self._cell(dataset, dopts, ipc, seed, "none", name, name, "uniform", eval_part))
+                        out.append(self._cell(dataset, ipc, seed, "none", Variant(name, name)))
                     for method in self.methods:
-                        for variant in self.variants:
-                            use_init, use_sampling = VARIANTS[variant]
-                            init = METHODS.get(method).seed_init if use_init else "random"
-                            sampler = self.sampler if use_sampling else "uniform"
-                            out.append(self._cell(dataset, dopts, ipc, seed, method, variant, init, sampler,
-                                                  eval_part))
+                        out.extend(self._cell(dataset, ipc, seed, method, v) for v in variants)
         return out
 
-    def _cell(self, dataset, dopts, ipc, seed, method, variant, init, sampler, eval_part) -> Cell:
-        preset = get_preset(self.preset)
-        cls = METHODS.get(method)
-        experts = None
-        zca_eps = self.zca.get(method)
-        if cls.real_batches == "experts":  # the importance sampler acts on expert training; the run's is uniform
-            experts = self.expert_spec(dataset, sampler, zca_eps)
-            sampler = "uniform"
-        method_options = dict(self.method_options.get(method, {}))
-        sampler_options = dict(self.sampler_options.get(sampler, {}))
-        config = {"dataset": dataset, "dataset_options": dopts, "ipc": ipc, "seed": seed, "method": method,
-                  "method_options": {**preset.method_options(method, ipc), **method_options}, "init": init,
-                  "sampler": sampler, "sampler_options": {**preset.sampler_options(sampler), **sampler_options},
-                  "preset": eval_part, "eval_every": self.eval_every, "zca_eps": zca_eps,
-                  "experts": None if experts is None else experts.config}
-        return Cell(dataset, ipc, seed, method, variant, init, sampler, method_options, sampler_options, dopts,
-                    self.preset, self.eval_every, zca_eps, experts, config)
-
-    def expert_spec(self, dataset: str, sampler: str, zca_eps: float | None) -> ExpertSpec:
-        preset = get_preset(self.preset)
-        options = dict(self.sampler_options.get(sampler, {}))
-        num = self.experts["num_experts"]
-        config = {"dataset": dataset, "dataset_options": self.dataset_options.get(dataset, {}), "sampler": sampler,
-                  "sampler_options": {**preset.sampler_options(sampler), **options}, "num_experts": num,
-                  "model": preset.model, "model_options": preset.model_options, "experts": preset.experts,
-                  "zca_eps": zca_eps}
-        return ExpertSpec(dataset, sampler, config["sampler_options"], num, config)
+    def _cell(self, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
+        sampler = self.sampler if variant.sampler is None else variant.sampler
+        return Cell(variant.name, RunConfig.resolve(
+            dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=self.preset,
+            seed=seed, method_options=dict(self.method_options.get(method, {})),
+            sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
+            init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
+            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"]))

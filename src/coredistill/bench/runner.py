@@ -23,7 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .grid import Cell, ExpertSpec, Grid
+from ..config import ExpertsConfig
+from .grid import Cell, Grid
 
 RESULTS = "results.jsonl"
 
@@ -63,24 +64,20 @@ def _versions() -> dict[str, str]:
             "python": platform.python_version(), "machine": platform.processor() or platform.machine()}
 
 
-def expert_folder(out: Path, spec: ExpertSpec) -> Path:
-    return out / "experts" / spec.folder_name
+def expert_folder(out: Path, experts: ExpertsConfig) -> Path:
+    return out / "experts" / experts.folder_name
 
 
-def build_expert_buffer(spec: ExpertSpec, preset: str, out: str, threads: int | None = None) -> dict[str, Any]:
-    """Train (or finish) one expert buffer; returns its build time from the buffer's own manifest."""
+def build_expert_buffer(experts: ExpertsConfig, out: str, threads: int | None = None) -> dict[str, Any]:
+    """Train (or finish) one expert buffer under ``out/experts``; returns its build time from its manifest."""
     from ..data import load_dataset
-    from ..pipeline import train_experts
+    from ..pipeline import ensure_experts
 
     if threads:
         torch.set_num_threads(threads)
-    folder = expert_folder(Path(out), spec)
-    ds = load_dataset(spec.dataset, **spec.config["dataset_options"])
-    train_experts(ds, folder, num_experts=spec.num_experts, preset=preset, zca_eps=spec.config["zca_eps"],
-                  sampler=spec.sampler,
-                  sampler_options=spec.sampler_options, progress=False)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    seconds = manifest.get("seconds", {})
+    ds = load_dataset(experts.dataset, **experts.dataset_options)
+    folder = ensure_experts(experts, ds, Path(out) / "experts", progress=False)
+    seconds = json.loads((folder / "manifest.json").read_text()).get("seconds", {})
     return {"folder": str(folder), "experts": len(seconds), "build_s": float(sum(seconds.values()))}
 
 
@@ -88,19 +85,13 @@ def distill_cell(cell: Cell, out: str, progress: bool = False):
     """Distill and evaluate one cell (building its expert buffer under ``out`` first if it needs one);
     returns the :class:`~coredistill.DistilledSet` and the buffer's build record (or ``None``)."""
     from ..data import load_dataset
-    from ..pipeline import distill
+    from ..pipeline import run
 
-    ds = load_dataset(cell.dataset, **cell.dataset_options)
-    method_options = dict(cell.method_options)
     experts = None
     if cell.experts is not None:
-        experts = build_expert_buffer(cell.experts, cell.preset, out)  # normally built before: a no-op resume
-        method_options["experts"] = experts["folder"]
-    res = distill(ds, ipc=cell.ipc, method=cell.method, init=cell.init, sampler=cell.sampler,
-                  method_options=method_options, sampler_options=cell.sampler_options, preset=cell.preset,
-                  seed=cell.seed, eval_every=cell.eval_every, zca_eps=cell.zca_eps,
-                  dataset_options=cell.dataset_options, progress=progress)
-    return res, experts
+        experts = build_expert_buffer(cell.experts, out)  # normally built before: a no-op resume
+    ds = load_dataset(cell.dataset, **cell.run.dataset_options)
+    return run(cell.run, ds, experts_dir=Path(out) / "experts", progress=progress), experts
 
 
 def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False) -> dict[str, Any]:
@@ -116,8 +107,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     refreshes = (log.get("sampler") or {}).get("refreshes", [])
     return {
         "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
-        "seed": cell.seed, "init": cell.init, "sampler": cell.sampler if cell.experts is None else cell.experts.sampler,
-        "preset": cell.preset,
+        "seed": cell.seed, "init": cell.init, "sampler": cell.run.real_data_sampler, "preset": cell.run.preset.name,
         "accuracy": m["metrics"][model]["mean"], "accuracy_std_nets": m["metrics"][model]["std"],
         "accuracies": m["metrics"][model]["accuracies"],
         "metrics": {k: v["mean"] for k, v in m["metrics"].items()},
@@ -175,7 +165,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
 
     if jobs == 0:
         for spec in specs:
-            log(f"  experts {spec.folder_name}: {build_expert_buffer(spec, grid.preset, str(out))['build_s']:.0f} s")
+            log(f"  experts {spec.folder_name}: {build_expert_buffer(spec, str(out))['build_s']:.0f} s")
         for cell in todo:
             try:
                 rec = run_cell(cell, str(out))
@@ -187,7 +177,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
-            futures = {pool.submit(build_expert_buffer, s, grid.preset, str(out), threads): s for s in specs}
+            futures = {pool.submit(build_expert_buffer, s, str(out), threads): s for s in specs}
             for fut in as_completed(futures):
                 log(f"  experts {futures[fut].folder_name}: {fut.result()['build_s']:.0f} s")
             cells = {pool.submit(_isolated_cell, c, str(out), threads): c for c in todo}

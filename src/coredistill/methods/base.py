@@ -100,8 +100,8 @@ class Method:
     """A distillation method. Subclasses store options in ``__init__`` and implement :meth:`losses`.
 
     Class attributes: ``lr_images`` (SGD lr on the images, momentum 0.5 as the field), ``eval_dsa`` (whether
-    the field evaluates this method with DSA), ``uses_dsa`` (augmentation during matching), ``seed_init`` and
-    ``real_batches`` (where the seed's two phases plug in, for benchmarks).
+    the field evaluates this method with DSA), ``uses_dsa`` (augmentation during matching), ``needs_experts``
+    (learns from expert trajectories rather than real batches), ``parallel`` (how torch.distributed splits it).
 
     Optional hooks, all with neutral defaults, for methods that learn more than images (KRR methods learn labels
     and a temperature; MTT a step size): :meth:`setup` (before the loop), :meth:`extra_parameters` (more
@@ -113,12 +113,9 @@ class Method:
     eval_dsa: bool = False
     uses_dsa: bool = False
     iterations: int = 0
-    # the seed's initializer for this method family (k-means sensitivity for any method; KRR methods override it
-    # with the kernel-fitting sensitivity of their own kernel)
-    seed_init: str = "kmeans-sensitivity"
-    # where the method meets real batches: "loop" (the run's batch sampler) or "experts" (MTT: only the expert
-    # trajectories see real data, so importance sampling acts on expert training)
-    real_batches: str = "loop"
+    # whether the method learns from expert trajectories (MTT) instead of real batches: the pipeline builds them
+    # (RunConfig.experts), and a run's batch sampler then drives expert training
+    needs_experts: bool = False
     # how torch.distributed splits this method across processes (see coredistill.distributed): "classes" — losses()
     # computes only ctx.owns(c) classes' terms (while drawing every class's randomness) and the images of each class
     # are combined after each step; "gradients" — losses() yields this process's share of one loss over all

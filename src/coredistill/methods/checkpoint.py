@@ -43,7 +43,19 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt ({type(e).__name__}: {e}).{hint}") from None
     saved = state.get("config", {})
     if config_hash(saved) != config_hash(config):
-        keys = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        keys = differing_keys(saved, config)
         raise CheckpointError(f"checkpoint {str(path)!r} belongs to a different run: config keys {', '.join(keys)} "
                               "differ. Use the same settings, or start afresh without --resume (or another --out).")
     return state
+
+
+def differing_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the entries where two nested configurations differ (down to the first non-mapping)."""
+    out = []
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += differing_keys(x, y, f"{prefix}{k}.")
+        elif x != y:
+            out.append(f"{prefix}{k}")
+    return out

@@ -32,6 +32,7 @@ from ..models import create_model
 from ..sampling import BatchSampler, create_sampler
 from ..seeding import spawn, torch_generator
 from .base import Context, RealData
+from .checkpoint import differing_keys
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -89,7 +90,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
         if old.get("config_hash") != config_hash(config):
-            keys = sorted(k for k in set(old["config"]) | set(config) if old["config"].get(k) != config.get(k))
+            keys = differing_keys(old["config"], config)
             raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
                                   f"{', '.join(keys)} differ): use another folder or the same settings")
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),

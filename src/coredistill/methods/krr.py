@@ -55,7 +55,6 @@ class KRRMethod(Method):
     eval_dsa = False
     uses_dsa = False
     default_kernel = "nngp-rf"
-    seed_init = "kernel-leverage"
     parallel = "gradients"  # the real batch is split by class; every process solves the same small support system
 
     def __init__(self, iterations: int = 1000, batch_real: int = 128, lr_images: float = 0.01,

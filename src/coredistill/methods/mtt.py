@@ -37,7 +37,7 @@ class MTT(Method):
     lr_images = 100.0
     eval_dsa = True
     uses_dsa = True
-    real_batches = "experts"
+    needs_experts = True
 
     def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,

@@ -1,0 +1,164 @@
+"""One run, resolved once: :class:`RunConfig` merges a preset's defaults with the caller's options, and its
+:meth:`~RunConfig.identity` is what a run is hashed, checkpointed, cached and recorded by.
+
+The pipeline (``distill``), the CLI, the demo and the benchmark grid all build their runs here, so a benchmark
+cell's hash always describes exactly what the pipeline runs.
+
+>>> cfg = RunConfig.resolve("digits", 1, method="dm", preset="tiny", sampler="relative-loss")
+>>> cfg.method_options, cfg.sampler_options, cfg.experts
+({'iterations': 4, 'batch_real': 16}, {}, None)
+>>> mtt = RunConfig.resolve("digits", 1, method="mtt", preset="tiny", sampler="relative-loss")
+>>> mtt.sampler, mtt.experts.sampler  # MTT meets real data only in expert training: the sampler goes there
+('uniform', 'relative-loss')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .atomic import config_hash
+from .errors import check_non_negative_int, check_positive_int, invalid
+from .presets import Preset, get_preset
+
+DEFAULT_NUM_EXPERTS = 5
+# preset fields that set up the methods rather than the evaluation: a run hashes its own resolved part of them
+_METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
+# preset fields that change no result (beyond float summation order, as the thread count): rewording a
+# description or training the eval nets stacked must not invalidate finished runs
+_DOC_FIELDS = ("description", "eval_ensemble")
+
+
+def preset_identity(preset: Preset) -> dict[str, Any]:
+    """The evaluation part of a preset that a run's result depends on."""
+    return {k: v for k, v in preset.to_dict().items() if k not in _METHOD_FIELDS + _DOC_FIELDS}
+
+
+@dataclass(frozen=True)
+class ExpertsConfig:
+    """How to train the expert trajectories a run learns from (MTT): built once per data set and sampler, shared
+    by every run (seed, IPC) that matches."""
+
+    dataset: str
+    dataset_options: dict[str, Any]
+    sampler: str
+    sampler_options: dict[str, Any]
+    num_experts: int
+    preset: Preset = field(repr=False)
+    zca_eps: float | None = None
+
+    def identity(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "dataset_options": self.dataset_options, "sampler": self.sampler,
+                "sampler_options": self.sampler_options, "num_experts": self.num_experts,
+                "model": self.preset.model, "model_options": self.preset.model_options,
+                "experts": self.preset.experts, "zca_eps": self.zca_eps}
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.identity())
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.dataset}-{self.sampler}-{self.hash[:8]}"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A fully resolved run. ``method_options`` and ``sampler_options`` hold the preset's defaults merged with the
+    caller's overrides (the method's own constructor defaults fill in the rest); ``sampler`` draws the run's real
+    batches. For a method that learns from expert trajectories, ``experts`` says how to build them (the requested
+    sampler drives expert training, and the loop's own sampler is uniform) unless ``method_options["experts"]``
+    names a buffer folder."""
+
+    dataset: str
+    ipc: int
+    method: str
+    init: str
+    sampler: str
+    preset: Preset = field(repr=False)
+    seed: int = 0
+    method_options: dict[str, Any] = field(default_factory=dict)
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    init_options: dict[str, Any] = field(default_factory=dict)
+    features: Any = None  # a feature-space name, a FeatureSpace, or None (the initializer's / method's own)
+    feature_options: dict[str, Any] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    zca_eps: float | None = None
+    eval_every: int = 0
+    experts: ExpertsConfig | None = None
+
+    @classmethod
+    def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
+                preset: str | Preset = "cpu", seed: int = 0, method_options: dict[str, Any] | None = None,
+                sampler_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
+                features: Any = None, feature_options: dict[str, Any] | None = None,
+                dataset_options: dict[str, Any] | None = None, zca_eps: float | None = None, eval_every: int = 0,
+                iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS) -> "RunConfig":
+        """Check the names and counts, and merge the preset's defaults for ``method`` at ``ipc`` (and for the
+        sampler) with the given options; ``iterations`` overrides the method's iteration count."""
+        from .methods import METHODS
+        from .sampling import SAMPLERS
+        from .select import INITIALIZERS
+
+        check_positive_int("ipc", ipc)
+        check_non_negative_int("seed", seed)
+        check_non_negative_int("eval_every", eval_every)
+        check_positive_int("iterations", iterations, allow_none=True)
+        check_positive_int("num_experts", num_experts)
+        if zca_eps is not None and (isinstance(zca_eps, bool) or not isinstance(zca_eps, (int, float))
+                                    or not zca_eps > 0):
+            raise invalid("zca_eps", zca_eps, "None or a positive ZCA regularization eps, e.g. 0.1")
+        for name, value in (("method_options", method_options), ("sampler_options", sampler_options),
+                            ("init_options", init_options), ("feature_options", feature_options),
+                            ("dataset_options", dataset_options)):
+            if value is not None and not isinstance(value, dict):
+                raise invalid(name, value, "a mapping of option names to values")
+        p = get_preset(preset)
+        learner_cls, _ = METHODS.get(method), INITIALIZERS.get(init)
+        SAMPLERS.get(sampler)
+        options = {**p.method_options(method, ipc), **(method_options or {})}
+        if iterations is not None:
+            options["iterations"] = iterations
+        requested = {**p.sampler_options(sampler), **(sampler_options or {})}
+        experts = None
+        if getattr(learner_cls, "needs_experts", False):
+            if options.get("experts") is not None:
+                if sampler != "uniform":
+                    raise invalid("sampler", sampler, "'uniform' when the method is given an expert buffer (its "
+                                  "real data is the buffer's, drawn by the buffer's own sampler)")
+            else:
+                experts = ExpertsConfig(dataset, dict(dataset_options or {}), sampler, requested, num_experts, p,
+                                        zca_eps)
+                sampler, requested = "uniform", p.sampler_options("uniform")
+        return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
+                   features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts)
+
+    @property
+    def real_data_sampler(self) -> str:
+        """The sampler that draws this run's real data: the loop's, or the expert training's."""
+        return self.experts.sampler if self.experts is not None else self.sampler
+
+    def identity(self) -> dict[str, Any]:
+        """What the result depends on (besides the data's content and the machine). Options left at their
+        defaults (no init options, the default feature space) stay out, so that a run's hash is the same as
+        before those options existed."""
+        ident = {"dataset": self.dataset, "dataset_options": self.dataset_options, "ipc": self.ipc,
+                 "seed": self.seed, "method": self.method, "method_options": self.method_options, "init": self.init,
+                 "sampler": self.sampler, "sampler_options": self.sampler_options,
+                 "preset": preset_identity(self.preset), "eval_every": self.eval_every, "zca_eps": self.zca_eps,
+                 "experts": None if self.experts is None else self.experts.identity()}
+        if self.init_options:
+            ident["init_options"] = self.init_options
+        if self.features is not None or self.feature_options:
+            features = self.features
+            if features is not None and not isinstance(features, str):
+                features = [features.name, features.options()]
+            ident["features"] = [features, self.feature_options]
+        return ident
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.identity())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The identity plus the preset's name, as recorded in an artifact's manifest."""
+        return {**self.identity(), "preset_name": self.preset.name, "hash": self.hash}

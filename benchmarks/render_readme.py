@@ -1,6 +1,6 @@
 """Put committed benchmark tables into README.md and docs/ between markers, so no published number is typed by hand.
 
-    <!-- table: benchmarks/results/method_accuracy_cpu/summary_methods.md -->
+    <!-- table: benchmarks/results/cpu/results.md -->
     ...replaced by that file's contents...
     <!-- /table -->
 

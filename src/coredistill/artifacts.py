@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from .atomic import replace_dir, sync_file, write_with
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
+
+if TYPE_CHECKING:
+    from .record import RunRecord
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -64,6 +67,13 @@ class DistilledSet:
         if "mean" not in norm:
             raise ArtifactError("manifest has no normalization.mean/std: cannot de-normalize images")
         return Normalizer(tuple(norm["mean"]), tuple(norm["std"]))
+
+    @property
+    def record(self) -> "RunRecord":
+        """The manifest's results, typed (metrics, timings, curve, sampler diagnostics)."""
+        from .record import RunRecord
+
+        return RunRecord.from_manifest(self.manifest)
 
     def images_unit(self) -> torch.Tensor:
         """Images mapped back to [0, 1] pixel space (undoing ZCA, then normalization), clipped for display."""

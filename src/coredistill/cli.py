@@ -6,11 +6,14 @@ import ast
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
 from .config import DEFAULT_NUM_EXPERTS
 from .errors import CoredistillError, invalid
+
+if TYPE_CHECKING:
+    from .evaluate import EvalResult
 
 
 def _options(pairs: Sequence[str] | None, flag: str) -> dict[str, Any]:
@@ -100,7 +103,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(ckpt, ignore_errors=True)
-    _print_metrics(result.manifest.get("metrics", {}))
+    _print_metrics(result.record.metrics)
     print(f"saved {out}")
     if getattr(args, "plots", None):
         _write_score_plots(result, ds, Path(args.plots))
@@ -151,11 +154,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _write_sampler_plots(result, ds, folder: Path) -> None:
     from .plots import important_real_grid, sampler_diagnostics
 
-    refreshes = (result.manifest["log"].get("sampler") or {}).get("refreshes")
+    refreshes, name = result.record.refreshes, result.record.sampler
     if not refreshes:
         return
     folder.mkdir(parents=True, exist_ok=True)
-    name = result.manifest["sampler"]["name"]
     print(f"wrote {sampler_diagnostics(refreshes, folder / 'sampler.png', title=f'{name} on {ds.name}')}")
     print(f"wrote {important_real_grid(ds.train_float(), refreshes[-1], folder / 'important_real.png')} "
           f"(per class: the real images most likely to be drawn after the refresh at iteration "
@@ -177,12 +179,12 @@ def _write_score_plots(result, ds, folder: Path) -> None:
           "(per class: most important | least important)")
 
 
-def _print_metrics(metrics: dict[str, dict]) -> None:
+def _print_metrics(metrics: dict[str, EvalResult]) -> None:
     from .table import format_table, pct
 
     if metrics:
         print(format_table(["eval model", "accuracy %", "nets", "epochs", "dsa", "preset"],
-                           [[m, pct(r["mean"], r["std"]), len(r["accuracies"]), r["epochs"], r["dsa"], r["preset"]]
+                           [[m, pct(r.mean, r.std), len(r.accuracies), r.epochs, r.dsa, r.preset]
                             for m, r in metrics.items()]))
 
 
@@ -200,7 +202,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                    ("device", args.device)) if v is not None}
     results = evaluate_artifact(artifact, ds, models=args.models, preset=args.preset, seed=args.seed,
                                 progress=not args.quiet, **overrides)
-    _print_metrics({k: r.to_dict() for k, r in results.items()})
+    _print_metrics(results)
     if args.json:
         Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
     return 0
@@ -219,20 +221,20 @@ def cmd_show(args: argparse.Namespace) -> int:
     if init.get("indices") is not None:
         shown = init["indices"][:10]
         print(f"init idx   {shown}{' …' if len(init['indices']) > 10 else ''}")
-    _print_metrics(m.get("metrics", {}))
+    record = artifact.record
+    _print_metrics(record.metrics)
     timings = m.get("timings", {})
     if timings:
         print("timings    " + "  ".join(f"{k} {v:.2f}" for k, v in timings.items()))
-    log = m.get("log", {})
-    refreshes = (log.get("sampler") or {}).get("refreshes")
+    refreshes = record.refreshes
     if refreshes:
         from .plots import sampler_diagnostics
 
         plot = sampler_diagnostics(refreshes, Path(args.sampler_plot or Path(args.artifact) / "sampler.png"),
                                    title=f"{m.get('sampler', {}).get('name')} on {m.get('dataset', {}).get('name')}")
         last = refreshes[-1]["classes"]
-        print(f"sampler    {m['sampler']['name']}  {len(refreshes)} refreshes, scoring "
-              f"{log.get('sampler_seconds', 0):.1f} s = {100 * log.get('sampler_share', 0):.1f} % of distillation; "
+        print(f"sampler    {record.sampler}  {len(refreshes)} refreshes, scoring "
+              f"{record.sampler_seconds:.1f} s = {100 * record.sampler_share:.1f} % of distillation; "
               f"last refresh: entropy/log(pool) {sum(c['entropy'] / c['max_entropy'] for c in last) / len(last):.3f}, "
               f"90 % of p on {100 * sum(c['mass90_fraction'] for c in last) / len(last):.0f} % of the pool")
         print(f"           diagnostics plot {plot}")

@@ -49,10 +49,10 @@ def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence
                                                       else cell.sampler)
         result.save(out_dir / f"{ds.name}-ipc{cell.ipc}-{cell.method}-{cell.init}-{sampler.split()[0]}",
                     overwrite=True)
-        r = result.manifest["metrics"][p.model]
+        r = result.record.result
         table.append([ds.name, str(cell.ipc), cell.method, cell.init, sampler, str(len(result.images)),
-                      pct(r["mean"], r["std"]), f"{time.perf_counter() - t0:.1f}"])
-        print(f"  ipc {cell.ipc:>3} {cell.method}/{cell.init}/{sampler}: {pct(r['mean'], r['std'])} %", flush=True)
+                      pct(r.mean, r.std), f"{time.perf_counter() - t0:.1f}"])
+        print(f"  ipc {cell.ipc:>3} {cell.method}/{cell.init}/{sampler}: {pct(r.mean, r.std)} %", flush=True)
     if full_data:
         t0 = time.perf_counter()
         train_x, test_x = prepare_real(ds, None)

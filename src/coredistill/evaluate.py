@@ -7,7 +7,7 @@ after the *last* epoch (never the best epoch: that would select on the test set)
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Sequence
 
 import numpy as np
@@ -53,6 +53,12 @@ class EvalResult:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EvalResult":
+        """Back from :meth:`to_dict` (as stored in a manifest); fields a manifest lacks take their defaults."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
     def __str__(self) -> str:
         return f"{self.model}: {100 * self.mean:.2f} ± {100 * self.std:.2f} % ({len(self.accuracies)} nets)"

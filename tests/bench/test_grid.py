@@ -61,3 +61,30 @@ def test_missing_required_key_and_missing_file(tmp_path):
         Grid.from_dict({k: v for k, v in BASE.items() if k != "seeds"})
     with pytest.raises(InvalidParameterError, match="grid=.*nope.yaml"):
         Grid.load(tmp_path / "nope.yaml")
+
+
+def test_named_variants_in_the_grid():
+    grid = Grid.from_dict({**BASE, "methods": ["dm", "rfad"], "sampler_options": {"relative-loss": {"pool": 9}},
+                           "variants": ["baseline", {"name": "smoothed", "sampler": "relative-loss",
+                                                     "sampler_options": {"beta": 0.5}},
+                                        {"name": "herd", "init": {"default": "herding", "rfad": "kernel-leverage"},
+                                         "init_options": {}}]})
+    by = {(c.method, c.variant): c for c in grid.cells()}
+    assert by["dm", "smoothed"].run.sampler_options == {"pool": 9, "beta": 0.5}  # variant over grid over preset
+    assert (by["dm", "herd"].init, by["rfad", "herd"].init) == ("herding", "kernel-leverage")
+    assert by["dm", "herd"].sampler == "uniform"
+    # a built-in variant is the same cell whether named or spelled out
+    spelled = Grid.from_dict({**BASE, "methods": ["dm"], "variants": [{"name": "baseline"}]}).cells()[0]
+    assert spelled.hash == by["dm", "baseline"].hash
+
+
+@pytest.mark.parametrize("variant, match", [
+    ({"init": "herding"}, "variants=.*name required"),
+    ({"name": "x", "colour": 1}, "variants key='colour'"),
+    ({"name": "x", "init": "best"}, "init='best'"),
+    ({"name": "x", "init": {"dm": "herding"}}, "init=.*'default'"),
+    ({"name": "x", "sampler": "loss"}, "sampler='loss'"),
+])
+def test_bad_named_variants(variant, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        Grid.from_dict({**BASE, "methods": ["dm"], "variants": [variant]})

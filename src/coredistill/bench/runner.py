@@ -100,28 +100,23 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         torch.set_num_threads(threads)
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     res, experts = distill_cell(cell, out)
-    m = res.manifest
-    model = m["preset"]["model"]
-    log = m["log"]
-    timings = m["timings"]
-    refreshes = (log.get("sampler") or {}).get("refreshes", [])
+    rec = res.record
     return {
         "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
         "seed": cell.seed, "init": cell.init, "sampler": cell.run.real_data_sampler, "preset": cell.run.preset.name,
-        "accuracy": m["metrics"][model]["mean"], "accuracy_std_nets": m["metrics"][model]["std"],
-        "accuracies": m["metrics"][model]["accuracies"],
-        "metrics": {k: v["mean"] for k, v in m["metrics"].items()},
-        "select_s": timings["features_s"] + timings["select_s"], "distill_s": timings["distill_s"],
-        "scoring_s": log.get("sampler_seconds") or 0.0, "eval_s": timings["eval_s"],
+        "accuracy": rec.accuracy, "accuracy_std_nets": rec.result.std, "accuracies": rec.result.accuracies,
+        "metrics": {k: v.mean for k, v in rec.metrics.items()},
+        "select_s": rec.timings.selection_s, "distill_s": rec.timings.distill_s,
+        "scoring_s": rec.sampler_seconds, "eval_s": rec.timings.eval_s,
         "experts_build_s": None if experts is None else experts["build_s"],
-        "iterations": int(cell.config["method_options"].get("iterations", 0)) if cell.method != "none" else 0,
+        "iterations": int(cell.run.method_options.get("iterations", 0)) if cell.method != "none" else 0,
         "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
         "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
-        "curve": m.get("curve", []),
+        "curve": rec.curve,
         "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
                        "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),
                        "mass90": float(np.mean([c["mass90_fraction"] for c in h["classes"]]))}
-                      for h in refreshes],
+                      for h in rec.refreshes],
         "versions": _versions(), "config": cell.config,
     }
 

@@ -102,5 +102,17 @@ PRESETS.register("tiny", Preset(
     experts={"epochs": 2, "lr": 0.01, "batch_size": 64, "dsa": False}))
 
 
+def configure_method(method: str, by_ipc: dict[str, dict[int, dict[str, Any]]] | None = None,
+                     **by_preset: dict[str, Any]) -> None:
+    """Give a method registered outside this module its settings in each named preset (the built-in methods'
+    are above), e.g. ``configure_method("toy", tiny={"iterations": 2}, cpu={...}, paper={...})``; ``by_ipc``
+    holds per-preset, per-IPC overrides. Every registered method has settings in every preset (a test checks it),
+    so that no preset runs a method at its constructor's defaults by accident."""
+    for preset, options in by_preset.items():
+        PRESETS.get(preset).methods[method] = dict(options)
+    for preset, overrides in (by_ipc or {}).items():
+        PRESETS.get(preset).methods_by_ipc[method] = {int(k): dict(v) for k, v in overrides.items()}
+
+
 def get_preset(preset: str | Preset) -> Preset:
     return preset if isinstance(preset, Preset) else PRESETS.get(preset)

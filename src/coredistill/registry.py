@@ -1,8 +1,10 @@
 """One small generic registry, used for data sets, models, initializers, methods and presets."""
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Callable, Generic, Iterator, TypeVar
+import pkgutil
+from typing import Callable, Generic, Iterator, Sequence, TypeVar
 
 from .errors import invalid
 
@@ -63,6 +65,13 @@ class Registry(Generic[T]):
 
     def items(self):
         return self._entries.items()
+
+
+def import_submodules(package: str, path: Sequence[str]) -> None:
+    """Import every module of ``package`` (its ``__path__``), so that an entry registered where it is defined is
+    present without another file naming it: adding one is one new module."""
+    for info in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{info.name}")
 
 
 def accepts(fn: Callable, option: str) -> bool:

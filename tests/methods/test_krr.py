@@ -89,7 +89,7 @@ def test_kernel_leverage_init_uses_the_methods_kernel(digits):
                 evaluate_with=(), progress=False)
     f = r.manifest["initializer"]["features"]
     assert f["name"] == "kernel" and f["options"]["kernel"] == "nngp-rf"
-    assert f["options"]["kernel_options"]["width"] == 16  # the tiny preset's RFAD kernel
+    assert f["options"]["width"] == 16  # the tiny preset's RFAD kernel (kernel options flattened)
 
 
 @pytest.mark.parametrize("options, match", [

@@ -4,10 +4,9 @@ import pytest
 import torch
 from scipy import stats
 
-from coredistill.methods import Context, RealData
 from coredistill.errors import InvalidParameterError
 from coredistill.pipeline import distill
-from coredistill.sampling import create_sampler
+from coredistill.sampling import ScoringContext, create_sampler
 from coredistill.sampling.relative_loss import relative_loss_probabilities
 
 
@@ -15,7 +14,7 @@ class Planted:
     """A predictor whose "logits" are the first pixel of each image: with ``planted_loss`` below, an example's loss
     is whatever value the test wrote into its image."""
 
-    def fit(self, images, labels, ctx, generator):
+    def fit(self, images, labels, scoring, generator):
         return lambda x: x.flatten(1)[:, :1]
 
 
@@ -25,8 +24,7 @@ def planted_loss(logits, targets):
 
 def _ctx(values, labels, sampler, num_classes=2):
     images = torch.as_tensor(values, dtype=torch.float32).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
-    return Context(RealData(images, torch.as_tensor(labels), None), num_classes, 1, sampler,
-                   np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+    return ScoringContext(images, num_classes)
 
 
 def _scored(losses, labels, **options):
@@ -94,8 +92,7 @@ def test_planted_mislabelled_example_is_drawn_far_more_often(digits):
     syn_idx = np.concatenate([np.flatnonzero(y.numpy() == c)[1:6] for c in range(10)])
     s = create_sampler("relative-loss", pool=None, beta=0.2, predictor_options={"epochs": 100, "lr": 0.05})
     s.setup(y.numpy(), 10, seed=0)
-    ctx = Context(RealData(x, y, digits), 10, 5, s, np.random.default_rng(0), torch.Generator().manual_seed(0),
-                  torch.device("cpu"), "ConvNet", {"width": 16})
+    ctx = ScoringContext(x, 10, torch.device("cpu"), "ConvNet", {"width": 16})
     s.rescore(x[syn_idx], y[syn_idx], ctx)
     pool, p = s.probabilities(0)
     pos = int(np.flatnonzero(pool == planted)[0])
@@ -113,8 +110,7 @@ def test_refresh_changes_p_when_the_synthetic_set_changes_and_is_deterministic(d
     y = digits.y_train
     s = create_sampler("relative-loss", pool=50, predictor_options={"epochs": 30, "lr": 0.05})
     s.setup(y.numpy(), 10, seed=4)
-    ctx = Context(RealData(x, y, digits), 10, 1, s, np.random.default_rng(0), torch.Generator().manual_seed(0),
-                  torch.device("cpu"), "ConvNet", {"width": 16})
+    ctx = ScoringContext(x, 10, torch.device("cpu"), "ConvNet", {"width": 16})
     first = np.concatenate([np.flatnonzero(y.numpy() == c)[:1] for c in range(10)])
     s.rescore(x[first], y[first], ctx, iteration=10)
     p1 = [p.copy() for p in s._p]

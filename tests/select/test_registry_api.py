@@ -45,3 +45,12 @@ def test_single_point_class(name):
     y = np.array([0] * 10 + [1])
     sel = create_initializer(name).select(x, y, 1, np.random.default_rng(0))
     assert 10 in sel.indices.tolist() and np.isfinite(sel.weights).all()
+
+
+@pytest.mark.parametrize("name", list_initializers())
+def test_options_are_plain_data_and_rebuild_the_initializer(name):
+    import json
+
+    options = create_initializer(name).options()
+    assert json.loads(json.dumps(options)) == options
+    assert create_initializer(name, **options).options() == options

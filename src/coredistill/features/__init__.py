@@ -8,16 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Registry
+from ..registry import import_submodules
 from .cache import cache_key, cached_features
-from .spaces import Encoder, FeatureSpace, KernelFeatures, KernelRandomFeatures, Pixels, RandomNetEmbeddings
+from .spaces import FEATURES, Encoder, FeatureSpace, KernelFeatures, KernelRandomFeatures, Pixels, RandomNetEmbeddings
 
-FEATURES: Registry[type[FeatureSpace]] = Registry("features")
-FEATURES.register("pixels", Pixels)
-FEATURES.register("random-nets", RandomNetEmbeddings)
-FEATURES.register("kernel-rf", KernelRandomFeatures)
-FEATURES.register("encoder", Encoder)
-FEATURES.register("kernel", KernelFeatures)
+import_submodules(__name__, __path__)  # a feature space registers where it is defined: a new one is one new file
 
 
 def list_features() -> list[str]:

@@ -15,16 +15,15 @@ from tqdm.auto import tqdm
 from ..distributed import ClassShard
 from ..errors import invalid
 from ..models import create_model
+from ..params import Params
+from ..registry import Registry
 from ..seeding import spawn
 
 
-class FeatureSpace:
+class FeatureSpace(Params):
     """Base class: constructors store options only; :meth:`compute` does the work."""
 
     name = "base"
-
-    def options(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def compute(self, images: torch.Tensor, *, seed: int = 0, device: torch.device | str = "cpu",
                 progress: bool = True, shard: ClassShard | None = None, allocate=None) -> np.ndarray:
@@ -70,6 +69,10 @@ def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progr
     return shard.combine_rows(out)
 
 
+FEATURES: Registry[type[FeatureSpace]] = Registry("features")  # entries register where they are defined
+
+
+@FEATURES.decorator("pixels")
 class Pixels(FeatureSpace):
     """The images themselves, flattened (already normalized / ZCA-whitened by the data layer)."""
 
@@ -82,6 +85,7 @@ class Pixels(FeatureSpace):
         return images.reshape(len(images), -1).float().numpy().astype(np.float32, copy=True)
 
 
+@FEATURES.decorator("random-nets")
 class RandomNetEmbeddings(FeatureSpace):
     """Embeddings of ``num_nets`` randomly initialized networks (DM's view of the data).
 
@@ -107,8 +111,11 @@ class RandomNetEmbeddings(FeatureSpace):
 
     def _nets(self, images: torch.Tensor, seed: int, device) -> list[nn.Module]:
         c, h, w = images.shape[1:]
-        return [create_model(self.model, c, 2, (h, w), seed=s, **self.model_options).to(device).eval()
+        return [create_model(self.model, c, 2, (h, w), seed=s, **self._net_options()).to(device).eval()
                 for s in spawn(seed, self.num_nets)]
+
+    def _net_options(self) -> dict[str, Any]:
+        return self.model_options
 
     def _scale(self, dim: int) -> float:
         return 1.0 / math.sqrt(self.num_nets)
@@ -143,22 +150,32 @@ class RandomNetEmbeddings(FeatureSpace):
         return whole[0] if whole else np.zeros((0, 0), np.float32)
 
 
+@FEATURES.decorator("kernel-rf")
 class KernelRandomFeatures(RandomNetEmbeddings):
     """Random features of the ConvNet NNGP kernel, as RFAD: embeddings of ``num_nets`` random ConvNets without
     normalization layers, scaled by ``1/sqrt(num_nets * D)`` so that ``phi(x) . phi(x')`` is the Monte-Carlo
     estimate of ``E_theta[f_theta(x) . f_theta(x')] / D``, the NNGP kernel (up to a constant factor)."""
 
     name = "kernel-rf"
+    combine = "concat"
 
     def __init__(self, model: str = "ConvNet", num_nets: int = 4, width: int = 32, norm: str = "none",
                  batch_size: int = 512, **model_options: Any) -> None:
-        super().__init__(model=model, num_nets=num_nets, combine="concat", batch_size=batch_size, width=width,
-                         norm=norm, **model_options)
+        self.model = model
+        self.num_nets = num_nets
+        self.width = width
+        self.norm = norm
+        self.batch_size = batch_size
+        self.model_options = model_options
+
+    def _net_options(self) -> dict[str, Any]:
+        return {"width": self.width, "norm": self.norm, **self.model_options}
 
     def _scale(self, dim: int) -> float:
         return 1.0 / math.sqrt(self.num_nets * dim)
 
 
+@FEATURES.decorator("encoder")
 class Encoder(FeatureSpace):
     """A user's ``torch.nn.Module`` mapping images to features (e.g. a pretrained encoder).
 
@@ -168,18 +185,21 @@ class Encoder(FeatureSpace):
     name = "encoder"
 
     def __init__(self, module: nn.Module, batch_size: int = 512, cache_name: str | None = None) -> None:
-        self._module = module
+        self.module = module
         self.batch_size = batch_size
         self.cache_name = cache_name
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "module": type(self.module).__name__}  # a manifest records its class
 
     @property
     def cacheable(self) -> bool:
         return self.cache_name is not None
 
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
-        if not isinstance(self._module, nn.Module):
-            raise invalid("module", type(self._module).__name__, "a torch.nn.Module")
-        module = self._module.to(device)
+        if not isinstance(self.module, nn.Module):
+            raise invalid("module", type(self.module).__name__, "a torch.nn.Module")
+        module = self.module.to(device)
         was_training = module.training
         module.eval()
         try:
@@ -188,6 +208,7 @@ class Encoder(FeatureSpace):
             module.train(was_training)
 
 
+@FEATURES.decorator("kernel")
 class KernelFeatures(FeatureSpace):
     """The feature map Φ of a random-feature kernel of :mod:`coredistill.kernels` (e.g. ``nngp-rf``), drawn from
     the seed: the space in which a KRR distiller fits, so that ``kernel-leverage`` scores the same kernel."""

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Registry
-from .base import RBF, Kernel
+from ..registry import import_submodules
+from .base import KERNELS, RBF, Kernel
 from .krr import KRRFit, NumericalError, centered_one_hot, krr_solve
 from .nngp import NNGPRandomFeatures
 
-KERNELS: Registry[type[Kernel]] = Registry("kernel")
-KERNELS.register("nngp-rf", NNGPRandomFeatures)
-KERNELS.register("rbf", RBF)
+import_submodules(__name__, __path__)  # a kernel registers where it is defined: a new one is one new file
 
 
 def create_kernel(name: str, **options: Any) -> Kernel:

@@ -11,8 +11,11 @@ from typing import Any
 
 import torch
 
+from ..params import Params
+from ..registry import Registry
 
-class Kernel:
+
+class Kernel(Params):
     random = False  # whether resample() draws anything
 
     def setup(self, real_images: torch.Tensor, num_classes: int, device: torch.device) -> None:
@@ -24,10 +27,11 @@ class Kernel:
     def kernel(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def options(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+KERNELS: Registry[type[Kernel]] = Registry("kernel")  # entries register where they are defined
 
 
+@KERNELS.decorator("rbf")
 class RBF(Kernel):
     """exp(−γ‖x − y‖²) on flattened images; ``gamma=None``: 1 / (D · mean per-pixel variance of the real data),
     scikit-learn's "scale" rule, so the kernel does not depend on the image size or normalization."""

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import check_positive_int
 from ..models import create_model
 from ..seeding import spawn, torch_generator
-from .base import Kernel
+from .base import KERNELS, Kernel
 
 
 def gaussian_init_(net: nn.Module, generator: torch.Generator) -> nn.Module:
@@ -32,6 +32,7 @@ def gaussian_init_(net: nn.Module, generator: torch.Generator) -> nn.Module:
     return net
 
 
+@KERNELS.decorator("nngp-rf")
 class NNGPRandomFeatures(Kernel):
     random = True
 

@@ -18,7 +18,9 @@ from ..data.dataset import ImageDataset
 from ..distributed import ClassShard
 from ..errors import check_positive_int, invalid
 from ..models import create_model
-from ..sampling import BatchSampler
+from ..params import Params
+from ..registry import Registry
+from ..sampling import BatchSampler, ScoringContext
 
 
 @dataclass
@@ -55,7 +57,6 @@ class Context:
     model: str = "ConvNet"
     model_options: dict[str, Any] = field(default_factory=dict)
     dsa: DSA | None = None
-    predictor: Any = None  # the method's own predictor for importance scoring (KRR fit), if it has one
     shard: ClassShard = field(default_factory=ClassShard)  # the classes this process computes (torch.distributed)
 
     def owns(self, class_index: int) -> bool:
@@ -70,6 +71,11 @@ class Context:
         if self.dsa is not None:
             self.dsa.sample(1, tuple(self.real.images.shape[-2:]), self.generator)
         return len(idx)
+
+    def scoring(self, predictor: Any = None) -> ScoringContext:
+        """What the run's batch sampler may see when it scores real examples."""
+        return ScoringContext(self.real.images, self.num_classes, self.device, self.model, self.model_options,
+                              predictor)
 
     def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx, weights = self.sampler.sample(class_index, batch_size, self.rng)
@@ -96,7 +102,7 @@ class Context:
         return self.dsa(*tensors, generator=self.generator)
 
 
-class Method:
+class Method(Params):
     """A distillation method. Subclasses store options in ``__init__`` and implement :meth:`losses`.
 
     Class attributes: ``lr_images`` (SGD lr on the images, momentum 0.5 as the field), ``eval_dsa`` (whether
@@ -131,7 +137,12 @@ class Method:
         return None
 
     def setup(self, images: torch.Tensor, labels: torch.Tensor, ctx: Context) -> None:
-        """Called once before the loop (and before a resume restores state); may set ``ctx.predictor``."""
+        """Called once before the loop (and before a resume restores state)."""
+
+    def predictor(self):
+        """The predictor the current synthetic set induces under this method, if the method has its own (a KRR
+        fit); ``None`` lets an importance sampler train its proxy. Called after :meth:`setup`."""
+        return None
 
     def extra_parameters(self) -> list[dict[str, Any]]:
         """Optimizer groups besides the images, e.g. ``[{"params": [labels], "lr": 0.01}]``."""
@@ -163,8 +174,8 @@ class Method:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or lr == float("inf"):
             raise invalid("lr_images", lr, "a positive finite learning rate")
 
-    def options(self) -> dict:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+METHODS: Registry[type[Method]] = Registry("method")  # entries register where they are defined
 
 
 def weighted_mean(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .base import Context, Method
+from .base import METHODS, Context, Method
 
 # (outer_loop, inner_loop) per ipc, as in the papers' code; other ipc: outer = ipc, inner = round(500 / ipc)
 LOOPS = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
@@ -43,6 +43,7 @@ def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: 
     return (weights * F.cross_entropy(logits, target, reduction="none")).mean()  # Horvitz–Thompson, unbiased
 
 
+@METHODS.decorator("dc")
 class DC(Method):
     lr_images = 0.1
     eval_dsa = False
@@ -100,6 +101,7 @@ class DC(Method):
                 opt.step()
 
 
+@METHODS.decorator("dsa")
 class DSAMethod(DC):
     """DC with differentiable Siamese augmentation on both sides (and DSA in evaluation, as the paper)."""
 

@@ -25,11 +25,12 @@ from torch import nn
 from torch.func import functional_call
 
 from ..models.base import has_batch_norm
-from .base import Context, Method, weighted_mean
+from .base import METHODS, Context, Method, weighted_mean
 
 COMPILE_FROM_ITERATIONS = 1000
 
 
+@METHODS.decorator("dm")
 class DM(Method):
     lr_images = 1.0
     eval_dsa = True

@@ -29,9 +29,8 @@ from ..atomic import config_hash, write_text, write_with
 from ..augment import DSA
 from ..errors import CheckpointError, check_positive_int, invalid
 from ..models import create_model
-from ..sampling import BatchSampler, create_sampler
+from ..sampling import BatchSampler, ScoringContext, create_sampler
 from ..seeding import spawn, torch_generator
-from .base import Context, RealData
 from .checkpoint import differing_keys
 
 FORMAT = 1
@@ -48,7 +47,7 @@ class _CurrentNet:
     def __init__(self, net: torch.nn.Module) -> None:
         self.net = net
 
-    def fit(self, images, labels, ctx, generator):
+    def fit(self, images, labels, scoring, generator):
         def predict(x):
             was = self.net.training
             self.net.eval()
@@ -128,16 +127,15 @@ def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_siz
     generator = torch_generator(seed)
     rng = np.random.default_rng(seed)
     sampler.setup(y.numpy(), num_classes, seed=seed)
-    ctx = Context(RealData(x, y, None), num_classes, 1, sampler, rng, generator, device, model, model_options,
-                  predictor=_CurrentNet(net))
+    scoring = ScoringContext(x, num_classes, device, model, model_options, predictor=_CurrentNet(net))
     augment = DSA(strategy=dsa_strategy) if dsa_strategy else None
     per_class = max(1, batch_size // num_classes)
     steps = max(1, len(x) // batch_size)
     snapshots = [_flat(net)]
     for epoch in range(epochs):
-        sampler.update(iteration=epoch, total=epochs, images=x[:1], labels=y[:1], ctx=ctx)
+        sampler.update(iteration=epoch, total=epochs, images=x[:1], labels=y[:1], scoring=scoring)
         for _ in range(steps):
-            batches = [ctx.real_batch(c, per_class) for c in range(num_classes)]
+            batches = [_real_batch(x, sampler, c, per_class, rng, device) for c in range(num_classes)]
             xb = torch.cat([b for b, _ in batches])
             yb = torch.cat([torch.full((len(b),), c, dtype=torch.long, device=device)
                             for c, (b, _) in enumerate(batches)])
@@ -152,6 +150,12 @@ def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_siz
         snapshots.append(_flat(net))
         bar.update(1)
     return torch.stack(snapshots)
+
+
+def _real_batch(x, sampler: BatchSampler, class_index: int, size: int, rng, device):
+    idx, weights = sampler.sample(class_index, size, rng)
+    w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
+    return x[torch.from_numpy(np.asarray(idx))].to(device), w
 
 
 class ExpertBuffer:

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from ..errors import check_positive_int, invalid
 from ..kernels import KRRFit, centered_one_hot, create_kernel, krr_solve
 from ..kernels.krr import check_reg
-from .base import Context, Method
+from .base import METHODS, Context, Method
 
 LOSSES = ("mse", "platt")
 _KERNEL_SAMPLE = 2048  # real images a kernel sees in setup (data scale for RBF's gamma)
@@ -36,18 +36,20 @@ def _gram(kernel, x: torch.Tensor, fx: torch.Tensor | None, y: torch.Tensor, fy:
 
 
 class KRRPredictor:
-    """The predictor a KRR method's current support set induces (for the importance sampler): its own kernel
-    and learned labels, solved exactly — no proxy training."""
+    """The predictor a KRR support set induces (for the importance sampler): ``kernel`` and the support's
+    (learned, centred) ``targets``, solved exactly — no proxy training. Holds the live objects, so it follows the
+    method's kernel redraws and label updates."""
 
     default_loss = "squared-error"  # the KRR fit's own loss, on its regression outputs
 
-    def __init__(self, method: "KRRMethod") -> None:
-        self._method = method
+    def __init__(self, kernel, targets: torch.Tensor, reg: float) -> None:
+        self.kernel = kernel
+        self.targets = targets
+        self.reg = reg
 
-    def fit(self, images, labels, ctx, generator):
-        m = self._method
-        fit = KRRFit(m._kernel, images.detach().to(ctx.device), m._labels.detach(), m.reg)
-        return lambda x: fit(x) + 1.0 / ctx.num_classes  # back from centred targets to one-hot space
+    def fit(self, images, labels, scoring, generator):
+        fit = KRRFit(self.kernel, images.detach().to(scoring.device), self.targets.detach(), self.reg)
+        return lambda x: fit(x) + 1.0 / scoring.num_classes  # back from centred targets to one-hot space
 
 
 class KRRMethod(Method):
@@ -112,7 +114,9 @@ class KRRMethod(Method):
             self.learn_labels)
         self._log_temperature = torch.zeros((), device=ctx.device, requires_grad=self.loss == "platt")
         self._calls = 0
-        ctx.predictor = KRRPredictor(self)
+
+    def predictor(self) -> KRRPredictor:
+        return KRRPredictor(self._kernel, self._labels, self.reg)
 
     def extra_parameters(self) -> list[dict[str, Any]]:
         groups = []
@@ -196,13 +200,19 @@ class RFAD(KRRMethod):
 
     def __init__(self, iterations: int = 10000, batch_real: int = 512, lr_images: float = 1e-3,
                  kernel: str | None = None, kernel_options: dict[str, Any] | None = None, reg: float = 5e-3,
-                 **options: Any) -> None:
+                 loss: str = "mse", learn_labels: bool = False, lr_labels: float = 0.01,
+                 lr_temperature: float = 0.01, model_rotation: int = 1) -> None:
         super().__init__(iterations=iterations, batch_real=batch_real, lr_images=lr_images, kernel=kernel,
                          kernel_options={"num_models": 8, "width": 256, **(kernel_options or {})}, reg=reg,
-                         **options)
+                         loss=loss, learn_labels=learn_labels, lr_labels=lr_labels, lr_temperature=lr_temperature,
+                         model_rotation=model_rotation)
 
 
 class KIP(KRRMethod):
     """Kernel inducing points with a fixed exact kernel (RBF by default)."""
 
     default_kernel = "rbf"
+
+
+METHODS.register("kip", KIP)
+METHODS.register("rfad", RFAD)

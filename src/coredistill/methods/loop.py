@@ -65,8 +65,10 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
                disable=None if progress else True, leave=False)
     t_start = time.perf_counter() - log["seconds"] - log.get("eval_seconds", 0.0)
 
+    scoring = ctx.scoring(method.predictor())
+
     def update_sampler(done: int) -> None:
-        ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, ctx=ctx)
+        ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, scoring=scoring)
 
     if start == 0:
         update_sampler(0)  # a resumed run restored the sampler's state instead

@@ -22,7 +22,7 @@ from torch.utils.checkpoint import checkpoint
 
 from ..errors import check_positive_int, invalid
 from ..models import create_model
-from .base import Context, Method
+from .base import METHODS, Context, Method
 from .experts import ExpertBuffer
 
 MEMORY_MODES = ("unrolled", "checkpoint")
@@ -33,6 +33,7 @@ def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Te
     return ((student - target) ** 2).sum() / ((start - target) ** 2).sum().clamp_min(1e-30)
 
 
+@METHODS.decorator("mtt")
 class MTT(Method):
     lr_images = 100.0
     eval_dsa = True

@@ -7,46 +7,18 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import InvalidParameterError, invalid
-from ..registry import Registry
+from ..registry import import_submodules
 from ..seeding import isolated_torch_rng
-from .base import Classifier
-from .classic import MLP, VGG11, AlexNet, LeNet
-from .convnet import ConvNet
-from .resnet import ResNet18
+from .base import MODELS, Classifier, ModelSpec, register_model
+from .convnet import ConvNet  # noqa: F401  (imported in the listing's order)
+from .classic import MLP, VGG11, AlexNet, LeNet  # noqa: F401
+from .resnet import ResNet18  # noqa: F401
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    builder: Callable[..., Classifier]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-
-
-MODELS: Registry[ModelSpec] = Registry("model")
-
-
-def register_model(name: str, builder: Callable[..., Classifier], description: str = "", **defaults: Any) -> None:
-    MODELS.register(name, ModelSpec(builder, defaults, description))
-
-
-register_model("ConvNet", ConvNet, "ConvNet-3, width 128, instance norm, avg-pool (the field's default)")
-for _w in (32, 64, 128, 256):
-    register_model(f"ConvNetW{_w}", ConvNet, f"ConvNet-3 of width {_w}", width=_w)
-for _d in (1, 2, 3, 4):
-    register_model(f"ConvNetD{_d}", ConvNet, f"ConvNet of depth {_d}", depth=_d)
-for _suffix, _norm in (("BN", "batch"), ("LN", "layer"), ("GN", "group"), ("NN", "none")):
-    register_model(f"ConvNet{_suffix}", ConvNet, f"ConvNet-3 with {_norm} norm", norm=_norm)
-register_model("MLP", MLP, "two hidden layers of 128")
-register_model("LeNet", LeNet, "LeNet-5")
-register_model("AlexNet", AlexNet, "the DC zoo's AlexNet")
-register_model("VGG11", VGG11, "VGG-11, instance norm", norm="instance")
-register_model("VGG11BN", VGG11, "VGG-11, batch norm", norm="batch")
-register_model("ResNet18", ResNet18, "ResNet-18, instance norm", norm="instance")
-register_model("ResNet18BN", ResNet18, "ResNet-18, batch norm", norm="batch")
+import_submodules(__name__, __path__)  # a model registers where it is defined: a new one is one new file
 
 
 def list_models() -> list[str]:

@@ -1,10 +1,14 @@
 """What every model in the zoo provides: ``forward`` and ``embed`` (features before the classifier)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
 import torch
 from torch import nn
 
 from ..errors import invalid
+from ..registry import Registry
 
 
 class Classifier(nn.Module):
@@ -30,6 +34,21 @@ class Classifier(nn.Module):
     @property
     def embed_dim(self) -> int:
         return int(self.classifier.in_features)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    builder: Callable[..., Classifier]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+MODELS: Registry[ModelSpec] = Registry("model")  # entries register where they are defined
+
+
+def register_model(name: str, builder: Callable[..., Classifier], description: str = "", **defaults: Any) -> None:
+    """Register ``builder(channels, num_classes, image_size, **options)`` under ``name`` with default options."""
+    MODELS.register(name, ModelSpec(builder, defaults, description))
 
 
 def has_batch_norm(net: nn.Module) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import Classifier, flat_feature_size
+from .base import Classifier, flat_feature_size, register_model
 from .layers import NORMS
 
 
@@ -69,3 +69,10 @@ class VGG11(Classifier):
             in_ch = v
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.classifier = nn.Linear(flat_feature_size(self.features, channels, image_size), num_classes)
+
+
+register_model("MLP", MLP, "two hidden layers of 128")
+register_model("LeNet", LeNet, "LeNet-5")
+register_model("AlexNet", AlexNet, "the DC zoo's AlexNet")
+register_model("VGG11", VGG11, "VGG-11, instance norm", norm="instance")
+register_model("VGG11BN", VGG11, "VGG-11, batch norm", norm="batch")

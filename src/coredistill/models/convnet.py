@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..errors import invalid
-from .base import Classifier
+from .base import Classifier, register_model
 from .layers import ACTIVATIONS, NORMS, POOLS
 
 
@@ -48,3 +48,12 @@ class ConvNet(Classifier):
 def auto_depth(image_size: tuple[int, int]) -> int:
     side = min(32 if tuple(image_size) == (28, 28) else s for s in image_size)
     return max(1, side.bit_length() - 1 - 2)  # floor(log2(side)) - 2: 32 -> 3, 64 -> 4, 8 -> 1
+
+
+register_model("ConvNet", ConvNet, "ConvNet-3, width 128, instance norm, avg-pool (the field's default)")
+for _w in (32, 64, 128, 256):
+    register_model(f"ConvNetW{_w}", ConvNet, f"ConvNet-3 of width {_w}", width=_w)
+for _d in (1, 2, 3, 4):
+    register_model(f"ConvNetD{_d}", ConvNet, f"ConvNet of depth {_d}", depth=_d)
+for _suffix, _norm in (("BN", "batch"), ("LN", "layer"), ("GN", "group"), ("NN", "none")):
+    register_model(f"ConvNet{_suffix}", ConvNet, f"ConvNet-3 with {_norm} norm", norm=_norm)

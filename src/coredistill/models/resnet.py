@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import Classifier
+from .base import Classifier, register_model
 from .layers import NORMS
 
 
@@ -43,3 +43,7 @@ class ResNet18(Classifier):
             in_ch = out_ch
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.classifier = nn.Linear(512, num_classes)
+
+
+register_model("ResNet18", ResNet18, "ResNet-18, instance norm", norm="instance")
+register_model("ResNet18BN", ResNet18, "ResNet-18, batch norm", norm="batch")

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import Registry
-from .base import BatchSampler, UniformSampler
+from ..registry import import_submodules
+from .base import SAMPLERS, BatchSampler, Predictor, ScoringContext, UniformSampler
 from .losses import LOSSES, checked_losses
-from .predictors import PREDICTORS, Predictor, ProxyNet
+from .predictors import PREDICTORS, ProxyNet
 from .relative_loss import RelativeLossSampler
 
-SAMPLERS: Registry[type[BatchSampler]] = Registry("sampler")
-SAMPLERS.register("uniform", UniformSampler)
-SAMPLERS.register("relative-loss", RelativeLossSampler)
+import_submodules(__name__, __path__)  # a sampler registers where it is defined: a new one is one new file
 
 
 def list_samplers() -> list[str]:
@@ -23,4 +21,4 @@ def create_sampler(name: str, **options: Any) -> BatchSampler:
 
 
 __all__ = ["LOSSES", "PREDICTORS", "SAMPLERS", "BatchSampler", "Predictor", "ProxyNet", "RelativeLossSampler",
-           "UniformSampler", "checked_losses", "create_sampler", "list_samplers"]
+           "ScoringContext", "UniformSampler", "checked_losses", "create_sampler", "list_samplers"]

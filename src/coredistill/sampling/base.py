@@ -5,19 +5,46 @@ plain data (checkpointed with the run). Methods never see which sampler they got
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 import numpy as np
+import torch
 
 from ..errors import invalid
+from ..params import Params
+from ..registry import Registry
+
+Predict = Callable[[torch.Tensor], torch.Tensor]
 
 
-class BatchSampler:
+@dataclass(frozen=True)
+class ScoringContext:
+    """What a batch sampler may use to score real examples, and nothing else of a run: the real train images
+    (in the training space; a tensor or a row view), the number of classes, the device, the architecture a proxy
+    predictor trains, and the learner's own predictor where it has one (a KRR fit, the expert being trained)."""
+
+    real_images: Any
+    num_classes: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    model: str = "ConvNet"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    predictor: "Predictor | None" = None
+
+
+class Predictor(Protocol):
+    """Fits the predictor a synthetic set induces; ``predict(x)`` returns logits or regression outputs."""
+
+    def fit(self, images: torch.Tensor, labels: torch.Tensor, scoring: ScoringContext,
+            generator: torch.Generator) -> Predict: ...
+
+
+class BatchSampler(Params):
     """Base class: constructors store options only; :meth:`setup` binds the sampler to a data set's labels.
 
     The loop calls :meth:`update` once before the first iteration (``iteration=0``) and after every iteration,
     with ``total`` (iterations of the run), ``images`` / ``labels`` (the current synthetic set, detached) and
-    ``ctx`` (the run's :class:`~coredistill.methods.Context`). A sampler's own randomness must come from the
+    ``scoring`` (a :class:`ScoringContext`). A sampler's own randomness must come from the
     ``seed`` given to :meth:`setup` (and the iteration), so that a resumed run draws what an uninterrupted one would.
     """
 
@@ -58,10 +85,11 @@ class BatchSampler:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
 
-    def options(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+SAMPLERS: Registry[type[BatchSampler]] = Registry("sampler")  # entries register where they are defined
 
 
+@SAMPLERS.decorator("uniform")
 class UniformSampler(BatchSampler):
     """Uniform real batches without replacement within a batch (the field's ``get_images``); no weights."""
 

@@ -1,30 +1,24 @@
 """Predictors induced by the current synthetic set, which score real examples for importance sampling.
 
-A predictor has one method, ``fit(images, labels, ctx, generator) -> predict``, where ``predict(x)`` returns
+A predictor has one method, ``fit(images, labels, scoring, generator) -> predict``, where ``predict(x)`` returns
 logits (or regression outputs) for real images ``x``. ``proxy`` trains a fresh network of the run's
 architecture on the synthetic set for a few epochs (DM, DC, DSA, MTT: the methods have no predictor of their
 own); kernel methods pass their KRR fit. Pass any object with that ``fit`` to use your own.
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
-
 import torch
 
 from ..errors import check_positive_int, invalid
 from ..evaluate import train_net
 from ..models import create_model
+from ..params import Params
 from ..registry import Registry
-
-Predict = Callable[[torch.Tensor], torch.Tensor]
-
-
-class Predictor(Protocol):
-    def fit(self, images: torch.Tensor, labels: torch.Tensor, ctx, generator: torch.Generator) -> Predict: ...
+from .base import Predict, Predictor, ScoringContext  # noqa: F401  (Predictor: the protocol, re-exported)
 
 
-class ProxyNet:
-    """A fresh ``ctx.model`` trained ``epochs`` epochs on the synthetic set with the evaluation protocol's SGD
+class ProxyNet(Params):
+    """A fresh ``scoring.model`` trained ``epochs`` epochs on the synthetic set with the evaluation protocol's SGD
     (momentum 0.9, weight decay 5e-4, lr x0.1 at half), without augmentation.
 
     Defaults chosen for cost and fit, never on test accuracy: on MNIST (train split, IPC 10 random real images,
@@ -43,10 +37,10 @@ class ProxyNet:
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise invalid("proxy lr", self.lr, "a positive finite learning rate")
 
-    def fit(self, images, labels, ctx, generator) -> Predict:
+    def fit(self, images, labels, scoring: ScoringContext, generator) -> Predict:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        net = create_model(ctx.model, images.shape[1], ctx.num_classes, tuple(images.shape[2:]), seed=seed,
-                           **ctx.model_options).to(images.device)
+        net = create_model(scoring.model, images.shape[1], scoring.num_classes, tuple(images.shape[2:]), seed=seed,
+                           **scoring.model_options).to(images.device)
         with torch.enable_grad():
             train_net(net, images, labels, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                       generator=generator)
@@ -57,9 +51,6 @@ class ProxyNet:
                 return net(x)
 
         return predict
-
-    def options(self) -> dict:
-        return dict(vars(self))
 
 
 PREDICTORS: Registry[type] = Registry("predictor")

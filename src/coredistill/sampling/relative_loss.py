@@ -22,7 +22,7 @@ import torch
 
 from ..errors import check_positive_int, invalid
 from ..seeding import torch_generator
-from .base import BatchSampler
+from .base import SAMPLERS, BatchSampler, ScoringContext
 from .losses import PerExampleLoss, checked_losses, resolve_loss
 from .pps import pps_sample
 from .predictors import PREDICTORS, ProxyNet
@@ -58,6 +58,7 @@ def class_diagnostics(p: np.ndarray, losses: np.ndarray, pool: np.ndarray) -> di
             "top": [int(i) for i in top]}
 
 
+@SAMPLERS.decorator("relative-loss")
 class RelativeLossSampler(BatchSampler):
     """Importance-sampled real batches by relative loss. Options (all stored as given, checked by :meth:`check`):
 
@@ -67,7 +68,7 @@ class RelativeLossSampler(BatchSampler):
     ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
     callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's ``default_loss`` — squared error
     for a KRR fit — else cross-entropy); ``weighted`` return importance weights; ``predictor``
-    ``"auto"`` (the method's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
+    ``"auto"`` (the learner's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
     :data:`~.predictors.PREDICTORS`, or an object with ``fit``; ``predictor_options`` for a named predictor.
     """
 
@@ -102,10 +103,10 @@ class RelativeLossSampler(BatchSampler):
             resolve_loss(self.loss)
         self._make_predictor(None)
 
-    def _make_predictor(self, ctx) -> Any:
+    def _make_predictor(self, scoring: ScoringContext | None) -> Any:
         if isinstance(self.predictor, str):
             if self.predictor == "auto":
-                own = getattr(ctx, "predictor", None) if ctx is not None else None
+                own = scoring.predictor if scoring is not None else None
                 if own is not None:
                     return own
                 predictor = ProxyNet(**(self.predictor_options or {}))
@@ -116,7 +117,7 @@ class RelativeLossSampler(BatchSampler):
             return predictor
         if not callable(getattr(self.predictor, "fit", None)):
             raise invalid("predictor", self.predictor, "'auto', one of: " + ", ".join(PREDICTORS.names())
-                          + ", or an object with fit(images, labels, ctx, generator) -> predict")
+                          + ", or an object with fit(images, labels, scoring, generator) -> predict")
         return self.predictor
 
     def options(self) -> dict[str, Any]:
@@ -160,26 +161,27 @@ class RelativeLossSampler(BatchSampler):
         return self.refresh if self.refresh is not None else max(1, math.ceil(total / self.refreshes))
 
     def update(self, *, iteration: int = 0, total: int = 0, images: torch.Tensor | None = None,
-               labels: torch.Tensor | None = None, ctx: Any = None, **_: Any) -> None:
-        if images is None or ctx is None or iteration >= total or iteration % self.interval(total):
+               labels: torch.Tensor | None = None, scoring: ScoringContext | None = None, **_: Any) -> None:
+        if images is None or scoring is None or iteration >= total or iteration % self.interval(total):
             return
-        self.rescore(images, labels, ctx, iteration)
+        self.rescore(images, labels, scoring, iteration)
 
-    def rescore(self, images: torch.Tensor, labels: torch.Tensor, ctx: Any, iteration: int = 0) -> None:
+    def rescore(self, images: torch.Tensor, labels: torch.Tensor, scoring: ScoringContext,
+                iteration: int = 0) -> None:
         """Fit the predictor on the synthetic set and recompute p for every class."""
         t0 = time.perf_counter()
         stream = np.random.SeedSequence([self._seed, iteration])
         rng = np.random.default_rng(stream)
         generator = torch_generator(int(stream.generate_state(1)[0]), "cpu")
-        predictor = self._make_predictor(ctx)
+        predictor = self._make_predictor(scoring)
         loss = getattr(predictor, "default_loss", "cross-entropy") if self.loss == "auto" else self.loss
         self._loss_fn = resolve_loss(loss)
-        predict = predictor.fit(images.detach(), labels.detach(), ctx, generator)
+        predict = predictor.fit(images.detach(), labels.detach(), scoring, generator)
         classes = []
         for c, idx in enumerate(self._class_indices):
             pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(
                 rng.choice(idx, size=self.pool, replace=False))
-            losses = self._score(predict, ctx, pool, c)
+            losses = self._score(predict, scoring, pool, c)
             p = relative_loss_probabilities(losses, float(self.beta), float(self.prune))
             self._pools[c], self._p[c] = pool, p
             classes.append(class_diagnostics(p, losses, pool))
@@ -187,11 +189,11 @@ class RelativeLossSampler(BatchSampler):
         self._seconds += seconds
         self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes})
 
-    def _score(self, predict, ctx, pool: np.ndarray, class_index: int) -> np.ndarray:
+    def _score(self, predict, scoring: ScoringContext, pool: np.ndarray, class_index: int) -> np.ndarray:
         out = []
         for s in range(0, len(pool), self.score_batch):
             chunk = torch.from_numpy(pool[s:s + self.score_batch])
-            x = ctx.real.images[chunk].to(ctx.device)
+            x = scoring.real_images[chunk].to(scoring.device)
             logits = predict(x)
             targets = torch.full((len(x),), class_index, dtype=torch.long, device=logits.device)
             out.append(checked_losses(self._loss_fn, logits, targets).cpu().numpy())

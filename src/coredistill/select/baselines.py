@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kmeans import assign, kmeans_pp, lloyd, sq_distances_to
-from .selection import Initializer
+from .selection import INITIALIZERS, Initializer
 
 
 def _cluster_weights(x: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -13,6 +13,7 @@ def _cluster_weights(x: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return np.bincount(labels, minlength=len(chosen)).astype(float)
 
 
+@INITIALIZERS.decorator("herding")
 class Herding(Initializer):
     """Greedy mean matching (Welling 2009; Chen et al. 2010): each step adds the point that brings the running
     mean of the selection closest to the class mean. Deterministic; weights n/m."""
@@ -35,6 +36,7 @@ class Herding(Initializer):
         return np.asarray(chosen, dtype=np.int64), np.full(m, len(x) / m)
 
 
+@INITIALIZERS.decorator("k-center")
 class KCenterGreedy(Initializer):
     """Greedy farthest-point k-center (Sener & Savarese 2018): a random first point, then repeatedly the point
     farthest from the chosen ones. Weights: the size of each chosen point's Voronoi cell."""
@@ -52,6 +54,7 @@ class KCenterGreedy(Initializer):
         return chosen_arr, _cluster_weights(x, chosen_arr)
 
 
+@INITIALIZERS.decorator("kmeans-centroid")
 class KMeansCentroid(Initializer):
     """The real point nearest to each of ``m`` k-means centers (k-means++ then ``lloyd_iters`` Lloyd steps);
     weights: cluster sizes."""

@@ -15,7 +15,7 @@ from scipy import linalg
 
 from ..distributed import ClassShard
 from ..errors import invalid
-from .selection import ScoreSampler
+from .selection import INITIALIZERS, ScoreSampler
 
 MAX_EXACT_N = 10_000  # an n x n float64 kernel of 10k points is 800 MB and an O(n^3) solve
 _CHUNK = 8192
@@ -85,6 +85,7 @@ def rbf_kernel(x: np.ndarray, gamma: float | None = None) -> np.ndarray:
     return np.exp(-gamma * d2)
 
 
+@INITIALIZERS.decorator("kernel-leverage")
 class KernelLeverage(ScoreSampler):
     """Sample each class ∝ τ_i(λ) + 1/n, the kernel-fitting sensitivity, computed over the whole train set.
 

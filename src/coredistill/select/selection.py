@@ -7,7 +7,8 @@ import numpy as np
 
 from ..distributed import ClassShard
 from ..errors import invalid
-from ..registry import accepts
+from ..params import Params
+from ..registry import Registry, accepts
 from .sampling import MODES, sample_proportional
 
 
@@ -39,7 +40,7 @@ def check_features(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
     return features, labels
 
 
-class Initializer:
+class Initializer(Params):
     """Base class: validates input once, then selects ``ipc`` points per class.
 
     Subclasses store options in ``__init__`` (nothing else) and implement :meth:`select_class`; score-based
@@ -88,8 +89,8 @@ class Initializer:
         """Local indices of ``m`` rows of ``x`` and their weights."""
         raise NotImplementedError
 
-    def options(self) -> dict:
-        return dict(vars(self))
+
+INITIALIZERS: Registry[type[Initializer]] = Registry("init")  # entries register where they are defined
 
 
 class ScoreSampler(Initializer):

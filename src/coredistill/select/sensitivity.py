@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import check_positive_int, invalid
 from .kmeans import assign, kmeans_pp, lloyd, minibatch_kmeans
-from .selection import ScoreSampler
+from .selection import INITIALIZERS, ScoreSampler
 
 
 def sensitivity_from_centers(x: np.ndarray, centers: np.ndarray, k: int | None = None) -> np.ndarray:
@@ -64,6 +64,7 @@ def kmeans_sensitivity(x: np.ndarray, k: int, rng: np.random.Generator, lloyd_it
     return sensitivity_from_centers(x, centers, k=int(k))
 
 
+@INITIALIZERS.decorator("kmeans-sensitivity")
 class KMeansSensitivity(ScoreSampler):
     """Sample each class ∝ its k-means sensitivity (``k=None``: k = ipc).
 

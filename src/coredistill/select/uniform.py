@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .selection import Initializer
+from .selection import INITIALIZERS, Initializer
 
 
+@INITIALIZERS.decorator("random")
 class RandomInit(Initializer):
     """``m`` distinct points per class uniformly at random; weight ``n_c / m`` (unbiased for class sums)."""
 

@@ -1,0 +1,27 @@
+"""Generated from the feature-space registry: every space maps images to finite float32 rows, deterministically
+in its seed, and its options rebuild it."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from coredistill.features import FEATURES, create_features, list_features
+
+# spaces that cannot be built from defaults alone (the encoder wraps a user's module)
+EXAMPLE_OPTIONS = {"encoder": {"module": nn.Flatten()}}
+
+
+@pytest.mark.parametrize("name", list_features())
+def test_contract(name):
+    images = torch.randn(20, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    space = create_features(name, **EXAMPLE_OPTIONS.get(name, {}))
+    a = space.compute(images, seed=1, progress=False)
+    assert a.dtype == np.float32 and a.ndim == 2 and a.shape[0] == 20 and a.shape[1] > 0 and np.isfinite(a).all()
+    assert np.array_equal(a, space.compute(images, seed=1, progress=False))
+    assert space.name == name and isinstance(FEATURES.get(name), type)
+    options = space.options()
+    assert json.loads(json.dumps(options)) == options  # recorded in manifests and cache keys
+    if name not in EXAMPLE_OPTIONS:  # the options rebuild an equal space
+        assert create_features(name, **options).options() == options

@@ -184,7 +184,7 @@ def main() -> None:
         x = train_x.reshape(len(train_x), -1).numpy()
         km += kmeans_part(name, x, ds.y_train.numpy(), args.m, args.seeds, args.k, args.queries, args.classes)
         krr += krr_part(name, ds, args.krr_m, args.seeds, args.krr_pool, args.krr_test,
-                        {"num_nets": 4, "width": 32})
+                        {"num_models": 4, "width": 32})
         print(f"{name} done at {time.perf_counter() - t0:.0f} s", flush=True)
     (out / "kmeans.json").write_text(json.dumps(km))
     (out / "krr.json").write_text(json.dumps(krr))

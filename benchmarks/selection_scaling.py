@@ -43,7 +43,7 @@ def one(kind: str, n: int, d: int, k: int) -> dict:
         ds = load_dataset("fashion-mnist")
         train_x, _ = prepare_real(ds, None)
         t0 = time.perf_counter()  # a cache hit when this ran before: the column then shows the load time
-        x = cached_features(create_features("kernel-rf", num_nets=4, width=32), train_x,
+        x = cached_features(create_features("kernel-rf", num_models=4, width=32), train_x,
                             dataset_id=dataset_identity(ds, None), seed=0, progress=False)
         feat_s = time.perf_counter() - t0
     else:

@@ -41,9 +41,9 @@ def test_bad_parameters_fail_before_work(digits):
 def test_initializer_chooses_its_feature_space_and_scores_are_kept(digits, tmp_path, monkeypatch):
     monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))  # a private feature cache
     a = distill(digits, ipc=2, init="kernel-leverage", preset="tiny", evaluate_with=(), progress=False,
-                feature_options={"num_nets": 1, "width": 8})
+                feature_options={"num_models": 1, "width": 8})
     feats = a.manifest["initializer"]["features"]
-    assert feats["name"] == "kernel-rf" and feats["options"]["num_nets"] == 1
+    assert feats["name"] == "kernel-rf" and feats["options"]["num_models"] == 1
     assert a.init_scores.shape == (len(digits.y_train),)
     assert len(list((tmp_path / "features").glob("kernel-rf-*.npy"))) == 1
     b = distill(digits, ipc=2, init="herding", features="random-nets", feature_options={"num_nets": 1, "width": 8},

@@ -31,11 +31,16 @@ def test_random_nets_shapes_seed_and_combination(images):
     assert d_concat == pytest.approx(((parts[0] - parts[1]) ** 2).sum(-1).mean(), rel=1e-4)
 
 
-def test_kernel_random_features_estimate_a_kernel_with_unit_scale(images):
-    phi = create_features("kernel-rf", num_nets=2, width=16).compute(images, seed=0, progress=False)
-    raw = RandomNetEmbeddings(num_nets=2, width=16, norm="none").compute(images, seed=0, progress=False)
-    # same nets; kernel-rf divides by sqrt(num_nets * D) instead of sqrt(num_nets)
-    assert np.allclose(phi, raw / np.sqrt(raw.shape[1] / 2), atol=1e-6)
+def test_kernel_random_features_are_the_nngp_kernels_map(images):
+    from coredistill.kernels import create_kernel
+
+    phi = create_features("kernel-rf", num_models=2, width=16).compute(images, seed=3, progress=False)
+    kernel = create_kernel("nngp-rf", num_models=2, width=16)
+    kernel.setup(images, 10, torch.device("cpu"))
+    kernel.resample(3)
+    with torch.no_grad():  # the same draws as the kernel RFAD fits with: Φ(x)Φ(y)ᵀ gives its Gram matrix
+        assert np.allclose(phi, kernel.features(images).numpy(), atol=1e-6)
+        assert np.allclose(kernel.scale * phi @ phi.T + kernel.bias, kernel.kernel(images, images).numpy(), atol=1e-5)
 
 
 def test_encoder_and_bad_options(images):

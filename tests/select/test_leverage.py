@@ -3,7 +3,7 @@ import pytest
 
 from coredistill.errors import InvalidParameterError
 from coredistill.select import create_initializer, exact_leverage, ridge_leverage
-from coredistill.select.leverage import MAX_EXACT_N, rbf_kernel
+from coredistill.select.leverage import MAX_EXACT_N, gram
 
 
 def test_primal_matches_the_exact_formula_and_sums_to_effective_dof():
@@ -32,7 +32,7 @@ def test_default_lambda_rule_is_scale_invariant():
 def test_rbf_exact_mode_and_outlier():
     rng = np.random.default_rng(2)
     x = np.vstack([rng.normal(0, 0.2, (80, 2)), [[6.0, 6.0]]])
-    tau = exact_leverage(rbf_kernel(x), reg=0.01)
+    tau = exact_leverage(gram(x, "rbf"), reg=0.01)
     assert tau.argmax() == 80 and 0 <= tau.min() and tau.max() <= 1
     labels = np.zeros(81, int)
     sel = create_initializer("kernel-leverage", kernel="rbf").select(x, labels, 5, rng)

@@ -150,31 +150,6 @@ class RandomNetEmbeddings(FeatureSpace):
         return whole[0] if whole else np.zeros((0, 0), np.float32)
 
 
-@FEATURES.decorator("kernel-rf")
-class KernelRandomFeatures(RandomNetEmbeddings):
-    """Random features of the ConvNet NNGP kernel, as RFAD: embeddings of ``num_nets`` random ConvNets without
-    normalization layers, scaled by ``1/sqrt(num_nets * D)`` so that ``phi(x) . phi(x')`` is the Monte-Carlo
-    estimate of ``E_theta[f_theta(x) . f_theta(x')] / D``, the NNGP kernel (up to a constant factor)."""
-
-    name = "kernel-rf"
-    combine = "concat"
-
-    def __init__(self, model: str = "ConvNet", num_nets: int = 4, width: int = 32, norm: str = "none",
-                 batch_size: int = 512, **model_options: Any) -> None:
-        self.model = model
-        self.num_nets = num_nets
-        self.width = width
-        self.norm = norm
-        self.batch_size = batch_size
-        self.model_options = model_options
-
-    def _net_options(self) -> dict[str, Any]:
-        return {"width": self.width, "norm": self.norm, **self.model_options}
-
-    def _scale(self, dim: int) -> float:
-        return 1.0 / math.sqrt(self.num_nets * dim)
-
-
 @FEATURES.decorator("encoder")
 class Encoder(FeatureSpace):
     """A user's ``torch.nn.Module`` mapping images to features (e.g. a pretrained encoder).
@@ -220,13 +195,35 @@ class KernelFeatures(FeatureSpace):
         self.batch_size = batch_size
         self.kernel_options = kernel_options
 
+    def _kernel_options(self) -> dict[str, Any]:
+        return self.kernel_options
+
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         from ..kernels import create_kernel
 
-        kernel = create_kernel(self.kernel, **self.kernel_options)
+        kernel = create_kernel(self.kernel, **self._kernel_options())
         if not hasattr(kernel, "features"):
             raise invalid("kernel", self.kernel, "a random-feature kernel (one with features(x)), e.g. 'nngp-rf'")
         kernel.setup(images[:2048].to(device).float(), 0, torch.device(device))
         kernel.resample(seed)
         return _chunked(kernel.features, images, self.batch_size, device, f"kernel {self.kernel}", progress, shard,
                         allocate)
+
+
+@FEATURES.decorator("kernel-rf")
+class KernelRandomFeatures(KernelFeatures):
+    """The ConvNet NNGP random features (the ``nngp-rf`` kernel's map, the one RFAD fits with) at a CPU-friendly
+    size: ``num_models`` random ConvNets of width ``width``. The default space of ``kernel-leverage`` for a method
+    without a kernel of its own."""
+
+    name = "kernel-rf"
+    kernel = "nngp-rf"
+
+    def __init__(self, num_models: int = 4, width: int = 32, batch_size: int = 512, **kernel_options: Any) -> None:
+        self.num_models = num_models
+        self.width = width
+        self.batch_size = batch_size
+        self.kernel_options = kernel_options
+
+    def _kernel_options(self) -> dict[str, Any]:
+        return {"num_models": self.num_models, "width": self.width, **self.kernel_options}

@@ -43,6 +43,40 @@ class DistillOutput:
 
 
 @dataclass
+class ClassBatch:
+    """One class's real batch (with importance weights, if the sampler gives them) and its synthetic images, the
+    two augmented with one Siamese draw when the run augments."""
+
+    label: int
+    real: torch.Tensor
+    weights: torch.Tensor | None
+    syn: torch.Tensor | None
+
+
+class ClassBatches:
+    """Iterates the :class:`ClassBatch` of every class this process computes. Under torch.distributed a class
+    another process computes is skipped with its random draws, so that every process's streams stay aligned and
+    method code never sees the split; ``total`` then counts the real images of every class drawn so far."""
+
+    def __init__(self, ctx: "Context", batch_size: int, syn: torch.Tensor | None) -> None:
+        self._ctx, self._batch_size, self._syn = ctx, batch_size, syn
+        self.total = 0
+
+    def __iter__(self) -> Iterator[ClassBatch]:
+        ctx = self._ctx
+        for c in range(ctx.num_classes):
+            if not ctx.owns(c):
+                self.total += ctx.skip_class(c, self._batch_size, augment=self._syn is not None)
+                continue
+            xr, w = ctx.real_batch(c, self._batch_size)
+            self.total += len(xr)
+            xs = None
+            if self._syn is not None:
+                xr, xs = ctx.augment(xr, self._syn[ctx.class_slice(c)])
+            yield ClassBatch(c, xr, w, xs)
+
+
+@dataclass
 class Context:
     """Everything a method may use during one run. Randomness comes only from ``rng`` (real batches, numpy)
     and ``generator`` (networks and augmentation, torch); both are checkpointed by the loop."""
@@ -63,12 +97,16 @@ class Context:
         """Whether this process computes class ``class_index``'s losses (always, outside torch.distributed)."""
         return self.shard.owns(class_index)
 
-    def skip_class(self, class_index: int, batch_size: int) -> int:
-        """Advance the random streams exactly as ``real_batch(c)`` followed by a Siamese ``augment`` would, without
-        loading or transforming anything: what a process does for a class another process computes. Returns the
-        size the real batch would have had."""
+    def class_batches(self, batch_size: int, syn: torch.Tensor | None = None) -> ClassBatches:
+        """The real batch of every class (and, with ``syn``, its synthetic images, augmented together)."""
+        return ClassBatches(self, batch_size, syn)
+
+    def skip_class(self, class_index: int, batch_size: int, augment: bool = True) -> int:
+        """Advance the random streams exactly as ``real_batch(c)`` (followed by a Siamese ``augment`` when
+        ``augment``) would, without loading or transforming anything: what a process does for a class another
+        process computes. Returns the size the real batch would have had."""
         idx, _ = self.sampler.sample(class_index, batch_size, self.rng)
-        if self.dsa is not None:
+        if augment and self.dsa is not None:
             self.dsa.sample(1, tuple(self.real.images.shape[-2:]), self.generator)
         return len(idx)
 

@@ -70,15 +70,11 @@ class DC(Method):
         opt_net = torch.optim.SGD(params, lr=self.lr_net)
         for step in range(outer):
             loss = syn.new_zeros(())
-            for c in range(ctx.num_classes):
-                if not ctx.owns(c):  # another process computes it; its draws keep the random streams aligned
-                    ctx.skip_class(c, self.batch_real)
-                    continue
-                xr, w = ctx.real_batch(c, self.batch_real)
-                xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
-                yr = torch.full((len(xr),), c, dtype=torch.long, device=xr.device)
-                ys = torch.full((len(xs),), c, dtype=torch.long, device=xs.device)
-                g_real = torch.autograd.grad(weighted_cross_entropy(net(xr), yr, w), params)
+            for b in ctx.class_batches(self.batch_real, syn):
+                xr, xs = b.real, b.syn
+                yr = torch.full((len(xr),), b.label, dtype=torch.long, device=xr.device)
+                ys = torch.full((len(xs),), b.label, dtype=torch.long, device=xs.device)
+                g_real = torch.autograd.grad(weighted_cross_entropy(net(xr), yr, b.weights), params)
                 g_real = [g.detach() for g in g_real]
                 g_syn = torch.autograd.grad(F.cross_entropy(net(xs), ys), params, create_graph=True)
                 loss = loss + match_distance(g_real, g_syn)

@@ -69,16 +69,8 @@ class DM(Method):
         net.train()
         for p in net.parameters():
             p.requires_grad_(False)
-        reals, syns, weights = [], [], []
-        for c in range(ctx.num_classes):
-            if not ctx.owns(c):  # another process computes it; its draws keep the random streams aligned
-                ctx.skip_class(c, self.batch_real)
-                continue
-            xr, w = ctx.real_batch(c, self.batch_real)
-            xr, xs = ctx.augment(xr, syn[ctx.class_slice(c)])
-            reals.append(xr)
-            syns.append(xs)
-            weights.append(w)
+        batches = list(ctx.class_batches(self.batch_real, syn))
+        reals, syns, weights = [b.real for b in batches], [b.syn for b in batches], [b.weights for b in batches]
         batched = self.batched if self.batched is not None else ctx.device.type == "cuda"
         embed_real = self._real_embedder(net, ctx.device)
         if has_batch_norm(net) or not batched:  # batch statistics must stay per class, as in the original

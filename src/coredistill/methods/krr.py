@@ -145,19 +145,15 @@ class KRRMethod(Method):
             self._kernel_seed = ctx.next_seed()
             self._kernel.resample(self._kernel_seed)
         self._calls += 1
-        xs, ws, ys, total = [], [], [], 0
-        for c in range(ctx.num_classes):
-            if not ctx.owns(c):  # under torch.distributed: another process's share of the real batch
-                total += ctx.skip_class(c, self.batch_real)
-                continue
-            x, w = ctx.real_batch(c, self.batch_real)
-            total += len(x)
-            xs.append(x)
-            ws.append(w if w is not None else torch.ones(len(x), device=x.device))
-            ys.append(torch.full((len(x),), c, dtype=torch.long, device=x.device))
+        batches = ctx.class_batches(self.batch_real)  # this process's classes (torch.distributed: a share)
+        xs, ws, ys = [], [], []
+        for b in batches:
+            xs.append(b.real)
+            ws.append(b.weights if b.weights is not None else torch.ones(len(b.real), device=b.real.device))
+            ys.append(torch.full((len(b.real),), b.label, dtype=torch.long, device=b.real.device))
         xr, wr, yr = torch.cat(xs), torch.cat(ws), torch.cat(ys)
         per_example = self.example_losses(syn, xr, yr, ctx.num_classes)
-        yield ((wr.double() * per_example).sum() / total).float()  # the batch mean, summed over processes
+        yield ((wr.double() * per_example).sum() / batches.total).float()  # the batch mean, summed over processes
 
     def example_losses(self, syn: torch.Tensor, xr: torch.Tensor, yr: torch.Tensor, num_classes: int):
         """ℓ_i for a real batch under the KRR fit of the support set ``syn`` (differentiable in syn and labels)."""

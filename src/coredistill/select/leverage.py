@@ -10,7 +10,10 @@ n x n kernel matrix is limited to ``MAX_EXACT_N`` points. Default λ: ``reg * tr
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 from scipy import linalg
 
 from ..distributed import ClassShard
@@ -76,13 +79,18 @@ def exact_leverage(kernel: np.ndarray, lam: float | None = None, reg: float = 0.
     return 1.0 - lam * np.diag(inv)
 
 
-def rbf_kernel(x: np.ndarray, gamma: float | None = None) -> np.ndarray:
-    """``exp(-γ ||x - x'||²)``; γ defaults to 1 / (D · Var(x)) (scikit-learn's 'scale')."""
-    x = np.asarray(x, dtype=np.float64)
-    gamma = 1.0 / (x.shape[1] * x.var()) if gamma is None and x.var() > 0 else (gamma or 1.0)
-    sq = np.einsum("ij,ij->i", x, x)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)
-    return np.exp(-gamma * d2)
+def gram(features: np.ndarray, kernel: str, kernel_options: dict[str, Any] | None = None) -> np.ndarray:
+    """The exact float64 Gram matrix of ``features`` under a kernel of :mod:`coredistill.kernels` (e.g. ``rbf``,
+    with its own data-scaled default width)."""
+    from ..kernels import create_kernel
+
+    k = create_kernel(kernel, **(kernel_options or {}))
+    x = torch.from_numpy(np.asarray(features, dtype=np.float64))
+    k.setup(x, 0, torch.device("cpu"))
+    if k.random:
+        k.resample(0)
+    with torch.no_grad():
+        return k.kernel(x, x).double().numpy()
 
 
 @INITIALIZERS.decorator("kernel-leverage")
@@ -90,23 +98,27 @@ class KernelLeverage(ScoreSampler):
     """Sample each class ∝ τ_i(λ) + 1/n, the kernel-fitting sensitivity, computed over the whole train set.
 
     ``kernel="linear"``: the features are the kernel's feature map (the default ``kernel-rf`` random features of
-    the ConvNet NNGP), any n. ``kernel="rbf"``: the exact RBF kernel on the features, n <= ``MAX_EXACT_N``.
+    the ConvNet NNGP), any n. Any kernel of :mod:`coredistill.kernels` (e.g. ``"rbf"``, with ``kernel_options``):
+    that kernel's exact Gram matrix on the features, n <= ``MAX_EXACT_N``.
     """
 
     default_features = "kernel-rf"
 
     def __init__(self, lam: float | None = None, reg: float = 0.01, kernel: str = "linear",
-                 gamma: float | None = None, mode: str = "distinct") -> None:
+                 kernel_options: dict[str, Any] | None = None, mode: str = "distinct") -> None:
         self.lam = lam
         self.reg = reg
         self.kernel = kernel
-        self.gamma = gamma
+        self.kernel_options = kernel_options
         self.mode = mode
 
     def check(self, class_counts: np.ndarray) -> None:
         super().check(class_counts)
-        if self.kernel not in ("linear", "rbf"):
-            raise invalid("kernel", self.kernel, "'linear' (features are the feature map) or 'rbf' (exact)")
+        from ..kernels import KERNELS
+
+        if self.kernel != "linear" and self.kernel not in KERNELS:
+            raise invalid("kernel", self.kernel, "'linear' (the features are the feature map) or an exact kernel: "
+                          + ", ".join(KERNELS.names()))
         if self.lam is not None:
             _resolve_lambda(self.lam, self.reg, 1.0, 1)
 
@@ -116,6 +128,6 @@ class KernelLeverage(ScoreSampler):
             tau = ridge_leverage(features, self.lam, self.reg, shard)
         else:
             if n > MAX_EXACT_N:  # refuse before building the n x n matrix
-                raise invalid("n", n, f"at most {MAX_EXACT_N} points for kernel='rbf': use kernel='linear'")
-            tau = exact_leverage(rbf_kernel(features, self.gamma), self.lam, self.reg)
+                raise invalid("n", n, f"at most {MAX_EXACT_N} points for kernel={self.kernel!r}: use kernel='linear'")
+            tau = exact_leverage(gram(features, self.kernel, self.kernel_options), self.lam, self.reg)
         return np.clip(tau, 0.0, 1.0) + 1.0 / n

@@ -18,12 +18,30 @@ from coredistill.methods import Context, LoopSettings, RealData, create_method, 
 from coredistill.sampling import create_sampler
 
 
+def _args(tmp_path, name, extra):
+    return ["distill", "--dataset", "digits", "--ipc", "2", "--preset", "tiny", "--quiet", "--out",
+            str(tmp_path / name), *extra]
+
+
+def _distill_here(tmp_path, name, extra, monkeypatch):
+    """The one-process reference, in this process (saves a process start) at the workers' one thread."""
+    from coredistill.cli import main
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path / f"data-{name}"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(_args(tmp_path, name, extra)) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return DistilledSet.load(tmp_path / name)
+
+
 def _distill(tmp_path, name, launcher, extra):
     # equal threads per process: CPU kernels reduce in one order; a fresh feature cache per run, so that a
     # several-process run computes its selection features instead of reading the one-process run's
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COREDISTILL_DATA": str(tmp_path / f"data-{name}")}
-    cmd = [sys.executable, *launcher, "-m", "coredistill", "distill", "--dataset", "digits", "--ipc", "2",
-           "--preset", "tiny", "--quiet", "--out", str(tmp_path / name), *extra]
+    cmd = [sys.executable, *launcher, "-m", "coredistill", *_args(tmp_path, name, extra)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     if out.returncode and launcher:
         # a 2-process launch failed about 1 run in 10 on this loaded machine, never reproducibly (suspected: the
@@ -40,8 +58,8 @@ def _distill(tmp_path, name, launcher, extra):
 @pytest.mark.parametrize("extra", [["--method", "dm", "--init", "kmeans-sensitivity", "--features", "random-nets"],
                                    ["--method", "dsa", "--sampler", "relative-loss", "--checkpoint-every", "1"]],
                          ids=["dm-split-selection-features", "dsa-relative-loss-checkpointed"])
-def test_two_gloo_processes_equal_one(tmp_path, extra):
-    one = _distill(tmp_path, "one", [], extra)
+def test_two_gloo_processes_equal_one(tmp_path, extra, monkeypatch):
+    one = _distill_here(tmp_path, "one", extra, monkeypatch)
     two = _distill(tmp_path, "two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], extra)
     assert two.manifest["processes"] == 2 and one.manifest["processes"] == 1
     assert torch.equal(one.images, two.images)
@@ -53,9 +71,9 @@ def test_two_gloo_processes_equal_one(tmp_path, extra):
 
 
 @pytest.mark.slow
-def test_rfad_on_two_processes_matches_one_to_rounding(tmp_path):
+def test_rfad_on_two_processes_matches_one_to_rounding(tmp_path, monkeypatch):
     extra = ["--method", "rfad", "--init", "kernel-leverage", "--sampler", "relative-loss", "--no-eval"]
-    one = _distill(tmp_path, "one", [], extra)
+    one = _distill_here(tmp_path, "one", extra, monkeypatch)
     two = _distill(tmp_path, "two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], extra)
     # the selection's features and leverage scores were split by rows and combined exactly: the same images
     assert one.manifest["initializer"]["indices"] == two.manifest["initializer"]["indices"]

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atomic import config_hash
-from .errors import check_non_negative_int, check_positive_int, invalid
+from .errors import invalid
+from .params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from .presets import Preset, get_preset
 
 DEFAULT_NUM_EXPERTS = 5
@@ -99,11 +100,11 @@ class RunConfig:
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
 
-        check_positive_int("ipc", ipc)
-        check_non_negative_int("seed", seed)
-        check_non_negative_int("eval_every", eval_every)
-        check_positive_int("iterations", iterations, allow_none=True)
-        check_positive_int("num_experts", num_experts)
+        POSITIVE_INT.check("ipc", ipc)
+        NON_NEGATIVE_INT.check("seed", seed)
+        NON_NEGATIVE_INT.check("eval_every", eval_every)
+        optional(POSITIVE_INT).check("iterations", iterations)
+        POSITIVE_INT.check("num_experts", num_experts)
         if zca_eps is not None and (isinstance(zca_eps, bool) or not isinstance(zca_eps, (int, float))
                                     or not zca_eps > 0):
             raise invalid("zca_eps", zca_eps, "None or a positive ZCA regularization eps, e.g. 0.1")

@@ -35,20 +35,6 @@ def invalid(name: str, value: Any, expected: str) -> InvalidParameterError:
     return InvalidParameterError(param_message(name, value, expected))
 
 
-def check_positive_int(name: str, value: Any, *, allow_none: bool = False) -> None:
-    """Raise the shared error unless ``value`` is an int > 0 (or ``None`` when allowed); bools are refused."""
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise invalid(name, value, "a positive integer" + (" or None" if allow_none else ""))
-
-
-def check_non_negative_int(name: str, value: Any) -> None:
-    """Raise the shared error unless ``value`` is an int >= 0; bools are refused."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise invalid(name, value, "an integer >= 0")
-
-
 class CheckpointError(CoredistillError):
     """A checkpoint cannot be read, or belongs to a different run configuration."""
 

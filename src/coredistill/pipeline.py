@@ -24,7 +24,8 @@ from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
 from .distributed import current_shard
-from .errors import check_non_negative_int, invalid
+from .errors import invalid
+from .params import NON_NEGATIVE_INT
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
 from .methods import Context, DistillOutput, LoopSettings, Method, RealData, create_method, run_loop
@@ -174,7 +175,7 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     """Run ``config`` on ``dataset`` (the data set it names, loaded with its ``dataset_options``): prepare the data space, select the initial images,
     learn, evaluate, record. See :func:`distill` for the arguments."""
     dataset.check_ipc(config.ipc)
-    check_non_negative_int("checkpoint_every", checkpoint_every)
+    NON_NEGATIVE_INT.check("checkpoint_every", checkpoint_every)
     p = config.preset
     dev = resolve_device(device)
     timings: dict[str, float] = {}

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_NUM_EXPERTS, RunConfig
-from ..errors import check_positive_int, invalid
+from ..errors import invalid
+from ..params import POSITIVE_INT
 from ..methods import METHODS
 from ..presets import get_preset
 from ..sampling import SAMPLERS
@@ -167,7 +168,7 @@ class Grid:
             if not isinstance(getattr(self, key), list):
                 raise invalid(f"{source}.{key}", getattr(self, key), "a list")
         for value in self.ipc:
-            check_positive_int(f"{source}.ipc", value)
+            POSITIVE_INT.check(f"{source}.ipc", value)
         for value in self.seeds:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise invalid(f"{source}.seeds", value, "non-negative integers")
@@ -182,7 +183,7 @@ class Grid:
                 raise invalid(f"{source}.selection", s, "an initializer: " + ", ".join(sorted(known)))
         if not (self.methods or self.selection):
             raise invalid(f"{source}.methods", self.methods, "at least one method or selection baseline")
-        check_positive_int(f"{source}.experts.num_experts", self.experts.get("num_experts"))
+        POSITIVE_INT.check(f"{source}.experts.num_experts", self.experts.get("num_experts"))
         for m, eps in self.zca.items():
             if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
                 raise invalid(f"{source}.zca.{m}", eps, "a positive ZCA regularization eps, e.g. 0.1")

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from ..distributed import ClassShard
 from ..errors import invalid
 from ..models import create_model
-from ..params import Params
+from ..params import POSITIVE_INT, Params, one_of
 from ..registry import Registry
 from ..seeding import spawn
 
@@ -24,6 +24,7 @@ class FeatureSpace(Params):
     """Base class: constructors store options only; :meth:`compute` does the work."""
 
     name = "base"
+    constraints = {"batch_size": POSITIVE_INT}
 
     def compute(self, images: torch.Tensor, *, seed: int = 0, device: torch.device | str = "cpu",
                 progress: bool = True, shard: ClassShard | None = None, allocate=None) -> np.ndarray:
@@ -94,6 +95,7 @@ class RandomNetEmbeddings(FeatureSpace):
     """
 
     name = "random-nets"
+    constraints = {"num_nets": POSITIVE_INT, "combine": one_of("concat", "mean")}
 
     def __init__(self, model: str = "ConvNet", num_nets: int = 4, combine: str = "concat", batch_size: int = 512,
                  **model_options: Any) -> None:
@@ -102,12 +104,6 @@ class RandomNetEmbeddings(FeatureSpace):
         self.combine = combine
         self.batch_size = batch_size
         self.model_options = model_options
-
-    def _check(self) -> None:
-        if isinstance(self.num_nets, bool) or not isinstance(self.num_nets, int) or self.num_nets <= 0:
-            raise invalid("num_nets", self.num_nets, "a positive integer")
-        if self.combine not in ("concat", "mean"):
-            raise invalid("combine", self.combine, "'concat' or 'mean'")
 
     def _nets(self, images: torch.Tensor, seed: int, device) -> list[nn.Module]:
         c, h, w = images.shape[1:]
@@ -121,7 +117,7 @@ class RandomNetEmbeddings(FeatureSpace):
         return 1.0 / math.sqrt(self.num_nets)
 
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
-        self._check()
+        self.check_params()
         nets = self._nets(images, seed, device)
         if allocate is not None and self.combine == "concat":
             return self._concat_into(nets, images, device, progress, shard, allocate)
@@ -172,6 +168,7 @@ class Encoder(FeatureSpace):
         return self.cache_name is not None
 
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
+        self.check_params()
         if not isinstance(self.module, nn.Module):
             raise invalid("module", type(self.module).__name__, "a torch.nn.Module")
         module = self.module.to(device)
@@ -201,6 +198,7 @@ class KernelFeatures(FeatureSpace):
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None):
         from ..kernels import create_kernel
 
+        self.check_params()
         kernel = create_kernel(self.kernel, **self._kernel_options())
         if not hasattr(kernel, "features"):
             raise invalid("kernel", self.kernel, "a random-feature kernel (one with features(x)), e.g. 'nngp-rf'")
@@ -218,6 +216,7 @@ class KernelRandomFeatures(KernelFeatures):
 
     name = "kernel-rf"
     kernel = "nngp-rf"
+    constraints = {"num_models": POSITIVE_INT, "width": POSITIVE_INT}
 
     def __init__(self, num_models: int = 4, width: int = 32, batch_size: int = 512, **kernel_options: Any) -> None:
         self.num_models = num_models

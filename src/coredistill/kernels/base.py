@@ -11,12 +11,16 @@ from typing import Any
 
 import torch
 
-from ..params import Params
+from ..params import POSITIVE, Params, optional
 from ..registry import Registry
 
 
 class Kernel(Params):
     random = False  # whether resample() draws anything
+
+    def check(self) -> None:
+        """Validate options (the declared ``constraints``); ``setup`` calls it."""
+        self.check_params()
 
     def setup(self, real_images: torch.Tensor, num_classes: int, device: torch.device) -> None:
         """Bind to the data: called once per run with (a sample of) the real training images."""
@@ -36,10 +40,13 @@ class RBF(Kernel):
     """exp(−γ‖x − y‖²) on flattened images; ``gamma=None``: 1 / (D · mean per-pixel variance of the real data),
     scikit-learn's "scale" rule, so the kernel does not depend on the image size or normalization."""
 
+    constraints = {"gamma": optional(POSITIVE)}
+
     def __init__(self, gamma: float | None = None) -> None:
         self.gamma = gamma
 
     def setup(self, real_images, num_classes, device):
+        self.check()
         if self.gamma is None:
             flat = real_images.reshape(len(real_images), -1).double()
             self._gamma = float(1.0 / (flat.shape[1] * flat.var().clamp_min(1e-12)))

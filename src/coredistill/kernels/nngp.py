@@ -15,7 +15,8 @@ import math
 import torch
 from torch import nn
 
-from ..errors import check_positive_int
+from ..params import POSITIVE, POSITIVE_INT
+
 from ..models import create_model
 from ..seeding import spawn, torch_generator
 from .base import KERNELS, Kernel
@@ -44,9 +45,7 @@ class NNGPRandomFeatures(Kernel):
         self.scale = scale
         self.bias = bias
 
-    def check(self) -> None:
-        for name in ("num_models", "width"):
-            check_positive_int(name, getattr(self, name))
+    constraints = {"num_models": POSITIVE_INT, "width": POSITIVE_INT, "scale": POSITIVE}
 
     def setup(self, real_images, num_classes, device):
         self.check()

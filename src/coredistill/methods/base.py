@@ -16,9 +16,8 @@ from torch import nn
 from ..augment import DSA
 from ..data.dataset import ImageDataset
 from ..distributed import ClassShard
-from ..errors import check_positive_int, invalid
 from ..models import create_model
-from ..params import Params
+from ..params import LEARNING_RATE, POSITIVE_INT, Params
 from ..registry import Registry
 from ..sampling import BatchSampler, ScoringContext
 
@@ -204,13 +203,11 @@ class Method(Params):
         """The method's own test metrics besides the protocol's (e.g. KRR accuracy), keyed like evaluations."""
         return {}
 
+    constraints = {"iterations": POSITIVE_INT, "batch_real": POSITIVE_INT, "lr_images": LEARNING_RATE}
+
     def check(self) -> None:
-        """Validate options (called before any work). Learning methods need positive counts and rates."""
-        for name in ("iterations", "batch_real"):
-            check_positive_int(name, getattr(self, name, 1))
-        lr = getattr(self, "lr_images", 1.0)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or lr == float("inf"):
-            raise invalid("lr_images", lr, "a positive finite learning rate")
+        """Validate options (called before any work): the declared constraints, then what a method adds."""
+        self.check_params()
 
 
 METHODS: Registry[type[Method]] = Registry("method")  # entries register where they are defined

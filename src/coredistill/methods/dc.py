@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ..params import LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, optional
 from .base import METHODS, Context, Method
 
 # (outer_loop, inner_loop) per ipc, as in the papers' code; other ipc: outer = ipc, inner = round(500 / ipc)
@@ -49,6 +50,8 @@ class DC(Method):
     eval_dsa = False
     uses_dsa = False
     parallel = "classes"
+    constraints = {"lr_net": LEARNING_RATE, "batch_train": POSITIVE_INT, "outer_loop": optional(POSITIVE_INT),
+                   "inner_loop": optional(NON_NEGATIVE_INT)}
 
     def __init__(self, iterations: int = 1000, batch_real: int = 256, lr_images: float = 0.1, lr_net: float = 0.01,
                  batch_train: int = 256, outer_loop: int | None = None, inner_loop: int | None = None) -> None:

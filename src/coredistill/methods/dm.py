@@ -25,6 +25,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..models.base import has_batch_norm
+from ..params import BOOL, optional
 from .base import METHODS, Context, Method, weighted_mean
 
 COMPILE_FROM_ITERATIONS = 1000
@@ -36,6 +37,7 @@ class DM(Method):
     eval_dsa = True
     uses_dsa = True
     parallel = "classes"
+    constraints = {"batched": optional(BOOL), "compiled": optional(BOOL)}
 
     def __init__(self, iterations: int = 20000, batch_real: int = 256, lr_images: float = 1.0,
                  batched: bool | None = None, compiled: bool | None = None) -> None:

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from ..atomic import config_hash, write_text, write_with
 from ..augment import DSA
-from ..errors import CheckpointError, check_positive_int, invalid
+from ..errors import CheckpointError, invalid
+from ..params import POSITIVE_INT
 from ..models import create_model
 from ..sampling import BatchSampler, ScoringContext, create_sampler
 from ..seeding import spawn, torch_generator
@@ -71,7 +72,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
                   progress: bool = True) -> Path:
     """Train ``num_experts`` experts into ``folder`` (resuming a partial build of the same config)."""
     for name, value in (("num_experts", num_experts), ("epochs", epochs), ("batch_size", batch_size)):
-        check_positive_int(name, value)
+        POSITIVE_INT.check(name, value)
     if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
         raise invalid("lr", lr, "a positive finite learning rate")
     folder = Path(folder)

@@ -22,9 +22,8 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from ..errors import check_positive_int, invalid
 from ..kernels import KRRFit, centered_one_hot, create_kernel, krr_solve
-from ..kernels.krr import check_reg
+from ..params import BOOL, LEARNING_RATE, POSITIVE, POSITIVE_INT, one_of
 from .base import METHODS, Context, Method
 
 LOSSES = ("mse", "platt")
@@ -75,14 +74,12 @@ class KRRMethod(Method):
         self.lr_temperature = lr_temperature
         self.model_rotation = model_rotation
 
+    constraints = {"reg": POSITIVE.describe("a positive finite number (λ = reg · tr(K_SS) / |S|)"),
+                   "loss": one_of(*LOSSES), "learn_labels": BOOL, "lr_labels": LEARNING_RATE,
+                   "lr_temperature": LEARNING_RATE, "model_rotation": POSITIVE_INT}
+
     def check(self) -> None:
         super().check()
-        check_reg(self.reg)
-        if self.loss not in LOSSES:
-            raise invalid("loss", self.loss, "one of: " + ", ".join(LOSSES))
-        if not isinstance(self.learn_labels, bool):
-            raise invalid("learn_labels", self.learn_labels, "True or False")
-        check_positive_int("model_rotation", self.model_rotation)
         kernel = self._new_kernel()
         if hasattr(kernel, "check"):
             kernel.check()

@@ -20,7 +20,8 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..errors import check_positive_int, invalid
+from ..errors import invalid
+from ..params import LEARNING_RATE, POSITIVE_INT, one_of, optional
 from ..models import create_model
 from .base import METHODS, Context, Method
 from .experts import ExpertBuffer
@@ -54,13 +55,12 @@ class MTT(Method):
         self.batch_syn = batch_syn
         self.memory = memory
 
+    constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
+                   "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images
+                   "memory": one_of(*MEMORY_MODES), "lr_lr": LEARNING_RATE, "lr_teacher": LEARNING_RATE}
+
     def check(self) -> None:
         super().check()
-        for name in ("syn_steps", "expert_epochs", "max_start_epoch"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("batch_syn", self.batch_syn, allow_none=True)  # None: all synthetic images
-        if self.memory not in MEMORY_MODES:
-            raise invalid("memory", self.memory, "one of: " + ", ".join(MEMORY_MODES))
         if self.experts is None:
             raise invalid("experts", None, "an expert buffer folder (build one with `coredistill experts`)")
         buffer = ExpertBuffer(self.experts)

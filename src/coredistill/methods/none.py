@@ -9,6 +9,3 @@ class NoLearning(Method):
     """Zero iterations: the loop returns the initial images unchanged."""
 
     parallel = "classes"
-
-    def check(self) -> None:
-        pass

@@ -57,7 +57,8 @@ class BatchSampler(Params):
                 raise invalid("labels", f"no example of class {c}", "at least one real example per class")
 
     def check(self) -> None:
-        """Validate options (called before any work)."""
+        """Validate options (called before any work): the declared ``constraints``, then what a sampler adds."""
+        self.check_params()
 
     def class_size(self, class_index: int) -> int:
         return len(self._class_indices[class_index])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import check_positive_int, invalid
+from ..params import LEARNING_RATE, POSITIVE_INT
 from ..evaluate import train_net
 from ..models import create_model
 from ..params import Params
@@ -31,11 +31,10 @@ class ProxyNet(Params):
         self.lr = lr
         self.batch_size = batch_size
 
+    constraints = {"epochs": POSITIVE_INT, "lr": LEARNING_RATE, "batch_size": POSITIVE_INT}
+
     def check(self) -> None:
-        for name in ("epochs", "batch_size"):
-            check_positive_int(f"proxy {name}", getattr(self, name))
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
-            raise invalid("proxy lr", self.lr, "a positive finite learning rate")
+        self.check_params(prefix="proxy ")
 
     def fit(self, images, labels, scoring: ScoringContext, generator) -> Predict:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import check_positive_int, invalid
+from ..errors import invalid
+from ..params import BOOL, POSITIVE_INT, fraction, optional
 from ..seeding import torch_generator
 from .base import SAMPLERS, BatchSampler, ScoringContext
 from .losses import PerExampleLoss, checked_losses, resolve_loss
@@ -88,17 +89,13 @@ class RelativeLossSampler(BatchSampler):
         self.score_batch = score_batch
 
     # --- options -----------------------------------------------------------------------------------------------
+    constraints = {"refresh": optional(POSITIVE_INT), "pool": optional(POSITIVE_INT), "refreshes": POSITIVE_INT,
+                   "score_batch": POSITIVE_INT,
+                   "beta": fraction().describe("a number in [0, 1] (0: pure relative loss, 1: uniform)"),
+                   "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL}
+
     def check(self) -> None:
-        for name in ("refresh", "pool"):
-            check_positive_int(name, getattr(self, name), allow_none=True)
-        for name in ("refreshes", "score_batch"):
-            check_positive_int(name, getattr(self, name))
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not 0 <= self.beta <= 1:
-            raise invalid("beta", self.beta, "a number in [0, 1] (0: pure relative loss, 1: uniform)")
-        if isinstance(self.prune, bool) or not isinstance(self.prune, (int, float)) or not 0 <= self.prune < 1:
-            raise invalid("prune", self.prune, "a fraction in [0, 1)")
-        if not isinstance(self.weighted, bool):
-            raise invalid("weighted", self.weighted, "True or False")
+        self.check_params()
         if self.loss != "auto":
             resolve_loss(self.loss)
         self._make_predictor(None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..params import NON_NEGATIVE_INT
 from .kmeans import assign, kmeans_pp, lloyd, sq_distances_to
 from .selection import INITIALIZERS, Initializer
 
@@ -58,6 +59,8 @@ class KCenterGreedy(Initializer):
 class KMeansCentroid(Initializer):
     """The real point nearest to each of ``m`` k-means centers (k-means++ then ``lloyd_iters`` Lloyd steps);
     weights: cluster sizes."""
+
+    constraints = {"lloyd_iters": NON_NEGATIVE_INT}
 
     def __init__(self, lloyd_iters: int = 50) -> None:
         self.lloyd_iters = lloyd_iters

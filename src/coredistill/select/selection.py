@@ -7,7 +7,7 @@ import numpy as np
 
 from ..distributed import ClassShard
 from ..errors import invalid
-from ..params import Params
+from ..params import Params, one_of
 from ..registry import Registry, accepts
 from .sampling import MODES, sample_proportional
 
@@ -82,7 +82,9 @@ class Initializer(Params):
         return Selection(np.concatenate(indices), np.concatenate(weights).astype(float), scores)
 
     def check(self, class_counts: np.ndarray) -> None:
-        """Validate options against the data (e.g. k <= class size) before any work."""
+        """Validate options before any work: the declared ``constraints``, then what depends on the data (e.g.
+        k <= class size)."""
+        self.check_params()
 
     def select_class(self, x: np.ndarray, m: int, rng: np.random.Generator, scores: np.ndarray | None
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -97,11 +99,8 @@ class ScoreSampler(Initializer):
     """An initializer that scores every example, then draws each class ∝ its scores (``mode``: distinct | iid)
     with weights 1/(m q). Subclasses implement :meth:`score` and validate their own options in ``check``."""
 
+    constraints = {"mode": one_of(*MODES)}
     mode: str = "distinct"
-
-    def check(self, class_counts: np.ndarray) -> None:
-        if self.mode not in MODES:
-            raise invalid("mode", self.mode, f"one of {', '.join(MODES)}")
 
     def select_class(self, x, m, rng, scores):
         return sample_proportional(scores, m, rng, self.mode)

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from ..errors import check_positive_int, invalid
+from ..errors import invalid
+from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from .kmeans import assign, kmeans_pp, lloyd, minibatch_kmeans
 from .selection import INITIALIZERS, ScoreSampler
 
@@ -81,18 +82,13 @@ class KMeansSensitivity(ScoreSampler):
         self.minibatch_iters = minibatch_iters
         self.batch_size = batch_size
 
+    constraints = {"k": optional(POSITIVE_INT).describe("a positive integer or None (= ipc)"),
+                   "lloyd_iters": NON_NEGATIVE_INT, "minibatch_iters": NON_NEGATIVE_INT, "batch_size": POSITIVE_INT}
+
     def check(self, class_counts: np.ndarray) -> None:
         super().check(class_counts)
-        if self.k is not None:
-            if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k <= 0:
-                raise invalid("k", self.k, "a positive integer or None (= ipc)")
-            if self.k > class_counts.min():
-                raise invalid("k", int(self.k), f"at most the smallest class size {int(class_counts.min())}")
-        for name in ("lloyd_iters", "minibatch_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise invalid(name, value, "an integer >= 0")
-        check_positive_int("batch_size", self.batch_size)
+        if self.k is not None and self.k > class_counts.min():
+            raise invalid("k", int(self.k), f"at most the smallest class size {int(class_counts.min())}")
 
     def score(self, features, labels, ipc, rng, shard=None):
         # whole on every process: k-means++ seeding draws from the one stream that runs across the classes

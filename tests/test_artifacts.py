@@ -113,6 +113,27 @@ def test_preview_denormalizes(small_set, tmp_path):
 
     img = np.asarray(Image.open(small_set.write_preview(tmp_path / "p.png")))
     assert img.shape[2] == 3 and img.dtype == np.uint8
-    # 10 class rows of 32 px cells (8 px images upscaled x4) with 2 px gaps
-    assert img.shape[0] == 10 * 34 + 2 and img.shape[1] == 2 * 34 + 2
+    # 10 class rows of 32 px cells (8 px images upscaled x4) with 2 px gaps, right of a margin of class names
+    margin = img.shape[1] - (2 * 34 + 2)
+    assert img.shape[0] == 10 * 34 + 2 and margin > 0
     assert 0 < img.mean() < 255
+    # the images are the de-normalized set, unchanged by the labels beside them
+    from coredistill.imagegrid import grid_png
+
+    labels = small_set.labels.numpy()
+    bare = np.asarray(Image.open(grid_png(small_set.images_unit(), [np.flatnonzero(labels == k) for k in range(10)],
+                                          tmp_path / "bare.png")))
+    assert np.array_equal(img[:, margin:], bare)
+    for r in range(10):  # every row has its class name written in the margin
+        assert (img[2 + r * 34:2 + r * 34 + 32, :margin] < 128).any()
+
+
+def test_preview_rows_are_named_by_the_data_sets_classes(small_set, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    named = DistilledSet(small_set.images, small_set.labels, {**small_set.manifest, "dataset": {
+        **small_set.manifest["dataset"], "class_names": [f"class number {k}" for k in range(10)]}})
+    short = np.asarray(Image.open(small_set.write_preview(tmp_path / "a.png")))
+    long = np.asarray(Image.open(named.write_preview(tmp_path / "b.png")))
+    assert long.shape[1] > short.shape[1]  # a wider margin for longer names

@@ -150,8 +150,11 @@ class DistilledSet:
     def write_preview(self, path: str | Path, max_per_class: int = 10, min_cell: int = 32) -> Path:
         """A PNG grid, one row per class, up to ``max_per_class`` images per row, upscaled to ``min_cell`` px."""
         labels = self.labels.numpy()
-        rows = [np.flatnonzero(labels == k)[:max_per_class] for k in sorted(set(labels.tolist()))]
-        return grid_png(self.images_unit(), rows, path, min_cell=min_cell)
+        classes = sorted(set(labels.tolist()))
+        rows = [np.flatnonzero(labels == k)[:max_per_class] for k in classes]
+        names = (self.manifest.get("dataset") or {}).get("class_names") or []
+        row_labels = [names[k] if k < len(names) else str(k) for k in classes]
+        return grid_png(self.images_unit(), rows, path, min_cell=min_cell, row_labels=row_labels)
 
     def export_dc(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the DC/DSA/DM ``.pt`` layout ``{'data': [[images, labels]]}`` (images as trained)."""

@@ -159,7 +159,7 @@ def _write_sampler_plots(result, ds, folder: Path) -> None:
         return
     folder.mkdir(parents=True, exist_ok=True)
     print(f"wrote {sampler_diagnostics(refreshes, folder / 'sampler.png', title=f'{name} on {ds.name}')}")
-    print(f"wrote {important_real_grid(ds.train_float(), refreshes[-1], folder / 'important_real.png')} "
+    print(f"wrote {important_real_grid(ds.train_float(), refreshes[-1], folder / 'important_real.png', ds.class_names)} "
           f"(per class: the real images most likely to be drawn after the refresh at iteration "
           f"{refreshes[-1]['iteration']})")
 
@@ -175,7 +175,7 @@ def _write_score_plots(result, ds, folder: Path) -> None:
     scores, labels = result.init_scores.numpy(), ds.y_train.numpy()
     name = result.manifest["initializer"]["name"]
     print(f"wrote {score_histogram(scores, labels, folder / 'scores.png', title=f'{name} on {ds.name}')}")
-    print(f"wrote {importance_grid(ds.train_float(), scores, labels, folder / 'importance.png')} "
+    print(f"wrote {importance_grid(ds.train_float(), scores, labels, folder / 'importance.png', class_names=ds.class_names)} "
           "(per class: most important | least important)")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -34,14 +35,18 @@ def score_histogram(scores: np.ndarray, labels: np.ndarray, path: str | Path, ti
 
 
 def importance_grid(images_unit: torch.Tensor, scores: np.ndarray, labels: np.ndarray, path: str | Path,
-                    per_class: int = 6) -> Path:
+                    per_class: int = 6, class_names: Sequence[str] | None = None) -> Path:
     """One row per class: its ``per_class`` highest-scored images, then its ``per_class`` lowest-scored ones."""
-    rows = []
-    for c in np.unique(labels):
+    rows, classes = [], np.unique(labels)
+    for c in classes:
         members = np.flatnonzero(labels == c)
         order = members[np.argsort(-scores[members], kind="stable")]
         rows.append(list(order[:per_class]) + list(order[::-1][:per_class][::-1]))
-    return grid_png(images_unit, rows, path)
+    return grid_png(images_unit, rows, path, row_labels=_names(classes, class_names))
+
+
+def _names(classes, class_names: Sequence[str] | None) -> list[str] | None:
+    return None if class_names is None else [class_names[int(c)] for c in classes]
 
 
 def accuracy_curve(curve: list[dict], path: str | Path, title: str = "") -> Path:
@@ -92,6 +97,8 @@ def sampler_diagnostics(refreshes: list[dict], path: str | Path, title: str = ""
     return Path(path)
 
 
-def important_real_grid(images_unit: torch.Tensor, refresh: dict, path: str | Path) -> Path:
+def important_real_grid(images_unit: torch.Tensor, refresh: dict, path: str | Path,
+                        class_names: Sequence[str] | None = None) -> Path:
     """One row per class: the real examples with the highest sampling probability at one refresh."""
-    return grid_png(images_unit, [c["top"] for c in refresh["classes"]], path)
+    return grid_png(images_unit, [c["top"] for c in refresh["classes"]], path,
+                    row_labels=_names(range(len(refresh["classes"])), class_names))

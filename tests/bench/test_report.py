@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 
 from coredistill.bench import Grid
+from coredistill.table import parse_table as rows  # values, not column widths
 from coredistill.bench.report import (cost_table, paired, reference_table, remaining_estimate, sampler_table,
                                       spent_table, verdict_table)
 
@@ -32,13 +33,16 @@ def test_verdict_names_the_best_variant_and_cost_shares():
     recs += [_rec("both", s, a, scoring_s=3.0, curve=[{"iteration": 5, "accuracy": a - 0.005},
                                                       {"iteration": 10, "accuracy": a}])
              for s, a in enumerate([0.75, 0.76, 0.76])]
-    verdict = verdict_table(recs)
-    assert "| dm     | d       | 1   | both" in verdict and "+4.67" in verdict
-    cost = cost_table(recs)
-    assert "10.0 %" in cost  # selection: 1 s of 10
-    assert "33.3 %" in cost  # scoring: 3 s of 9
-    assert "5/10, 5/10, 5/10" in cost  # both passes the baseline's final accuracy at iteration 5
-    assert "| 10/10, 5/10, 5/10" in cost  # the baseline's own curve: seed 0 rises to its end, 1 and 2 are there early
+    (verdict,) = rows(verdict_table(recs))
+    assert (verdict["method"], verdict["dataset"], verdict["ipc"], verdict["best variant"]) == ("dm", "d", "1", "both")
+    assert verdict["its acc %"] == "75.67" and verdict["+both Δ"].startswith("+4.67 ± 0.58")
+    (cost,) = rows(cost_table(recs))
+    assert cost["selection share (init, both)"] == "10.0 %"  # selection: 1 s of 10
+    assert cost["scoring share (sampling, both)"] == "33.3 %"  # scoring: 3 s of 9
+    # both passes the baseline's final accuracy at iteration 5; the baseline's own curve: seed 0 rises to its end,
+    # seeds 1 and 2 are there early
+    assert cost["both reaches baseline's final acc at iteration (per cell)"] == "5/10, 5/10, 5/10"
+    assert cost["baseline reaches its own final acc at"] == "10/10, 5/10, 5/10"
 
 
 def test_reference_numbers_beside_paper_preset_runs_only():
@@ -46,9 +50,10 @@ def test_reference_numbers_beside_paper_preset_runs_only():
                            "methods": ["dm"], "selection": ["random"]})
     recs = [_rec("baseline", s, a, dataset="cifar10", ipc=10, preset="paper") for s, a in ((0, 0.48), (1, 0.50))]
     recs.append(_rec("random", 0, 0.27, dataset="cifar10", ipc=10, method="none", preset="cpu"))
-    table = reference_table(grid, recs)
-    assert "| cifar10 | dm                 | 10  | 48.9        | 49.00 ± 1.41" in table
-    assert "| cifar10 | random             | 10  | 26.0        | — (no paper-preset run yet)" in table
+    table = {r["method / selection"]: r for r in rows(reference_table(grid, recs))}
+    assert (table["dm"]["dataset"], table["dm"]["ipc"]) == ("cifar10", "10")
+    assert (table["dm"]["published %"], table["dm"]["ours %"]) == ("48.9", "49.00 ± 1.41")
+    assert (table["random"]["published %"], table["random"]["ours %"]) == ("26.0", "— (no paper-preset run yet)")
 
 
 def test_remaining_estimate_from_finished_siblings():
@@ -63,9 +68,10 @@ def test_remaining_estimate_from_finished_siblings():
     # CPU time, where recorded, is the cost: the wall time of a cell that waited for a core is not
     done[cells[0].hash]["cpu_s"] = 720.0
     assert "(0.2 core-hours spent" in remaining_estimate(grid, done)
-    spent = spent_table(grid, done)
-    assert "| dm     | 1   | 1 / 2          | 0.20       | 720             | 1 CPU, 0 wall × threads |" in spent
-    assert "| dm     | 10  | 0 / 2          | 0.00       |" in spent
+    spent = {r["ipc"]: r for r in rows(spent_table(grid, done))}
+    assert [spent["1"][k] for k in ("method", "cells finished", "core-hours", "core-s per cell", "measured as")] == [
+        "dm", "1 / 2", "0.20", "720", "1 CPU, 0 wall × threads"]
+    assert [spent["10"][k] for k in ("cells finished", "core-hours", "core-s per cell")] == ["0 / 2", "0.00", ""]
 
 
 def test_sampler_table_averages_refreshes_beside_the_paired_delta():
@@ -73,11 +79,10 @@ def test_sampler_table_averages_refreshes_beside_the_paired_delta():
     recs += [_rec("sampling", s, a, refreshes=[{"iteration": 0, "entropy_ratio": 0.9, "mass90": 0.7},
                                                {"iteration": 5, "entropy_ratio": 0.8 + 0.1 * s, "mass90": 0.8}])
              for s, a in enumerate([0.69, 0.70, 0.70])]
-    table = sampler_table(recs)
+    table = rows(sampler_table(recs))
     # 6 refreshes: entropy ratios 0.9, 0.8, 0.9, 0.9, 0.9, 1.0 → 0.900; mass90 (0.7 + 0.8) / 2; Δ −1.33 ± 0.58
-    row = next(line for line in table.splitlines() if "sampling" in line)
-    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(table) == 1  # one row: uniform batches have no refreshes
+    cells = list(table[0].values())
     assert cells[:8] == ["dm", "d", "1", "sampling", "2", "0–5", "0.900", "0.750"]
     assert cells[8] == "-1.33 ± 0.58"
-    assert len(table.splitlines()) == 3  # header, rule, one row: uniform batches have no refreshes
     assert sampler_table([_rec("baseline", 0, 0.7)]) == ""

@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-experts", type=int, default=10)
     p.add_argument("--epochs", type=int, help="epochs per expert (default: the preset's)")
     p.add_argument("--sampler", default="uniform", choices=list_samplers(),
-                   help="real batches of expert training (relative-loss: phase 2 of the seed for MTT)")
+                   help="real batches of expert training (relative-loss: the coreset paper's phase 2 for MTT)")
     p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
     p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS")
     p.add_argument("--seed", type=int, default=0)

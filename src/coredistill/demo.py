@@ -1,8 +1,8 @@
 """The main job of ``make demo``: distill the default data set with each baseline and print one table.
 
-Rows: real-image selections without learning (the field's random baseline, the seed's k-means sensitivity
+Rows: real-image selections without learning (the field's random baseline, the coreset paper's k-means sensitivity
 sampling, herding, k-center), then each named method (DM by default; any of ``coredistill bench``'s methods,
-e.g. ``mtt`` or ``rfad``) as the field runs it (random real images, uniform real batches), +init (the seed's
+e.g. ``mtt`` or ``rfad``) as the field runs it (random real images, uniform real batches), +init (the coreset paper's
 initializer for that method), +sampling (relative-loss importance-sampled real batches; for MTT, experts trained
 with them) and +both — the same cells as a ``bench`` grid — at each IPC, and a full-data reference.
 """

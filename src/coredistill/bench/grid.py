@@ -1,7 +1,7 @@
 """A benchmark grid: methods × data sets × IPC × variants × seeds, read from YAML, expanded into cells.
 
 A **variant** names the initial images and the real-batch sampler a cell uses, the same way for every method.
-The built-in ones are the seed paper's two phases, alone and together:
+The built-in ones are the two phases of the coreset paper (Tukan, Maalouf & Osadchy 2023), alone and together:
 
 ==========  ======================================  ==================================
 variant     initial images                          real batches
@@ -191,7 +191,7 @@ class Grid:
             raise invalid(f"{source}.eval_every", self.eval_every, "a non-negative integer (0: no curves)")
 
     def cells(self) -> list[Cell]:
-        """All cells, ordered so that every seed's cells of one (data set, IPC) finish close together."""
+        """All cells, ordered so that the cells of every random seed of one (data set, IPC) finish close together."""
         variants = [Variant.from_entry(v, "variants") for v in self.variants]
         out = []
         for dataset in self.datasets:

@@ -11,7 +11,7 @@ Experts are written one file each, atomically, so a killed build resumes at the 
 built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum,
 no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
 ``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
-this is where phase (2) of the seed acts for MTT, whose distillation itself never touches real data.
+this is where the coreset paper's phase (2) acts for MTT, whose distillation itself never touches real data.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from coredistill.data.synthetic import write_npy_dataset
 from coredistill.table import format_table
 
 CHILD = r"""
-import json, resource, sys, threading, time
+import json, sys, threading, time
 from coredistill import distill, load_dataset
 def status(key):
     for line in open("/proc/self/status"):
@@ -40,7 +40,7 @@ threading.Thread(target=sample, daemon=True).start()
 res = distill(ds, ipc=10, init="kmeans-sensitivity", init_options={"minibatch_iters": 20}, preset="tiny",
               evaluate_with=(), progress=False)
 t = res.manifest["timings"]
-print(json.dumps({"base_mb": base, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"base_mb": base, "peak_mb": status("VmHWM"),  # ru_maxrss would keep the parent's pre-exec RSS
                   "anon_growth_mb": peak_anon[0] - base_anon,
                   "features_s": t["features_s"], "select_s": t["select_s"]}))
 """

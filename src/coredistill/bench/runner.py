@@ -44,8 +44,15 @@ def read_results(folder: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def _peak_mb() -> float:
+    """Peak memory of this process: the GPU's when there is one; else the peak RSS of this process image
+    (Linux VmHWM: ru_maxrss would also keep the launching process's RSS from before exec)."""
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
 

@@ -6,7 +6,7 @@ pool of real examples per class (the whole class, or ``pool`` random ones) and s
 
     p_i = ℓ_i / Σ_j ℓ_j,   lowest-loss fraction ``prune`` set to 0,   p ← (1 − β)·p + β/n_kept  (coverage).
 
-Batches are drawn ∝ p without replacement (:mod:`.pps`); with ``weighted=True`` each drawn example carries the
+Batches are drawn ∝ p without replacement (:func:`~coredistill.draws.pps_sample`); with ``weighted=True`` each drawn example carries the
 weight b/(n·π_i) (= 1/(n·p_i) when no example is certain), so that a method's batch mean of w·f is an unbiased
 estimate of the pool mean of f (DM's mean embedding, DC's loss): importance sampling that changes only variance.
 Without weights the real-side statistic leans towards the examples the synthetic set explains worst.
@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..draws import pps_sample
 from ..errors import invalid
 from ..params import BOOL, POSITIVE_INT, fraction, optional
 from ..seeding import torch_generator
 from .base import SAMPLERS, BatchSampler, ScoringContext
 from .losses import PerExampleLoss, checked_losses, resolve_loss
-from .pps import pps_sample
 from .predictors import PREDICTORS, ProxyNet
 
 TOP = 8  # most important real examples remembered per class and refresh (for the diagnostics grid)

@@ -19,7 +19,7 @@ from .uniform import RandomInit  # noqa: F401  (imported in the listing's order)
 from .sensitivity import KMeansSensitivity, kmeans_sensitivity, sensitivity_from_centers  # noqa: F401
 from .leverage import KernelLeverage, exact_leverage, ridge_leverage  # noqa: F401
 from .baselines import Herding, KCenterGreedy, KMeansCentroid  # noqa: F401
-from .sampling import sample_proportional
+from ..draws import sample_proportional
 
 import_submodules(__name__, __path__)  # an initializer registers where it is defined: a new one is one new file
 

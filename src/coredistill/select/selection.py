@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..distributed import ClassShard
+from ..draws import MODES, sample_proportional
 from ..errors import invalid
 from ..params import Params, one_of
 from ..registry import Registry, accepts
-from .sampling import MODES, sample_proportional
 
 
 @dataclass

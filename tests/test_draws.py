@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from coredistill.sampling.pps import inclusion_probabilities, pps_sample
+from coredistill.draws import inclusion_probabilities, pps_sample
 
 
 def test_inclusion_frequencies_equal_pi_and_draws_are_distinct():

@@ -76,8 +76,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
         raise invalid("out", str(out), "a path that does not exist yet (pass --overwrite to replace it)")
     ckpt = out.with_name(out.name + ".ckpt")  # beside the artifact, which only appears when the run is done
     resume = getattr(args, "resume", False)
-    if resume and not ckpt.is_dir():
-        raise invalid("resume", True, f"a checkpoint folder {str(ckpt)!r} from an earlier run with --out {out}")
+    if resume and not any(ckpt.glob("*checkpoint*.pt")):  # killed before its first checkpoint: nothing to resume
+        print(f"coredistill distill: no checkpoint in {ckpt} yet: starting afresh", file=sys.stderr)
     data_options = _options(args.data_opt, "--data-opt")
     method_options = _options(getattr(args, "method_opt", None), "--method-opt")
     if getattr(args, "experts", None):

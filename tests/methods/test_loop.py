@@ -1,8 +1,10 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import torch
 
 from coredistill.artifacts import DistilledSet
 from coredistill.methods import Context, LoopSettings, Method, RealData, run_loop
-from coredistill.methods.checkpoint import CHECKPOINT, PREVIOUS
+from coredistill.methods.checkpoint import CHECKPOINT, NEXT, PREVIOUS
 from coredistill.errors import CheckpointError, DivergenceError, InvalidParameterError
 from coredistill.pipeline import distill
 from coredistill.sampling import create_sampler
@@ -39,7 +41,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, monkeypatch):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL and not out.exists()
-    killed_at = torch.load(ckpt, weights_only=False)["iteration"]
+    killed_at = torch.load(ckpt, weights_only=True)["iteration"]
     assert 5 <= killed_at < 40
     subprocess.run(_cli(*RUN, "--out", str(out), "--resume"), check=True, env=env)
     a, b = DistilledSet.load(ref), DistilledSet.load(out)
@@ -55,14 +57,57 @@ def _small(digits, tmp_path, **kw):
     return distill(digits, **{**args, **kw})
 
 
-def test_resume_refuses_other_config_and_corrupt_checkpoint(digits, tmp_path):
+def test_resume_refuses_another_runs_checkpoint_and_unreadable_ones(digits, tmp_path):
     _small(digits, tmp_path, iterations=5)  # leaves checkpoints at 2 and 4
-    with pytest.raises(CheckpointError, match="config keys method_options.iterations, run.ipc, run.method_options.iterations differ"):
+    with pytest.raises(CheckpointError, match="config keys method_options.iterations, run.ipc, "
+                                              "run.method_options.iterations differ"):
         _small(digits, tmp_path, ipc=2, iterations=6, resume=True)
-    (tmp_path / "ck" / CHECKPOINT).write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match="corrupt.*previous checkpoint .*is intact"):
+    for name in (CHECKPOINT, PREVIOUS):
+        (tmp_path / "ck" / name).write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot be read .*checkpoint.pt: .*checkpoint.prev.pt: "):
         _small(digits, tmp_path, iterations=5, resume=True)
-    assert torch.load(tmp_path / "ck" / PREVIOUS, weights_only=False)["iteration"] == 2
+
+
+@pytest.mark.parametrize("state", ["killed between the renames", "killed before the renames", "current torn"])
+def test_resume_takes_the_newest_complete_checkpoint_of_the_rotation_and_says_so(digits, tmp_path, state):
+    reference = _small(digits, tmp_path / "ref", iterations=5)
+    _small(digits, tmp_path, iterations=5)  # checkpoint.pt at 4, checkpoint.prev.pt at 2
+    ck = tmp_path / "ck"
+    if state == "killed between the renames":  # current -> previous done, next -> current not yet
+        (ck / PREVIOUS).unlink()
+        (ck / CHECKPOINT).rename(ck / PREVIOUS)
+        shutil.copy(ck / PREVIOUS, ck / NEXT)
+        expected_file, expected_iteration = NEXT, 4
+    elif state == "killed before the renames":  # the next file is complete, nothing renamed
+        shutil.copy(ck / CHECKPOINT, ck / NEXT)
+        state_next = torch.load(ck / NEXT, weights_only=True)
+        torch.save({**state_next, "iteration": 4}, ck / NEXT)
+        expected_file, expected_iteration = CHECKPOINT, 4  # equal iterations: either is the same state
+    else:
+        (ck / CHECKPOINT).write_bytes(b"torn")
+        expected_file, expected_iteration = PREVIOUS, 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = _small(digits, tmp_path, iterations=5, resume=True)
+    log = resumed.manifest["log"]
+    assert log["resumed_from"] == expected_iteration and log["resumed_from_file"] in (expected_file, NEXT)
+    if log["resumed_from_file"] != CHECKPOINT:
+        assert any("resumed from" in str(w.message) for w in caught)
+    assert torch.equal(resumed.images, reference.images)  # the same result as the run never interrupted
+
+
+def test_a_planted_checkpoint_cannot_run_code(digits, tmp_path):
+    _small(digits, tmp_path, iterations=5)
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"format": 3, "iteration": 99, "images": Payload()}, tmp_path / "ck" / CHECKPOINT)
+    with pytest.warns(UserWarning, match="resumed from checkpoint.prev.pt at iteration 2 .*UnpicklingError"):
+        resumed = _small(digits, tmp_path, iterations=5, resume=True)  # the planted file is skipped, not executed
+    assert not marker.exists() and resumed.manifest["log"]["resumed_from_file"] == PREVIOUS
 
 
 class _Diverges(Method):
@@ -86,7 +131,7 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path
     settings = LoopSettings(iterations=6, checkpoint_dir=tmp_path, checkpoint_every=1)
     with pytest.raises(DivergenceError, match="loss=nan at iteration 4"):
         run_loop(_Diverges(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx, settings, progress=False)
-    state = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    state = torch.load(tmp_path / CHECKPOINT, weights_only=True)
     assert state["iteration"] == 3 and torch.isfinite(state["images"]).all()
 
 

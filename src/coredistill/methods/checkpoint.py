@@ -1,4 +1,10 @@
-"""Atomic checkpoints of a distillation run: write to a temp file, fsync, rename; keep the previous one."""
+"""Atomic checkpoints of a distillation run: write to a temp file, fsync, rename; keep the previous one.
+
+A checkpoint holds plain data only (tensors, numbers, strings, lists, dicts) and is read with
+``torch.load(weights_only=True)``: a checkpoint someone hands you cannot run code. Rotation is two renames
+(current → previous, next → current); a kill between them leaves the complete next file, and the loader takes
+the newest complete state among next, current and previous, and says which one it used.
+"""
 from __future__ import annotations
 
 import os
@@ -12,14 +18,15 @@ from ..errors import CheckpointError
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
-FORMAT = 2  # 2: method state (learned labels, kernel draws) is part of a checkpoint
+NEXT = ".checkpoint.next.pt"  # complete before the rotation renames it to CHECKPOINT
+FORMAT = 3  # 3: plain data only (loaded with weights_only=True); 2: method state is part of a checkpoint
 
 
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` as ``checkpoint.pt``; the one it replaces becomes ``checkpoint.prev.pt``."""
     current = folder / CHECKPOINT
     data = {"format": FORMAT, **state}
-    tmp = write_with(folder / ".checkpoint.next.pt", lambda f: torch.save(data, f))
+    tmp = write_with(folder / NEXT, lambda f: torch.save(data, f))
     if current.exists():
         os.replace(current, folder / PREVIOUS)
     os.replace(tmp, current)
@@ -27,25 +34,39 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     return folder / CHECKPOINT
 
 
+def _read(path: Path) -> dict[str, Any]:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"format {state.get('format') if isinstance(state, dict) else None!r}, expected {FORMAT}")
+    if not isinstance(state.get("iteration"), int):
+        raise ValueError("no iteration count")
+    return state
+
+
 def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | None:
-    """The latest checkpoint in ``folder`` if there is one; refuses a corrupt one or another run's."""
-    path = folder / CHECKPOINT
-    if not path.exists():
+    """The newest complete checkpoint in ``folder`` (``None`` when there is none): of the rotation's next, current
+    and previous files, the readable one with the most iterations; ``state["file"]`` names it. Refuses another
+    run's checkpoint, and a folder whose checkpoints are all unreadable."""
+    found = [folder / name for name in (NEXT, CHECKPOINT, PREVIOUS) if (folder / name).is_file()]
+    if not found:
         return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(f"format {state.get('format') if isinstance(state, dict) else None!r}, expected {FORMAT}")
-    except Exception as e:
-        prev = folder / PREVIOUS
-        hint = (f" The previous checkpoint {str(prev)!r} is intact: move it to {str(path)!r} to resume from it."
-                if prev.exists() else "")
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt ({type(e).__name__}: {e}).{hint}") from None
+    states, errors = [], []
+    for path in found:
+        try:
+            states.append({**_read(path), "file": path.name})
+        except Exception as e:  # noqa: BLE001 — a torn, foreign or tampered file: try the others
+            errors.append(f"{path.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    if not states:
+        raise CheckpointError(f"checkpoints in {str(folder)!r} cannot be read ({'; '.join(errors)}). Start afresh "
+                              "without --resume (or with another --out).")
+    state = max(states, key=lambda s: s["iteration"])
     saved = state.get("config", {})
     if config_hash(saved) != config_hash(config):
         keys = differing_keys(saved, config)
-        raise CheckpointError(f"checkpoint {str(path)!r} belongs to a different run: config keys {', '.join(keys)} "
-                              "differ. Use the same settings, or start afresh without --resume (or another --out).")
+        raise CheckpointError(f"checkpoint {str(folder / state['file'])!r} belongs to a different run: config keys "
+                              f"{', '.join(keys)} differ. Use the same settings, or start afresh without --resume "
+                              "(or another --out).")
+    state["skipped"] = errors
     return state
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, invalid
 from .base import Context, DistillOutput, Method
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -61,6 +62,10 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             ctx.generator.set_state(state["torch_generator"])
             log = state["log"]
             start = log["resumed_from"] = int(state["iteration"])
+            log["resumed_from_file"] = state["file"]
+            if state["file"] != CHECKPOINT or state["skipped"]:
+                warnings.warn(f"resumed from {state['file']} at iteration {start} (the newest complete checkpoint; "
+                              f"{'; '.join(state['skipped']) or 'the rotation was interrupted'})", stacklevel=2)
     bar = tqdm(total=iterations, initial=start, desc=type(method).__name__.lower(), unit="it",
                disable=None if progress else True, leave=False)
     t_start = time.perf_counter() - log["seconds"] - log.get("eval_seconds", 0.0)

@@ -133,8 +133,10 @@ class RelativeLossSampler(BatchSampler):
         self._seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"pools": [p.copy() for p in self._pools], "p": [p.copy() for p in self._p],
-                "history": list(self._history), "seconds": self._seconds}
+        # tensors, not numpy arrays: a checkpoint holds plain data (loaded with weights_only=True), same dtypes
+        return {"pools": [torch.from_numpy(p.copy()) for p in self._pools],
+                "p": [torch.from_numpy(p.copy()) for p in self._p], "history": list(self._history),
+                "seconds": self._seconds}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._pools = [np.asarray(p) for p in state["pools"]]

@@ -14,14 +14,32 @@ from .base import SOURCES, Source, tensors
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """CIFAR's python batches are pickles of dicts of lists, bytes and numpy arrays. Unpickling runs whatever a
+    file names, so only the numpy classes that rebuild an array are allowed: a file that names anything else is
+    refused before it can run."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR batch never holds")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
         raise DataError(f"CIFAR file {str(path)!r} is missing: expected the python-batches layout")
     try:
         with path.open("rb") as f:
-            return pickle.load(f, encoding="bytes")
+            batch = _ArraysOnly(f, encoding="bytes").load()
     except Exception as e:  # pickle raises many types on truncated files
         raise DataError(f"CIFAR file {str(path)!r} cannot be read ({type(e).__name__}: {e})") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"CIFAR file {str(path)!r} holds a {type(batch).__name__}: expected a dict of arrays")
+    return batch
 
 
 def _cifar_arrays(batch: dict, label_key: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,9 @@ from .base import SOURCES, Source, as_image_array, channels_first, tensors
 
 
 def _load_npz(path: Path, name: str = "npz", allow_flip: bool = True) -> ImageDataset:
-    try:
-        arrays = np.load(path, allow_pickle=False)
+    try:  # read every member now: a member is unpacked (and an object array refused) on access
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
     except Exception as e:
         raise DataError(f"npz file {str(path)!r} cannot be read ({e})") from None
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import platform
 import shutil
 import tempfile
@@ -27,17 +28,16 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from .atomic import replace_dir, sync_file, write_with
+from .atomic import file_mode, replace_dir, sync_file, write_with
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
+from .outputs import MANIFEST, TENSORS, check_out, hold, recover
 
 if TYPE_CHECKING:
     from .record import RunRecord
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-TENSORS = "tensors.pt"
 PREVIEW = "preview.png"
 CURVE = "curve.png"
 
@@ -84,26 +84,32 @@ class DistilledSet:
 
     # --- saving -----------------------------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False, preview: bool = True) -> Path:
+        """Write the set to the folder ``path``, atomically: a reader sees the old artifact or the new one. With
+        ``overwrite`` an existing coredistill artifact (or an empty folder) is replaced; anything else is refused."""
         path = Path(path)
-        if path.exists() and not overwrite:
-            raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (pass overwrite=True / "
-                                "--overwrite to replace it)")
+        with hold(path):
+            recover(path)  # a killed earlier save of this path: put its artifact back, drop its temporary folder
+            check_out(path, overwrite=overwrite)
+            return self._save(path, preview)
+
+    def _save(self, path: Path, preview: bool) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         manifest = {**self.manifest, "format_version": FORMAT_VERSION, "package_version": __version__,
                     "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "num_images": len(self.images), "image_shape": list(self.images.shape[1:]),
                     "has_soft_labels": self.soft_labels is not None, "learned_lr": self.learned_lr}
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        os.chmod(tmp, file_mode(0o777))  # mkdtemp makes 0700: an artifact gets the user's usual permissions
         try:
             tensors = {"images": self.images.detach().cpu().contiguous(), "labels": self.labels.cpu(),
                        "soft_labels": None if self.soft_labels is None else self.soft_labels.detach().cpu(),
                        "learned_lr": self.learned_lr,
                        "zca": None if self.zca is None else self.zca.state_dict(),
                        "init_scores": self.init_scores}
-            with open(tmp / TENSORS, "wb") as f:
+            with open(tmp / TENSORS, "wb", opener=_opener) as f:
                 torch.save(tensors, f)
                 sync_file(f)
-            with open(tmp / MANIFEST, "w") as f:
+            with open(tmp / MANIFEST, "w", opener=_opener) as f:
                 json.dump(_jsonable(manifest), f, indent=2, sort_keys=False)
                 sync_file(f)
             if preview:
@@ -122,21 +128,45 @@ class DistilledSet:
 
     @classmethod
     def load(cls, path: str | Path) -> "DistilledSet":
+        """Read a saved set. Both files are read through one handle on the folder, so a save that replaces the
+        artifact meanwhile cannot pair one version's manifest with another's tensors."""
         path = Path(path)
         if not (path / MANIFEST).is_file() or not (path / TENSORS).is_file():
             raise ArtifactError(f"artifact={str(path)!r}: expected a directory holding {MANIFEST} and {TENSORS}")
+        folder = os.open(path, os.O_RDONLY)
+
+        def read(name: str, mode: str = "rb"):
+            return open(name, mode, opener=lambda n, flags: os.open(n, flags, dir_fd=folder))
+
         try:
-            manifest = json.loads((path / MANIFEST).read_text())
+            return cls._load(path, read)
+        finally:
+            os.close(folder)
+
+    @classmethod
+    def _load(cls, path: Path, read) -> "DistilledSet":
+        try:
+            with read(MANIFEST, "r") as f:
+                manifest = json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ArtifactError(f"artifact={str(path)!r}: {MANIFEST} is not valid JSON ({e})") from None
+        if not isinstance(manifest, dict):
+            raise ArtifactError(f"artifact={str(path)!r}: {MANIFEST} holds a {type(manifest).__name__}: expected a "
+                                "mapping")
         version = manifest.get("format_version")
         if version != FORMAT_VERSION:
             raise ArtifactError(f"format_version={version!r} in {str(path / MANIFEST)!r}: expected {FORMAT_VERSION} "
                                 f"(this is coredistill {__version__})")
         try:
-            t = torch.load(path / TENSORS, map_location="cpu", weights_only=True)
+            with read(TENSORS) as f:
+                t = torch.load(f, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} cannot be read ({type(e).__name__}: {e})") from None
+            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} cannot be read ({type(e).__name__}: "
+                                f"{str(e).splitlines()[0][:300]})") from None
+        if not isinstance(t, dict) or not {"images", "labels"} <= set(t):
+            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} holds {type(t).__name__}"
+                                f"{' ' + str(sorted(t)) if isinstance(t, dict) else ''}: expected a mapping with "
+                                "images and labels")
         _check_tensors(t["images"], t["labels"], t.get("soft_labels"), t.get("learned_lr"), where=str(path))
         if list(t["images"].shape[1:]) != list(manifest.get("image_shape", t["images"].shape[1:])) or \
                 len(t["images"]) != manifest.get("num_images", len(t["images"])):
@@ -161,6 +191,8 @@ class DistilledSet:
         path = Path(path)
         if path.exists() and not overwrite:
             raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (or overwrite=True)")
+        if path.is_dir():
+            raise ArtifactError(f"out={str(path)!r}: expected a file path for the .pt export (it is a folder)")
         data = {"data": [[self.images.detach().cpu().clone(), self.labels.cpu().clone()]]}
         write_with(path, lambda f: torch.save(data, f))
         return path
@@ -187,6 +219,10 @@ def _check_tensors(images: Any, labels: Any, soft: Any, lr: Any, where: str) -> 
 
 def _shape(t: Any) -> str:
     return f"{t.dtype} tensor {tuple(t.shape)}" if isinstance(t, torch.Tensor) else repr(type(t).__name__)
+
+
+def _opener(name: str, flags: int) -> int:
+    return os.open(name, flags, file_mode())
 
 
 def _jsonable(obj: Any) -> Any:

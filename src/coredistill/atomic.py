@@ -32,6 +32,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def file_mode(mode: int = 0o666) -> int:
+    """``mode`` under the process's umask: what a plain ``open`` would create (temp files start private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def sync_file(f: IO) -> None:
     f.flush()
     os.fsync(f.fileno())
@@ -44,6 +51,7 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600: the file gets the user's usual permissions
         with os.fdopen(fd, mode) as f:
             yield f
             sync_file(f)

@@ -66,15 +66,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from .distributed import init_from_env, is_main_process
-    from .pipeline import distill
+    from .outputs import check_out, hold
 
     init_from_env()  # under torchrun: join the process group (classes and eval nets are split across processes)
-
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:  # refuse before any work is done; save() checks again
-        raise invalid("out", str(out), "a path that does not exist yet (pass --overwrite to replace it)")
+    out = check_out(args.out, overwrite=args.overwrite)  # before any work: exists? a user's folder? writable?
     ckpt = out.with_name(out.name + ".ckpt")  # beside the artifact, which only appears when the run is done
+    # one writer per output (under torchrun the processes of one run share it: the main one holds the lock)
+    with hold(out) if is_main_process() else nullcontext():
+        return _distill_into(args, out, ckpt)
+
+
+def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
+    from .distributed import is_main_process
+    from .pipeline import distill
+
     resume = getattr(args, "resume", False)
     if resume and not any(ckpt.glob("*checkpoint*.pt")):  # killed before its first checkpoint: nothing to resume
         print(f"coredistill distill: no checkpoint in {ckpt} yet: starting afresh", file=sys.stderr)

@@ -81,8 +81,12 @@ def test_distill_with_relative_loss_sampler_plots_and_show(capsys, tmp_path):
     assert m["sampler"]["options"]["weighted"] is True and m["sampler"]["options"]["predictor_options"]["epochs"] == 3
     assert [h["iteration"] for h in m["log"]["sampler"]["refreshes"]] == [0, 2]
     assert (tmp_path / "plots" / "sampler.png").is_file() and (tmp_path / "plots" / "important_real.png").is_file()
+    before = sorted(p.name for p in art.iterdir())
     code, out, _ = _run(capsys, "show", str(art))
-    assert code == 0 and "2 refreshes" in out and (art / "sampler.png").is_file()
+    assert code == 0 and "2 refreshes" in out
+    assert sorted(p.name for p in art.iterdir()) == before  # show reads: it writes nothing into the artifact
+    code, out, _ = _run(capsys, "show", str(art), "--sampler-plot", str(tmp_path / "s.png"))
+    assert code == 0 and (tmp_path / "s.png").is_file()
     code, _, err = _run(capsys, "distill", "--ipc", "1", "--method", "dm", "--sampler", "relative-loss",
                         "--sampler-opt", "beta=2", "--preset", "tiny", "--out", str(tmp_path / "bad"))
     assert code == 2 and "beta=2: expected a number in [0, 1]" in err and not (tmp_path / "bad").exists()

@@ -172,6 +172,11 @@ class DistilledSet:
                 len(t["images"]) != manifest.get("num_images", len(t["images"])):
             raise ArtifactError(f"artifact={str(path)!r}: tensors of shape {tuple(t['images'].shape)} do not match the "
                                 f"manifest ({manifest.get('num_images')} images of {manifest.get('image_shape')})")
+        classes = (manifest.get("dataset") or {}).get("num_classes") if isinstance(manifest.get("dataset"), dict) else None
+        labels = t["labels"]
+        if isinstance(classes, int) and len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+            raise ArtifactError(f"artifact={str(path)!r}: labels in [{int(labels.min())}, {int(labels.max())}]: expected "
+                                f"0..{classes - 1} for the manifest's {classes} classes")
         zca = ZCA.from_state_dict(t["zca"]) if t.get("zca") is not None else None
         return cls(t["images"], t["labels"], manifest, t.get("soft_labels"), t.get("learned_lr"), zca,
                    t.get("init_scores"))
@@ -199,8 +204,9 @@ class DistilledSet:
 
 
 def environment() -> dict[str, str]:
+    # the thread count changes results at float-summation level (dc, dsa, mtt): a run records it
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "platform": platform.platform(), "machine": platform.machine()}
+            "platform": platform.platform(), "machine": platform.machine(), "threads": torch.get_num_threads()}
 
 
 def _check_tensors(images: Any, labels: Any, soft: Any, lr: Any, where: str) -> None:

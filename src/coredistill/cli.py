@@ -202,10 +202,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     artifact = DistilledSet.load(args.artifact)
     m = artifact.manifest
+    name = (m.get("dataset") or {}).get("name") if isinstance(m.get("dataset"), dict) else None
+    if not isinstance(name, str):
+        raise invalid("artifact", args.artifact, "a manifest that names its data set (dataset.name), to evaluate on "
+                      "that data set's test split")
     options = dict(m.get("dataset_options") or {})
     path = args.path or options.pop("path", None)
     options.pop("path", None)
-    ds = _load_data(m["dataset"]["name"], path, options)
+    ds = _load_data(name, path, options)
     overrides = {k: v for k, v in (("nets", args.nets), ("epochs", args.epochs), ("dsa", args.dsa),
                                    ("device", args.device)) if v is not None}
     results = evaluate_artifact(artifact, ds, models=args.models, preset=args.preset, seed=args.seed,
@@ -238,18 +242,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     if refreshes:
         from .plots import sampler_diagnostics
 
-        plot = sampler_diagnostics(refreshes, Path(args.sampler_plot or Path(args.artifact) / "sampler.png"),
-                                   title=f"{m.get('sampler', {}).get('name')} on {m.get('dataset', {}).get('name')}")
         last = refreshes[-1]["classes"]
         print(f"sampler    {record.sampler}  {len(refreshes)} refreshes, scoring "
               f"{record.sampler_seconds:.1f} s = {100 * record.sampler_share:.1f} % of distillation; "
               f"last refresh: entropy/log(pool) {sum(c['entropy'] / c['max_entropy'] for c in last) / len(last):.3f}, "
               f"90 % of p on {100 * sum(c['mass90_fraction'] for c in last) / len(last):.0f} % of the pool")
-        print(f"           diagnostics plot {plot}")
-    preview = Path(args.preview) if args.preview else Path(args.artifact) / PREVIEW
-    if args.preview or not preview.exists():
-        artifact.write_preview(preview)
-    print(f"preview    {preview}")
+        if args.sampler_plot:  # show reads an artifact; it writes only where asked
+            plot = sampler_diagnostics(refreshes, Path(args.sampler_plot), title=f"{record.sampler} on "
+                                       f"{(m.get('dataset') or {}).get('name')}")
+            print(f"           diagnostics plot {plot}")
+    if args.preview:
+        print(f"preview    {artifact.write_preview(Path(args.preview))}")
+    elif (Path(args.artifact) / PREVIEW).exists():
+        print(f"preview    {Path(args.artifact) / PREVIEW}")
     if args.manifest:
         print(json.dumps(m, indent=2))
     return 0
@@ -382,11 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("show", help="print an artifact's manifest summary and write its preview")
+    p = sub.add_parser("show", help="print an artifact's manifest summary (it writes nothing unless asked)")
     p.add_argument("artifact")
-    p.add_argument("--preview", help="write the preview PNG here instead of inside the artifact")
+    p.add_argument("--preview", help="write the preview PNG here")
     p.add_argument("--manifest", action="store_true", help="print the whole manifest as JSON")
-    p.add_argument("--sampler-plot", help="write the importance sampler's diagnostics here (default: inside)")
+    p.add_argument("--sampler-plot", help="write the importance sampler's diagnostics here")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", help="export an artifact to the DC/DSA .pt layout")
@@ -418,6 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoredistillError as e:
         print(f"coredistill {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`coredistill show ART | head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

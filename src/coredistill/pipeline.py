@@ -176,6 +176,9 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     learn, evaluate, record. See :func:`distill` for the arguments."""
     dataset.check_ipc(config.ipc)
     NON_NEGATIVE_INT.check("checkpoint_every", checkpoint_every)
+    if checkpoint_dir is None and (checkpoint_every or resume):
+        raise invalid("checkpoint_dir", None, "a folder when checkpoint_every > 0 or resume=True (where the "
+                      "checkpoints are written and read)")
     p = config.preset
     dev = resolve_device(device)
     timings: dict[str, float] = {}
@@ -301,6 +304,10 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
     test_x = norm(dataset.test_float())
     if artifact.zca is not None:
         test_x = artifact.zca(test_x)
+    hard = artifact.labels
+    if len(hard) and (int(hard.min()) < 0 or int(hard.max()) >= dataset.num_classes):
+        raise invalid("dataset", dataset.name, f"a data set with the artifact's classes (labels up to {int(hard.max())}; "
+                      f"{dataset.name} has {dataset.num_classes} classes)")
     labels = artifact.soft_labels if artifact.soft_labels is not None else artifact.labels
     eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
     overrides.setdefault("dsa", p.eval_dsa and bool(m.get("method", {}).get("eval_dsa", False)))

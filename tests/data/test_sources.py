@@ -87,14 +87,14 @@ def test_cifar100_python_batches(tmp_path):
     root = tmp_path / "cifar-100-python"
     root.mkdir()
     rng = np.random.default_rng(0)
-    for name, n in (("train", 30), ("test", 10)):
+    for name, n in (("train", 100), ("test", 10)):  # every class has a train image
         with open(root / name, "wb") as f:
             pickle.dump({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
                          b"fine_labels": list(range(n))}, f)
     with open(root / "meta", "wb") as f:
         pickle.dump({b"fine_label_names": [f"c{i}".encode() for i in range(100)]}, f)
     ds = load_dataset("cifar100", path=root)
-    assert ds.num_classes == 100 and ds.class_names[5] == "c5" and len(ds.y_train) == 30
+    assert ds.num_classes == 100 and ds.class_names[5] == "c5" and len(ds.y_train) == 100
 
 
 def test_truncated_cifar_batch_is_a_data_error(tmp_path):

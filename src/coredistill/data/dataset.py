@@ -47,6 +47,14 @@ class ImageDataset:
                     f"{self.name}: y_{split} has labels in [{int(y.min())}, {int(y.max())}]: expected [0, "
                     f"{len(self.class_names) - 1}] for {len(self.class_names)} classes"
                 )
+        if len(self.class_names) < 2:
+            raise DataError(f"{self.name}: {len(self.class_names)} class: expected at least 2 classes to distill")
+        if not len(self.y_test):
+            raise DataError(f"{self.name}: the test split is empty: expected test images to evaluate on")
+        missing = sorted(set(range(len(self.class_names))) - set(self.y_train.unique().tolist()))
+        if missing:
+            raise DataError(f"{self.name}: class {missing[0]} ({self.class_names[missing[0]]!r}) has no train image: "
+                            "expected every class in the train split")
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise DataError(
                 f"{self.name}: train images {tuple(self.x_train.shape[1:])} and test images "

@@ -59,7 +59,8 @@ def load_idx_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndar
     """The four standard files of an MNIST-style folder: train/test images (N, H, W) and labels (N,)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"path={str(folder)!r}: expected a folder holding MNIST-style idx files; it does not exist")
+        what = "it is a file" if folder.exists() else "it does not exist"
+        raise DataError(f"path={str(folder)!r}: expected a folder holding MNIST-style idx files; {what}")
     out = []
     for split in ("train", "t10k"):
         images = read_idx(find_idx_file(folder, f"{split}-images-idx3-ubyte"), 3)

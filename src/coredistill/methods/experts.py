@@ -167,10 +167,18 @@ class ExpertBuffer:
         path = self.folder / MANIFEST
         if not path.exists():
             raise invalid("experts", str(folder), "a folder made by `coredistill experts` (no manifest.json there)")
-        self.manifest = json.loads(path.read_text())
-        if self.manifest.get("format") != FORMAT:
-            raise CheckpointError(f"expert buffer {str(folder)!r} has format {self.manifest.get('format')!r}, "
-                                  f"expected {FORMAT}")
+        try:
+            self.manifest = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise CheckpointError(f"expert buffer {str(folder)!r}: manifest.json cannot be read ({e})") from None
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
+            found = self.manifest.get("format") if isinstance(self.manifest, dict) else type(self.manifest).__name__
+            raise CheckpointError(f"expert buffer {str(folder)!r} has format {found!r}, expected {FORMAT}")
+        missing = [k for k in ("experts", "config") if k not in self.manifest]
+        if missing or not isinstance(self.manifest["config"], dict) or "epochs" not in self.manifest["config"]:
+            raise CheckpointError(f"expert buffer {str(folder)!r}: manifest.json lacks "
+                                  f"{', '.join(missing) or 'config.epochs'}: expected a buffer made by "
+                                  "`coredistill experts`")
         if not self.manifest["experts"]:
             raise invalid("experts", str(folder), "a buffer with at least one finished expert")
         self._cache: dict[int, torch.Tensor] = {}
@@ -188,8 +196,13 @@ class ExpertBuffer:
 
     def trajectory(self, index: int) -> torch.Tensor:
         if index not in self._cache:
-            t = torch.load(self.folder / self.manifest["experts"][index], map_location="cpu", weights_only=True)
-            if t.ndim != 2 or t.shape[0] != self.epochs + 1 or not torch.isfinite(t).all():
+            file = self.folder / self.manifest["experts"][index]
+            try:
+                t = torch.load(file, map_location="cpu", weights_only=True)
+            except Exception as e:  # noqa: BLE001 — missing, truncated or foreign: one clear error
+                raise CheckpointError(f"expert file {file.name!r} in {str(self.folder)!r} cannot be read "
+                                      f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+            if not isinstance(t, torch.Tensor) or t.ndim != 2 or t.shape[0] != self.epochs + 1 or not torch.isfinite(t).all():
                 raise CheckpointError(f"expert file {self.manifest['experts'][index]!r} in {str(self.folder)!r} is "
                                       f"corrupt: expected a finite ({self.epochs + 1}, P) tensor")
             self._cache[index] = t

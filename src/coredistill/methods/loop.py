@@ -63,6 +63,10 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             log = state["log"]
             start = log["resumed_from"] = int(state["iteration"])
             log["resumed_from_file"] = state["file"]
+            if state.get("threads") not in (None, torch.get_num_threads()):
+                warnings.warn(f"resuming a run checkpointed with {state['threads']} torch threads on "
+                              f"{torch.get_num_threads()}: results may differ from an uninterrupted run at float "
+                              "rounding (set the same thread count for a bit-identical resume)", stacklevel=2)
             if state["file"] != CHECKPOINT or state["skipped"]:
                 warnings.warn(f"resumed from {state['file']} at iteration {start} (the newest complete checkpoint; "
                               f"{'; '.join(state['skipped']) or 'the rotation was interrupted'})", stacklevel=2)
@@ -122,7 +126,8 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
                     "config": settings.config, "iteration": done, "images": syn.detach().cpu().clone(),
                     "optimizer": opt.state_dict(), "method": method.state_dict(),
                     "sampler": ctx.sampler.state_dict(), "numpy_rng": ctx.rng.bit_generator.state,
-                    "torch_generator": ctx.generator.get_state(), "log": log})
+                    "torch_generator": ctx.generator.get_state(), "log": log,
+                    "threads": torch.get_num_threads()})
     bar.close()
     log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
     log["sampler_seconds"] = ctx.sampler.overhead_seconds

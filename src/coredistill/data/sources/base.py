@@ -59,8 +59,36 @@ def load_dataset(name: str, path: str | Path | None = None, *, validation: int |
         raise invalid("path", None, f"the location of the {name} files ({source.how_to_get})")
     if resolved is not None and not resolved.exists():
         raise DataError(f"path={str(resolved)!r}: {name} files not found there. {source.how_to_get}")
-    dataset = source.loader(resolved, **options) if resolved is not None else source.loader(**options)
+    accepted = _options_of(source.loader, resolved is not None)
+    unknown = sorted(set(options) - set(accepted)) if accepted is not None else []
+    if unknown:
+        raise invalid("data option", unknown[0], f"an option of {name}: " + (", ".join(accepted) or "it takes none"))
+    try:
+        dataset = source.loader(resolved, **options) if resolved is not None else source.loader(**options)
+    except (IsADirectoryError, NotADirectoryError) as e:
+        raise DataError(f"path={str(resolved)!r}: {name} expects {source.how_to_get} ({e.strerror})") from None
     return dataset if validation is None else dataset.validation_split(validation, validation_seed)
+
+
+def _options_of(loader: Callable, takes_path: bool) -> list[str] | None:
+    """The keyword options ``loader`` takes (``None``: any)."""
+    import inspect
+
+    params = list(inspect.signature(loader).parameters.values())
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params[1 if takes_path else 0:]]
+
+
+def labels_array(y: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """Class labels as int64; float labels must be whole numbers (never truncated)."""
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        raise DataError(f"{str(path)!r}: {key} holds non-integer labels (e.g. {y[~(y == np.round(y))][:1]}): "
+                        "expected class indices 0..C-1")
+    if y.dtype.kind not in "iuf" and len(y):
+        raise DataError(f"{str(path)!r}: {key} has dtype {y.dtype}: expected integer class indices")
+    return y.astype(np.int64)
 
 
 def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

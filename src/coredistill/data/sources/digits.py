@@ -25,4 +25,4 @@ def _load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageDataset:
 
 SOURCES.register("digits", Source(
     "digits", "scikit-learn's 1,797 8x8 handwritten digits (1 channel, 10 classes)",
-    "bundled with scikit-learn: always available", lambda **kw: _load_digits(**kw), takes_path=False))
+    "bundled with scikit-learn: always available", _load_digits, takes_path=False))

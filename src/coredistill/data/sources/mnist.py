@@ -23,6 +23,9 @@ def _mnist_default() -> Path:
 def _load_mnist(path: Path) -> ImageDataset:
     if path.is_dir():
         path = path / "mnist.pkl.gz"
+    if not path.is_file():
+        raise DataError(f"path={str(path)!r}: expected the mnist.pkl.gz file (or a folder holding it). "
+                        "Run `coredistill fetch mnist`.")
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != MNIST_SHA256:

@@ -8,7 +8,7 @@ import torch
 
 from ...errors import DataError
 from ..dataset import ImageDataset
-from .base import SOURCES, Source, as_image_array, channels_first
+from .base import SOURCES, Source, as_image_array, channels_first, labels_array
 
 
 def _load_npy(path: Path, name: str | None = None, allow_flip: bool = True) -> ImageDataset:
@@ -21,7 +21,7 @@ def _load_npy(path: Path, name: str | None = None, allow_flip: bool = True) -> I
     try:  # copy-on-write mapping: pages are read when touched, never written back
         x_train = np.load(files["x_train"], mmap_mode="c")
         x_test = np.load(files["x_test"])
-        ys = {k: np.asarray(np.load(files[k])).astype(np.int64).reshape(-1) for k in ("y_train", "y_test")}
+        ys = {k: labels_array(np.load(files[k]), k, files[k]) for k in ("y_train", "y_test")}
     except (OSError, ValueError) as e:
         raise DataError(f"path={str(path)!r}: the .npy files cannot be read ({e})") from None
     if x_train.dtype != np.uint8:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ...errors import DataError
 from ..dataset import ImageDataset
-from .base import SOURCES, Source, as_image_array, channels_first, tensors
+from .base import SOURCES, Source, as_image_array, channels_first, labels_array, tensors
 
 
 def _load_npz(path: Path, name: str = "npz", allow_flip: bool = True) -> ImageDataset:
@@ -20,9 +20,9 @@ def _load_npz(path: Path, name: str = "npz", allow_flip: bool = True) -> ImageDa
     if missing:
         raise DataError(f"npz file {str(path)!r} lacks {', '.join(missing)}: expected x_train, y_train, x_test, y_test")
     xs = {k: as_image_array(channels_first(arrays[k], k, path), k, path) for k in ("x_train", "x_test")}
-    ys = {k: np.asarray(arrays[k]).astype(np.int64).reshape(-1) for k in ("y_train", "y_test")}
+    ys = {k: labels_array(arrays[k], k, path) for k in ("y_train", "y_test")}
     names = ([str(n) for n in arrays["class_names"]] if "class_names" in arrays
-             else [str(i) for i in range(int(max(ys["y_train"].max(), ys["y_test"].max())) + 1)])
+             else [str(i) for i in range(int(np.concatenate([ys["y_train"], ys["y_test"], [-1]]).max()) + 1)])
     (a, b), (c, d) = tensors(xs["x_train"], ys["y_train"]), tensors(xs["x_test"], ys["y_test"])
     return ImageDataset(name, a, b, c, d, names, allow_flip=allow_flip, source=f"npz file {path}")
 

@@ -84,3 +84,13 @@ def test_cifar_batch(payload, tmp_path):
             pickle.dump({b"data": payload, b"labels": [0]}, f)
     with pytest.raises(DataError, match="os.system|posix.system, which a CIFAR batch never holds"):
         load_dataset("cifar10", path=root)
+
+
+@pytest.mark.parametrize("planted", [np.full((6, 16), np.nan, np.float32), np.zeros((6, 3), np.float64),
+                                     np.zeros((5, 16), np.float32)], ids=["nan", "float64", "rows"])
+def test_a_bad_feature_cache_entry_is_recomputed(tmp_path, planted):
+    space, images = create_features("pixels"), torch.rand(6, 1, 4, 4)
+    identity = {"name": "planted"}
+    np.save(tmp_path / f"pixels-{cache_key(identity, space, 0)}.npy", planted)
+    feats = cached_features(space, images, dataset_id=identity, cache_dir=tmp_path, progress=False)
+    assert np.array_equal(feats, images.reshape(6, -1).numpy())

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..atomic import config_hash, write_with
 from ..data.paths import data_dir
 from ..distributed import ClassShard
@@ -17,7 +18,9 @@ from .spaces import FeatureSpace
 
 
 def cache_key(dataset_id: dict[str, Any], space: FeatureSpace, seed: int) -> str:
-    return config_hash({"data": dataset_id, "space": space.name, "options": space.options(), "seed": seed}, 24)
+    """Data set, space, options, seed and the package version (a new version may compute a space differently)."""
+    return config_hash({"data": dataset_id, "space": space.name, "options": space.options(), "seed": seed,
+                        "version": __version__}, 24)
 
 
 def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: dict[str, Any] | None, seed: int = 0,
@@ -80,7 +83,12 @@ def _read(path: Path, rows: int) -> np.ndarray | None:
         feats = np.load(path, mmap_mode="r")
     except (OSError, ValueError):
         return None  # unreadable cache entry: recompute and replace it
-    return np.asarray(feats) if feats.shape[0] == rows else None
+    if feats.ndim != 2 or feats.shape[0] != rows or feats.dtype != np.float32:
+        return None  # another run's file, or a foreign one: recompute and replace it
+    block = max(1, 2**24 // max(feats.shape[1], 1))
+    if not all(np.isfinite(feats[i:i + block]).all() for i in range(0, rows, block)):
+        return None
+    return np.asarray(feats)
 
 
 def _write(path: Path, feats: np.ndarray) -> None:

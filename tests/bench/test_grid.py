@@ -88,3 +88,11 @@ def test_named_variants_in_the_grid():
 def test_bad_named_variants(variant, match):
     with pytest.raises(InvalidParameterError, match=match):
         Grid.from_dict({**BASE, "methods": ["dm"], "variants": [variant]})
+
+
+def test_a_variant_can_set_method_options():
+    grid = Grid.from_dict({**BASE, "methods": ["dm"], "method_options": {"dm": {"batch_real": 8}},
+                           "variants": ["baseline", {"name": "long", "method_options": {"iterations": 9}}]})
+    by = {c.variant: c for c in grid.cells()}
+    assert by["long"].run.method_options == {"iterations": 9, "batch_real": 8}
+    assert by["baseline"].run.method_options == {"iterations": 4, "batch_real": 8}

@@ -47,20 +47,22 @@ from ..select import INITIALIZERS, list_initializers
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
-_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options"}
+_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options"}
 
 
 @dataclass(frozen=True)
 class Variant:
     """How a cell chooses its initial images and real batches. ``init`` is an initializer or a mapping
     ``{method: initializer, "default": initializer}``; ``sampler`` ``None`` means the grid's ``sampler``;
-    options merge over the grid's for that sampler."""
+    options merge over the grid's for that sampler; ``method_options`` over the grid's for every method (e.g.
+    settings compared on a validation split)."""
 
     name: str
     init: str | dict[str, str] = "random"
     sampler: str | None = "uniform"
     init_options: dict[str, Any] = field(default_factory=dict)
     sampler_options: dict[str, Any] = field(default_factory=dict)
+    method_options: dict[str, Any] = field(default_factory=dict)
 
     def initializer(self, method: str) -> str:
         return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
@@ -207,7 +209,7 @@ class Grid:
         sampler = self.sampler if variant.sampler is None else variant.sampler
         return Cell(variant.name, RunConfig.resolve(
             dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=self.preset,
-            seed=seed, method_options=dict(self.method_options.get(method, {})),
+            seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
             zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"]))

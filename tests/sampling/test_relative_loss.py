@@ -84,6 +84,32 @@ def test_weighted_batch_means_are_unbiased_and_unweighted_are_not():
     assert plain.mean() - f.mean() > 10 * stderr  # without weights the batch leans to high-loss examples
 
 
+@pytest.mark.parametrize("gamma", [2.0, 0.0, -1.0])
+def test_gamma_sets_how_strongly_and_which_way_p_follows_the_loss(gamma):
+    losses = np.array([0.5, 1.0, 2.0, 4.0])
+    p = relative_loss_probabilities(losses, beta=0.0, prune=0.0, gamma=gamma)
+    assert np.allclose(p, losses ** gamma / (losses ** gamma).sum())  # 0: uniform, < 0: the easiest most often
+    assert np.array_equal(relative_loss_probabilities(losses, 0.3, 0.0, gamma=1.0),
+                          relative_loss_probabilities(losses, 0.3, 0.0))  # γ = 1 is the coreset paper's p, bit for bit
+
+
+def test_the_hardest_fraction_is_never_drawn_and_weights_estimate_the_drawable_mean():
+    rng = np.random.default_rng(5)
+    losses = rng.gamma(1.0, size=60)
+    f = rng.normal(size=60) + losses
+    s = _scored(losses, np.zeros(60, dtype=int), beta=0.2, weighted=True, gamma=-1.0, drop_hardest=0.25)
+    pool, p = s.probabilities(0)
+    hardest = np.argsort(losses)[-15:]
+    assert (p[hardest] == 0).all() and np.isclose(p.sum(), 1)
+    draws = [s.sample(0, 6, rng) for _ in range(6000)]
+    assert not set(hardest) & {int(i) for idx, _ in draws for i in idx}
+    estimates = np.array([(w * f[i]).mean() for i, w in draws])
+    kept_mean = np.delete(f, hardest).mean()
+    assert abs(estimates.mean() - kept_mean) < 4 * estimates.std() / np.sqrt(len(estimates))
+    with pytest.raises(InvalidParameterError, match="drop_hardest=0.6: expected less than 1 - prune = 0.5"):
+        create_sampler("relative-loss", prune=0.5, drop_hardest=0.6).check()
+
+
 def test_planted_mislabelled_example_is_drawn_far_more_often(digits):
     x = digits.normalizer()(digits.train_float())
     y = digits.y_train.clone()

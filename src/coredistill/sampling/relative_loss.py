@@ -4,12 +4,18 @@ synthetic set induces (phase 2 of Tukan, Maalouf & Osadchy 2023; DESIGN §1c).
 Every ``refresh`` iterations (and before the first) the sampler fits the predictor on the synthetic set, scores a
 pool of real examples per class (the whole class, or ``pool`` random ones) and sets, within each class,
 
-    p_i = ℓ_i / Σ_j ℓ_j,   lowest-loss fraction ``prune`` set to 0,   p ← (1 − β)·p + β/n_kept  (coverage).
+    p_i = ℓ_i^γ / Σ_j ℓ_j^γ   over the kept examples: the lowest-loss fraction ``prune`` and the highest-loss
+                              fraction ``drop_hardest`` get p = 0;
+    p ← (1 − β)·p + β/n_kept  (coverage).
 
-Batches are drawn ∝ p without replacement (:func:`~coredistill.draws.pps_sample`); with ``weighted=True`` each drawn example carries the
-weight b/(n·π_i) (= 1/(n·p_i) when no example is certain), so that a method's batch mean of w·f is an unbiased
-estimate of the pool mean of f (DM's mean embedding, DC's loss): importance sampling that changes only variance.
-Without weights the real-side statistic leans towards the examples the synthetic set explains worst.
+γ = 1 is the coreset paper's relative loss (hard-favouring), γ = 0 uniform over the kept examples, γ < 0
+easy-favouring; ``drop_hardest`` keeps the hardest tail (mislabelled or atypical examples) out at any γ.
+Batches are drawn ∝ p without replacement (:func:`~coredistill.draws.pps_sample`); with ``weighted=True`` each
+drawn example carries the weight b/(n_kept·π_i) (= 1/(n_kept·p_i) when no example is certain), so that a method's
+batch mean of w·f is an unbiased estimate of the mean of f over the examples that can be drawn (p > 0; all of the
+pool unless some are removed) — DM's mean embedding, DC's loss:
+importance sampling that changes only variance. Without weights the real-side statistic leans towards the
+examples p favours.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ import torch
 
 from ..draws import pps_sample
 from ..errors import invalid
-from ..params import BOOL, POSITIVE_INT, fraction, optional
+from ..params import BOOL, POSITIVE_INT, REAL, fraction, optional
 from ..seeding import torch_generator
 from .base import SAMPLERS, BatchSampler, ScoringContext
 from .losses import PerExampleLoss, checked_losses, resolve_loss
@@ -31,18 +37,31 @@ from .predictors import PREDICTORS, ProxyNet
 TOP = 8  # most important real examples remembered per class and refresh (for the diagnostics grid)
 
 
-def relative_loss_probabilities(losses: np.ndarray, beta: float, prune: float) -> np.ndarray:
-    """p ∝ loss within one class, the lowest-loss ``prune`` fraction removed, smoothed towards uniform by β.
+def relative_loss_probabilities(losses: np.ndarray, beta: float, prune: float, gamma: float = 1.0,
+                                drop_hardest: float = 0.0) -> np.ndarray:
+    """p ∝ loss^γ within one class, the lowest-loss ``prune`` and highest-loss ``drop_hardest`` fractions
+    removed, smoothed towards uniform over the kept examples by β.
 
     >>> relative_loss_probabilities(np.array([1.0, 1.0, 2.0]), beta=0.0, prune=0.0).tolist()
     [0.25, 0.25, 0.5]
+    >>> relative_loss_probabilities(np.array([1.0, 1.0, 2.0]), beta=0.0, prune=0.0, gamma=-1.0).tolist()
+    [0.4, 0.4, 0.2]
     """
     n = len(losses)
+    order = np.argsort(losses, kind="stable")
     kept = np.ones(n, dtype=bool)
-    n_prune = int(math.floor(prune * n))
-    if n_prune:
-        kept[np.argsort(losses, kind="stable")[:n_prune]] = False
-    mass = np.where(kept, losses, 0.0)
+    n_prune, n_drop = int(math.floor(prune * n)), int(math.floor(drop_hardest * n))
+    kept[order[:n_prune]] = False
+    if n_drop:
+        kept[order[n - n_drop:]] = False
+    if not kept.any():  # a pool too small for both fractions: keep its median example
+        kept[order[n // 2]] = True
+    if gamma == 1:
+        powered = losses
+    else:  # a floor keeps a zero loss finite at γ < 0 (and equal to the smallest positive scale)
+        floor = max(float(np.mean(losses)) * 1e-6, 1e-12)
+        powered = np.maximum(losses, floor) ** gamma
+    mass = np.where(kept, powered, 0.0)
     total = mass.sum()
     p = mass / total if total > 0 else kept / kept.sum()
     return np.where(kept, (1 - beta) * p + beta / kept.sum(), 0.0)
@@ -66,7 +85,8 @@ class RelativeLossSampler(BatchSampler):
     ``refresh`` iterations between re-scorings (``None``: ``refreshes`` evenly spaced re-scorings per run, 4 by
     default, the first before iteration 1); ``pool`` real examples scored
     per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
-    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
+    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``gamma`` the exponent of p ∝ ℓ^γ (1: the coreset paper,
+    0: uniform, < 0: easy-favouring); ``drop_hardest`` highest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
     callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's ``default_loss`` — squared error
     for a KRR fit — else cross-entropy); ``weighted`` return importance weights; ``predictor``
     ``"auto"`` (the learner's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
@@ -76,7 +96,7 @@ class RelativeLossSampler(BatchSampler):
     def __init__(self, refresh: int | None = None, pool: int | None = 256, beta: float = 0.2, prune: float = 0.0,
                  loss: str | PerExampleLoss = "auto", weighted: bool = False, predictor: Any = "auto",
                  predictor_options: dict[str, Any] | None = None, score_batch: int = 1024,
-                 refreshes: int = 4) -> None:
+                 refreshes: int = 4, gamma: float = 1.0, drop_hardest: float = 0.0) -> None:
         self.refresh = refresh
         self.refreshes = refreshes
         self.pool = pool
@@ -87,15 +107,21 @@ class RelativeLossSampler(BatchSampler):
         self.predictor = predictor
         self.predictor_options = predictor_options
         self.score_batch = score_batch
+        self.gamma = gamma
+        self.drop_hardest = drop_hardest
 
     # --- options -----------------------------------------------------------------------------------------------
     constraints = {"refresh": optional(POSITIVE_INT), "pool": optional(POSITIVE_INT), "refreshes": POSITIVE_INT,
                    "score_batch": POSITIVE_INT,
                    "beta": fraction().describe("a number in [0, 1] (0: pure relative loss, 1: uniform)"),
-                   "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL}
+                   "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL,
+                   "gamma": REAL, "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)")}
 
     def check(self) -> None:
         self.check_params()
+        if self.prune + self.drop_hardest >= 1:
+            raise invalid("drop_hardest", self.drop_hardest, f"less than 1 - prune = {1 - self.prune:g} (some "
+                          "examples must stay drawable)")
         if self.loss != "auto":
             resolve_loss(self.loss)
         self._make_predictor(None)
@@ -181,7 +207,8 @@ class RelativeLossSampler(BatchSampler):
             pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(
                 rng.choice(idx, size=self.pool, replace=False))
             losses = self._score(predict, scoring, pool, c)
-            p = relative_loss_probabilities(losses, float(self.beta), float(self.prune))
+            p = relative_loss_probabilities(losses, float(self.beta), float(self.prune), float(self.gamma),
+                                            float(self.drop_hardest))
             self._pools[c], self._p[c] = pool, p
             classes.append(class_diagnostics(p, losses, pool))
         seconds = time.perf_counter() - t0
@@ -203,7 +230,7 @@ class RelativeLossSampler(BatchSampler):
         positions, pi = pps_sample(p, batch_size, rng)
         if not self.weighted:
             return pool[positions], None
-        return pool[positions], len(positions) / (len(pool) * pi)
+        return pool[positions], len(positions) / (np.count_nonzero(p) * pi)
 
 
 __all__ = ["RelativeLossSampler", "class_diagnostics", "relative_loss_probabilities"]

@@ -112,7 +112,7 @@ class Context:
     def scoring(self, predictor: Any = None) -> ScoringContext:
         """What the run's batch sampler may see when it scores real examples."""
         return ScoringContext(self.real.images, self.num_classes, self.device, self.model, self.model_options,
-                              predictor)
+                              predictor, self.real.labels, self.real.identity)
 
     def real_batch(self, class_index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx, weights = self.sampler.sample(class_index, batch_size, self.rng)

@@ -8,6 +8,7 @@ from .base import SAMPLERS, BatchSampler, Predictor, ScoringContext, UniformSamp
 from .losses import LOSSES, checked_losses
 from .predictors import PREDICTORS, ProxyNet
 from .relative_loss import RelativeLossSampler
+from .teacher import Teacher
 
 import_submodules(__name__, __path__)  # a sampler registers where it is defined: a new one is one new file
 
@@ -21,4 +22,4 @@ def create_sampler(name: str, **options: Any) -> BatchSampler:
 
 
 __all__ = ["LOSSES", "PREDICTORS", "SAMPLERS", "BatchSampler", "Predictor", "ProxyNet", "RelativeLossSampler",
-           "ScoringContext", "UniformSampler", "checked_losses", "create_sampler", "list_samplers"]
+           "ScoringContext", "Teacher", "UniformSampler", "checked_losses", "create_sampler", "list_samplers"]

@@ -22,7 +22,8 @@ Predict = Callable[[torch.Tensor], torch.Tensor]
 class ScoringContext:
     """What a batch sampler may use to score real examples, and nothing else of a run: the real train images
     (in the training space; a tensor or a row view), the number of classes, the device, the architecture a proxy
-    predictor trains, and the learner's own predictor where it has one (a KRR fit, the expert being trained)."""
+    predictor trains, the learner's own predictor where it has one (a KRR fit, the expert being trained), and the
+    real labels and the data's identity (what a teacher trained on the real data needs, and is cached by)."""
 
     real_images: Any
     num_classes: int
@@ -30,6 +31,8 @@ class ScoringContext:
     model: str = "ConvNet"
     model_options: dict[str, Any] = field(default_factory=dict)
     predictor: "Predictor | None" = None
+    real_labels: torch.Tensor | None = None
+    data_id: dict[str, Any] | None = None
 
 
 class Predictor(Protocol):

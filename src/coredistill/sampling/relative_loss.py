@@ -38,9 +38,10 @@ TOP = 8  # most important real examples remembered per class and refresh (for th
 
 
 def relative_loss_probabilities(losses: np.ndarray, beta: float, prune: float, gamma: float = 1.0,
-                                drop_hardest: float = 0.0) -> np.ndarray:
-    """p ∝ loss^γ within one class, the lowest-loss ``prune`` and highest-loss ``drop_hardest`` fractions
-    removed, smoothed towards uniform over the kept examples by β.
+                                drop_hardest: float = 0.0, exclude: np.ndarray | None = None) -> np.ndarray:
+    """p ∝ loss^γ within one class, the lowest-loss ``prune`` and highest-loss ``drop_hardest`` fractions and the
+    ``exclude``d examples (e.g. the predictor's misclassified ones) removed, smoothed towards uniform over the kept
+    examples by β.
 
     >>> relative_loss_probabilities(np.array([1.0, 1.0, 2.0]), beta=0.0, prune=0.0).tolist()
     [0.25, 0.25, 0.5]
@@ -54,6 +55,8 @@ def relative_loss_probabilities(losses: np.ndarray, beta: float, prune: float, g
     kept[order[:n_prune]] = False
     if n_drop:
         kept[order[n - n_drop:]] = False
+    if exclude is not None:
+        kept &= ~np.asarray(exclude, dtype=bool)
     if not kept.any():  # a pool too small for both fractions: keep its median example
         kept[order[n // 2]] = True
     if gamma == 1:
@@ -83,20 +86,23 @@ class RelativeLossSampler(BatchSampler):
     """Importance-sampled real batches by relative loss. Options (all stored as given, checked by :meth:`check`):
 
     ``refresh`` iterations between re-scorings (``None``: ``refreshes`` evenly spaced re-scorings per run, 4 by
-    default, the first before iteration 1); ``pool`` real examples scored
-    per class (``None``: the whole class); ``beta`` smoothing towards uniform in [0, 1] (1 = uniform);
-    ``prune`` lowest-loss fraction never drawn, in [0, 1); ``gamma`` the exponent of p ∝ ℓ^γ (1: the coreset paper,
-    0: uniform, < 0: easy-favouring); ``drop_hardest`` highest-loss fraction never drawn, in [0, 1); ``loss`` a name of :data:`~.losses.LOSSES`, a
-    callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's ``default_loss`` — squared error
-    for a KRR fit — else cross-entropy); ``weighted`` return importance weights; ``predictor``
-    ``"auto"`` (the learner's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name of
-    :data:`~.predictors.PREDICTORS`, or an object with ``fit``; ``predictor_options`` for a named predictor.
+    default, the first before iteration 1); ``pool`` real examples scored per class (``None``: the whole class);
+    ``beta`` smoothing towards uniform in [0, 1] (1 = uniform); ``prune`` lowest-loss fraction never drawn, in
+    [0, 1); ``gamma`` the exponent of p ∝ ℓ^γ (1: the coreset paper, 0: uniform, < 0: easy-favouring);
+    ``drop_hardest`` highest-loss fraction never drawn, in [0, 1); ``drop_misclassified`` never draw an example
+    the predictor assigns to another class (with ``predictor="teacher"``: the teacher's mistakes); ``loss`` a name
+    of :data:`~.losses.LOSSES`, a callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's
+    ``default_loss`` — squared error for a KRR fit — else cross-entropy); ``weighted`` return importance weights;
+    ``predictor`` ``"auto"`` (the learner's own predictor if it has one, e.g. a KRR fit, else ``proxy``), a name
+    of :data:`~.predictors.PREDICTORS` (``proxy``, ``teacher``), or an object with ``fit``; ``predictor_options``
+    for a named predictor.
     """
 
     def __init__(self, refresh: int | None = None, pool: int | None = 256, beta: float = 0.2, prune: float = 0.0,
                  loss: str | PerExampleLoss = "auto", weighted: bool = False, predictor: Any = "auto",
                  predictor_options: dict[str, Any] | None = None, score_batch: int = 1024,
-                 refreshes: int = 4, gamma: float = 1.0, drop_hardest: float = 0.0) -> None:
+                 refreshes: int = 4, gamma: float = 1.0, drop_hardest: float = 0.0,
+                 drop_misclassified: bool = False) -> None:
         self.refresh = refresh
         self.refreshes = refreshes
         self.pool = pool
@@ -109,13 +115,15 @@ class RelativeLossSampler(BatchSampler):
         self.score_batch = score_batch
         self.gamma = gamma
         self.drop_hardest = drop_hardest
+        self.drop_misclassified = drop_misclassified
 
     # --- options -----------------------------------------------------------------------------------------------
     constraints = {"refresh": optional(POSITIVE_INT), "pool": optional(POSITIVE_INT), "refreshes": POSITIVE_INT,
                    "score_batch": POSITIVE_INT,
                    "beta": fraction().describe("a number in [0, 1] (0: pure relative loss, 1: uniform)"),
                    "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL,
-                   "gamma": REAL, "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)")}
+                   "gamma": REAL, "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)"),
+                   "drop_misclassified": BOOL}
 
     def check(self) -> None:
         self.check_params()
@@ -206,24 +214,28 @@ class RelativeLossSampler(BatchSampler):
         for c, idx in enumerate(self._class_indices):
             pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(
                 rng.choice(idx, size=self.pool, replace=False))
-            losses = self._score(predict, scoring, pool, c)
+            losses, wrong = self._score(predict, scoring, pool, c)
             p = relative_loss_probabilities(losses, float(self.beta), float(self.prune), float(self.gamma),
-                                            float(self.drop_hardest))
+                                            float(self.drop_hardest), wrong if self.drop_misclassified else None)
             self._pools[c], self._p[c] = pool, p
             classes.append(class_diagnostics(p, losses, pool))
         seconds = time.perf_counter() - t0
         self._seconds += seconds
         self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes})
 
-    def _score(self, predict, scoring: ScoringContext, pool: np.ndarray, class_index: int) -> np.ndarray:
-        out = []
+    def _score(self, predict, scoring: ScoringContext, pool: np.ndarray, class_index: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-example losses of the pool, and which examples the predictor assigns to another class."""
+        out, wrong = [], []
         for s in range(0, len(pool), self.score_batch):
             chunk = torch.from_numpy(pool[s:s + self.score_batch])
             x = scoring.real_images[chunk].to(scoring.device)
             logits = predict(x)
             targets = torch.full((len(x),), class_index, dtype=torch.long, device=logits.device)
             out.append(checked_losses(self._loss_fn, logits, targets).cpu().numpy())
-        return np.concatenate(out)
+            wrong.append((logits.argmax(1) != targets).cpu().numpy() if logits.ndim == 2 and logits.shape[1] > 1
+                         else np.zeros(len(x), dtype=bool))
+        return np.concatenate(out), np.concatenate(wrong)
 
     def sample(self, class_index, batch_size, rng):
         pool, p = self._pools[class_index], self._p[class_index]

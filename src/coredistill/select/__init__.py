@@ -19,6 +19,7 @@ from .uniform import RandomInit  # noqa: F401  (imported in the listing's order)
 from .sensitivity import KMeansSensitivity, kmeans_sensitivity, sensitivity_from_centers  # noqa: F401
 from .leverage import KernelLeverage, exact_leverage, ridge_leverage  # noqa: F401
 from .baselines import Herding, KCenterGreedy, KMeansCentroid  # noqa: F401
+from .representative import KMeansCoreset, coreset_centers  # noqa: F401
 from ..draws import sample_proportional
 
 import_submodules(__name__, __path__)  # an initializer registers where it is defined: a new one is one new file
@@ -32,5 +33,5 @@ def create_initializer(name: str, **options: Any) -> Initializer:
     return INITIALIZERS.create(name, **options)
 
 
-__all__ = ["INITIALIZERS", "Initializer", "Selection", "create_initializer", "exact_leverage", "kmeans_sensitivity",
-           "list_initializers", "ridge_leverage", "sample_proportional", "sensitivity_from_centers"]
+__all__ = ["INITIALIZERS", "Initializer", "Selection", "coreset_centers", "create_initializer", "exact_leverage",
+           "kmeans_sensitivity", "list_initializers", "ridge_leverage", "sample_proportional", "sensitivity_from_centers"]

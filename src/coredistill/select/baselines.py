@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import NON_NEGATIVE_INT
-from .kmeans import assign, kmeans_pp, lloyd, sq_distances_to
+from .kmeans import assign, kmeans_pp, lloyd, nearest_distinct, sq_distances_to
 from .selection import INITIALIZERS, Initializer
 
 
-def _cluster_weights(x: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+def cluster_weights(x: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """Weight of each chosen point: how many class points have it as nearest chosen point (a coreset weight)."""
     labels, _ = assign(x, x[chosen])
     return np.bincount(labels, minlength=len(chosen)).astype(float)
@@ -52,7 +52,7 @@ class KCenterGreedy(Initializer):
             chosen.append(nxt)
             np.minimum(d2, sq_distances_to(x, x[nxt]), out=d2)
         chosen_arr = np.asarray(chosen, dtype=np.int64)
-        return chosen_arr, _cluster_weights(x, chosen_arr)
+        return chosen_arr, cluster_weights(x, chosen_arr)
 
 
 @INITIALIZERS.decorator("kmeans-centroid")
@@ -68,17 +68,17 @@ class KMeansCentroid(Initializer):
     def select_class(self, x, m, rng, scores):
         x = x.astype(np.float64)
         centers = lloyd(x, x[kmeans_pp(x, m, rng)], self.lloyd_iters)
-        chosen: list[int] = []
-        taken = np.zeros(len(x), dtype=bool)
-        for c in centers:
-            d2 = sq_distances_to(x, c)
-            d2[taken] = np.inf  # two centers with the same nearest point: the second takes the next nearest
-            i = int(d2.argmin())
-            chosen.append(i)
-            taken[i] = True
-        while len(chosen) < m:  # fewer distinct centers than m (duplicate points): fill at random
-            i = int(rng.choice(np.flatnonzero(~taken)))
-            chosen.append(i)
-            taken[i] = True
-        chosen_arr = np.asarray(chosen, dtype=np.int64)
-        return chosen_arr, _cluster_weights(x, chosen_arr)
+        chosen = fill_at_random(nearest_distinct(x, centers), len(x), m, rng)
+        return chosen, cluster_weights(x, chosen)
+
+
+def fill_at_random(chosen: np.ndarray, n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``chosen`` completed to ``m`` distinct rows at random (fewer distinct centers than m: duplicate points)."""
+    out = list(chosen)
+    taken = np.zeros(n, dtype=bool)
+    taken[chosen] = True
+    while len(out) < m:
+        i = int(rng.choice(np.flatnonzero(~taken)))
+        out.append(i)
+        taken[i] = True
+    return np.asarray(out, dtype=np.int64)

@@ -40,29 +40,34 @@ def assign(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, d2
 
 
-def kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``k`` k-means++ seeds (D^2 sampling). Stops early when every point already is a seed's
-    duplicate (all remaining D^2 = 0), so all-identical data gives one seed and no division by zero."""
+def kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator, weights: np.ndarray | None = None) -> np.ndarray:
+    """Indices of ``k`` k-means++ seeds (D^2 sampling; with ``weights``, ∝ w·D^2 and the first ∝ w). Stops early
+    when every point already is a seed's duplicate (all remaining D^2 = 0), so all-identical data gives one seed
+    and no division by zero."""
     n = len(x)
-    chosen = [int(rng.integers(n))]
+    chosen = [int(rng.integers(n)) if weights is None else int(rng.choice(n, p=weights / weights.sum()))]
     d2 = sq_distances_to(x, x[chosen[0]])
     for _ in range(1, k):
-        total = d2.sum()
+        mass = d2 if weights is None else weights * d2
+        total = mass.sum()
         if not total > 0:
             break
-        nxt = int(rng.choice(n, p=d2 / total))
+        nxt = int(rng.choice(n, p=mass / total))
         chosen.append(nxt)
         np.minimum(d2, sq_distances_to(x, x[nxt]), out=d2)
     return np.asarray(chosen, dtype=np.int64)
 
 
-def lloyd(x: np.ndarray, centers: np.ndarray, iters: int) -> np.ndarray:
-    """``iters`` Lloyd steps from ``centers``; an emptied cluster keeps its previous center."""
+def lloyd(x: np.ndarray, centers: np.ndarray, iters: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """``iters`` Lloyd steps from ``centers`` (weighted means with ``weights``); an emptied cluster keeps its
+    previous center."""
     centers = centers.astype(np.float64, copy=True)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
     for _ in range(iters):
         labels, _ = assign(x, centers)
-        counts = np.bincount(labels, minlength=len(centers))
-        member = sparse.csr_matrix((np.ones(len(x)), (labels, np.arange(len(x)))), shape=(len(centers), len(x)))
+        counts = np.bincount(labels, minlength=len(centers)) if weights is None else \
+            np.bincount(labels, weights=w, minlength=len(centers))
+        member = sparse.csr_matrix((w, (labels, np.arange(len(x)))), shape=(len(centers), len(x)))
         sums = np.asarray(member @ x, dtype=np.float64)  # cluster sums without an n x d temporary
         moved = counts > 0
         new = centers.copy()
@@ -97,3 +102,16 @@ def kmeans_cost(x: np.ndarray, centers: np.ndarray, weights: np.ndarray | None =
     """(Weighted) sum of squared distances to the nearest center."""
     _, d2 = assign(x, centers)
     return float(d2.sum() if weights is None else (weights * d2).sum())
+
+
+def nearest_distinct(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """For each center, the index of the nearest row of ``x`` not taken by an earlier center."""
+    chosen: list[int] = []
+    taken = np.zeros(len(x), dtype=bool)
+    for c in centers:
+        d2 = sq_distances_to(x, c)
+        d2[taken] = np.inf  # two centers with the same nearest point: the second takes the next nearest
+        i = int(d2.argmin())
+        chosen.append(i)
+        taken[i] = True
+    return np.asarray(chosen, dtype=np.int64)

@@ -1,6 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
+from coredistill.config import RunConfig
+from coredistill.data import ImageDataset
 from coredistill.errors import InvalidParameterError
 from coredistill.pipeline import distill, evaluate_artifact
 
@@ -65,3 +68,23 @@ def test_evaluation_augmentation_never_flips_digits(digits, monkeypatch):
     art = distill(digits, ipc=1, method="dm", preset="tiny", iterations=2, eval_every=1, progress=False)
     evaluate_artifact(art, digits, progress=False)
     assert len(seen) == 3 and all(s is not None and "flip" not in s for s in seen)
+
+
+def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    y = digits.y_train.clone()
+    planted = np.flatnonzero(y.numpy() == 1)[:3]
+    y[torch.from_numpy(planted)] = 0  # three "1"s labelled 0: the hardest of class 0 for any teacher
+    noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
+                         allow_flip=False)
+    res = distill(noisy, ipc=2, preset="tiny", prune=0.05, prune_options={"epochs": 5, "lr": 0.05},
+                  evaluate_with=(), progress=False)
+    pruned = res.manifest["dataset"]["pruned"]
+    counts = np.bincount(y.numpy(), minlength=10)
+    assert pruned["dropped"] == sum(int(np.floor(0.05 * n)) for n in counts)
+    assert set(planted.tolist()) <= set(pruned["dropped_indices"])  # the mislabelled ones are the first to go
+    assert res.manifest["dataset"]["n_train"] == len(y) - pruned["dropped"]
+    assert pruned["mean_loss_dropped"] > 5 * pruned["mean_loss_kept"]
+    plain = RunConfig.resolve("digits", 2, preset="tiny")
+    assert RunConfig.resolve("digits", 2, preset="tiny", prune=0.05).hash != plain.hash
+    assert "prune" not in plain.identity()  # runs without pruning keep their hashes

@@ -18,7 +18,7 @@ from typing import Any
 
 from .atomic import config_hash
 from .errors import invalid
-from .params import NON_NEGATIVE_INT, POSITIVE_INT, optional
+from .params import NON_NEGATIVE_INT, POSITIVE_INT, fraction, optional
 from .presets import Preset, get_preset
 
 DEFAULT_NUM_EXPERTS = 5
@@ -86,6 +86,9 @@ class RunConfig:
     zca_eps: float | None = None
     eval_every: int = 0
     experts: ExpertsConfig | None = None
+    # static pruning: the hardest fraction of each class (by a teacher's loss) removed before anything else
+    prune: float = 0.0
+    prune_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
@@ -93,9 +96,12 @@ class RunConfig:
                 sampler_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
                 features: Any = None, feature_options: dict[str, Any] | None = None,
                 dataset_options: dict[str, Any] | None = None, zca_eps: float | None = None, eval_every: int = 0,
-                iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS) -> "RunConfig":
+                iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS, prune: float = 0.0,
+                prune_options: dict[str, Any] | None = None) -> "RunConfig":
         """Check the names and counts, and merge the preset's defaults for ``method`` at ``ipc`` (and for the
-        sampler) with the given options; ``iterations`` overrides the method's iteration count."""
+        sampler) with the given options; ``iterations`` overrides the method's iteration count; ``prune`` removes
+        that fraction of each class's hardest train images by a teacher's loss (``prune_options``: the teacher's)
+        before selection and distillation."""
         from .methods import METHODS
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
@@ -105,12 +111,13 @@ class RunConfig:
         NON_NEGATIVE_INT.check("eval_every", eval_every)
         optional(POSITIVE_INT).check("iterations", iterations)
         POSITIVE_INT.check("num_experts", num_experts)
+        fraction(closed_right=False).describe("a fraction in [0, 1) of each class to remove").check("prune", prune)
         if zca_eps is not None and (isinstance(zca_eps, bool) or not isinstance(zca_eps, (int, float))
                                     or not zca_eps > 0):
             raise invalid("zca_eps", zca_eps, "None or a positive ZCA regularization eps, e.g. 0.1")
         for name, value in (("method_options", method_options), ("sampler_options", sampler_options),
                             ("init_options", init_options), ("feature_options", feature_options),
-                            ("dataset_options", dataset_options)):
+                            ("dataset_options", dataset_options), ("prune_options", prune_options)):
             if value is not None and not isinstance(value, dict):
                 raise invalid(name, value, "a mapping of option names to values")
         p = get_preset(preset)
@@ -131,7 +138,8 @@ class RunConfig:
                                         zca_eps)
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
-                   features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts)
+                   features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts,
+                   float(prune), dict(prune_options or {}))
 
     @property
     def real_data_sampler(self) -> str:
@@ -149,6 +157,8 @@ class RunConfig:
                  "experts": None if self.experts is None else self.experts.identity()}
         if self.init_options:
             ident["init_options"] = self.init_options
+        if self.prune:
+            ident["prune"] = [self.prune, self.prune_options]
         if self.features is not None or self.feature_options:
             features = self.features
             if features is not None and not isinstance(features, str):

@@ -75,7 +75,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
             dataset_options: dict[str, Any] | None = None, num_experts: int = DEFAULT_NUM_EXPERTS,
-            experts_dir: str | Path | None = None, progress: bool = True) -> DistilledSet:
+            experts_dir: str | Path | None = None, prune: float = 0.0, prune_options: dict[str, Any] | None = None,
+            progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
     ``init`` chooses the initial real images (any initializer), ``method`` learns from them with real batches
@@ -86,13 +87,16 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     continues from the last checkpoint to the same result as an uninterrupted run. A method that learns from
     expert trajectories (MTT) gets ``num_experts`` experts built (once, then reused) under ``experts_dir``
     (default: the data folder's ``experts/``) by ``sampler``, unless ``method_options["experts"]`` names a buffer.
+    ``prune`` removes that fraction of each class's hardest train images (by the loss of a teacher trained on
+    the real train split, ``prune_options`` its options) before selection and distillation.
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
     config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, init=init, sampler=sampler,
                                preset=preset, seed=seed, method_options=method_options,
                                sampler_options=sampler_options, init_options=init_options, features=features,
                                feature_options=feature_options, dataset_options=dataset_options, zca_eps=zca_eps,
-                               eval_every=eval_every, iterations=iterations, num_experts=num_experts)
+                               eval_every=eval_every, iterations=iterations, num_experts=num_experts, prune=prune,
+                               prune_options=prune_options)
     return run(config, dataset, evaluate_with=evaluate_with, device=device, checkpoint_dir=checkpoint_dir,
                checkpoint_every=checkpoint_every, resume=resume, experts_dir=experts_dir, progress=progress)
 
@@ -193,6 +197,14 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     t0 = time.perf_counter()
     data = prepare(dataset, config.zca_eps)
     timings["prepare_s"] = time.perf_counter() - t0
+    if config.prune:  # static pruning: the hardest of each class, by a teacher, gone before anything else
+        from .pruning import prune_dataset
+
+        t0 = time.perf_counter()
+        dataset = prune_dataset(dataset, data.train_x, config.prune, p, data.identity, dev, config.prune_options)
+        keep = torch.from_numpy(np.setdiff1d(np.arange(len(data.train_x)), dataset.extra["pruned"]["dropped_indices"]))
+        data = Prepared(data.train_x[keep], data.test_x, data.zca, dataset_identity(dataset, config.zca_eps))
+        timings["prune_s"] = time.perf_counter() - t0
     selection = select_initial(config, parts, dataset, data, seeds, dev, progress, timings)
 
     t0 = time.perf_counter()

@@ -47,7 +47,8 @@ from ..select import INITIALIZERS, list_initializers
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
-_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options"}
+_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
+                 "prune_options"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Variant:
     init_options: dict[str, Any] = field(default_factory=dict)
     sampler_options: dict[str, Any] = field(default_factory=dict)
     method_options: dict[str, Any] = field(default_factory=dict)
+    prune: float = 0.0  # the hardest fraction of each class (by a teacher's loss) removed before the run
+    prune_options: dict[str, Any] = field(default_factory=dict)
 
     def initializer(self, method: str) -> str:
         return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
@@ -212,4 +215,5 @@ class Grid:
             seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
-            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"]))
+            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
+            prune=variant.prune, prune_options=dict(variant.prune_options)))

@@ -146,6 +146,14 @@ class ImageDataset:
                             source=self.source, extra={**self.extra, "validation": {"per_class": int(per_class),
                                                                                     "seed": int(seed)}})
 
+    def without_train(self, drop: np.ndarray, reason: dict) -> "ImageDataset":
+        """This data set with the train images at ``drop`` removed; the normalization (and the test split) stay
+        the full set's, so the pruned set is seen in the same space. ``reason`` is recorded in ``extra``."""
+        keep = torch.from_numpy(np.setdiff1d(np.arange(len(self.y_train)), np.asarray(drop, dtype=np.int64)))
+        return ImageDataset(self.name, self.x_train[keep], self.y_train[keep], self.x_test, self.y_test,
+                            list(self.class_names), mean=self.mean, std=self.std, allow_flip=self.allow_flip,
+                            source=self.source, extra={**self.extra, "pruned": reason})
+
     def describe(self) -> dict:
         """A JSON-able summary, stored in artifacts' manifests."""
         return {

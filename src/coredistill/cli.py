@@ -103,7 +103,9 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options},
                      num_experts=getattr(args, "num_experts", DEFAULT_NUM_EXPERTS),
-                     experts_dir=getattr(args, "experts_dir", None), progress=not args.quiet and is_main_process())
+                     experts_dir=getattr(args, "experts_dir", None), prune=getattr(args, "prune", 0.0),
+                     prune_options=_options(getattr(args, "prune_opt", None), "--prune-opt"),
+                     progress=not args.quiet and is_main_process())
     if not is_main_process():  # every process holds the same result; one writes it
         return 0
     result.save(out, overwrite=args.overwrite)
@@ -332,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", default="uniform", choices=list_samplers())
     p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
     p.add_argument("--iterations", type=int, help="distillation iterations (default: the preset's for the method)")
+    p.add_argument("--prune", type=float, default=0.0, metavar="FRACTION",
+                   help="remove the hardest FRACTION of each class by a teacher's loss before distilling")
+    p.add_argument("--prune-opt", action="append", metavar="KEY=VALUE", help="teacher option, e.g. epochs=10")
     p.add_argument("--eval-every", type=int, default=0, metavar="N", help="evaluate every N iterations (curve.png)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="checkpoint every N iterations into OUT.ckpt/ (atomic; resumable)")

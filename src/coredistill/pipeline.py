@@ -163,7 +163,8 @@ def select_initial(config: RunConfig, parts: Parts, dataset: ImageDataset, data:
     t0 = time.perf_counter()
     feats = (np.empty((len(data.train_x), 0), np.float32) if parts.space is None else
              cached_features(parts.space, data.train_x, dataset_id=data.identity, seed=seeds["features"],
-                             device=device, progress=progress, shard=current_shard()))
+                             device=device, progress=progress, shard=current_shard(),
+                             labels=dataset.y_train.numpy()))
     timings["features_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     selection = parts.initializer.select(feats, dataset.y_train.numpy(), config.ipc,

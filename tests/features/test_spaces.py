@@ -141,3 +141,22 @@ def test_a_space_written_before_shard_and_allocate_still_works(images, tmp_path)
     feats = cached_features(Legacy(), view, dataset_id={"name": "toy"}, seed=0, cache_dir=tmp_path, progress=False)
     assert np.array_equal(feats, view[:].reshape(40, -1).numpy())  # computed in memory, cached as before
     assert len(list(tmp_path.glob("legacy-*.npy"))) == 1
+
+
+def test_a_teachers_space_separates_the_classes_and_serves_selection(digits):
+    from coredistill import distill
+
+    x = digits.normalizer()(digits.train_float())
+    y = digits.y_train.numpy()
+    phi = create_features("teacher", epochs=5, lr=0.05, width=16).compute(x, labels=y, progress=False)
+
+    def fisher(f):  # between-class over within-class scatter
+        mu = f.mean(0)
+        within = sum(((f[y == c] - f[y == c].mean(0)) ** 2).sum() for c in range(10))
+        between = sum((y == c).sum() * ((f[y == c].mean(0) - mu) ** 2).sum() for c in range(10))
+        return between / within
+
+    assert fisher(phi) > 1.2 * fisher(x.reshape(len(x), -1).numpy())
+    res = distill(digits, ipc=2, init="herding", features="teacher", feature_options={"epochs": 2, "width": 8},
+                  preset="tiny", evaluate_with=(), progress=False)
+    assert res.manifest["initializer"]["features"]["name"] == "teacher" and len(res.images) == 20

@@ -25,7 +25,8 @@ def cache_key(dataset_id: dict[str, Any], space: FeatureSpace, seed: int) -> str
 
 def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: dict[str, Any] | None, seed: int = 0,
                     device: torch.device | str = "cpu", progress: bool = True,
-                    cache_dir: str | Path | None = None, shard: ClassShard | None = None) -> np.ndarray:
+                    cache_dir: str | Path | None = None, shard: ClassShard | None = None,
+                   labels: np.ndarray | None = None) -> np.ndarray:
     """``space.compute(images)``, read from / written to the cache when ``dataset_id`` identifies the images.
 
     With a ``shard`` of several processes the computation is split between them (every process receives all
@@ -35,6 +36,8 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
     """
     shard = shard or ClassShard()
     split = {"shard": shard} if shard.world > 1 and accepts(space.compute, "shard") else {}
+    if labels is not None and accepts(space.compute, "labels"):  # a space trained on the data (a teacher's)
+        split["labels"] = labels
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
     path = (folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
             if dataset_id is not None and space.cacheable else None)

@@ -342,8 +342,11 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     files = {"csv": out / "results.csv", "results": out / "results.md", "verdict": out / "verdict.md",
              "cost": out / "cost.md"}
     write_text(files["csv"], results_csv(records))
+    held_out = sorted(d for d, o in grid.dataset_options.items() if o.get("validation"))
+    split = (f"held-out validation accuracy ({', '.join(held_out)}: images held out of the train split; the test "
+             "split is not read)" if held_out else "test accuracy")
     header = (f"grid `{grid.name}`, preset `{grid.preset}`: {len(records)} of {len(grid.cells())} cells finished; "
-              "final-epoch test accuracy of the preset's eval nets\n\n")
+              f"final-epoch {split} of the preset's eval nets\n\n")
     write_text(files["results"], header + results_table(grid, records) + "\n")
     write_text(files["verdict"], verdict_table(records) + "\n")
     write_text(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"

@@ -86,3 +86,13 @@ def test_sampler_table_averages_refreshes_beside_the_paired_delta():
     assert cells[:8] == ["dm", "d", "1", "sampling", "2", "0–5", "0.900", "0.750"]
     assert cells[8] == "-1.33 ± 0.58"
     assert sampler_table([_rec("baseline", 0, 0.7)]) == ""
+
+
+def test_the_accuracy_plot_takes_named_variants(tmp_path):
+    from coredistill.bench.report import plot_accuracy
+
+    grid = Grid.from_dict({"name": "n", "preset": "tiny", "datasets": ["d"], "ipc": [1], "seeds": [0, 1],
+                           "methods": ["dm"], "variants": ["baseline", {"name": "lr10", "method_options": {}}]})
+    recs = [_rec(v, s, 0.7 + 0.01 * s) for v in ("baseline", "lr10") for s in (0, 1)]
+    assert grid.variant_names() == ["baseline", "lr10"]
+    assert plot_accuracy(grid, recs, tmp_path / "a.png").stat().st_size > 0

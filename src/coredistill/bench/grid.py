@@ -195,6 +195,10 @@ class Grid:
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise invalid(f"{source}.eval_every", self.eval_every, "a non-negative integer (0: no curves)")
 
+    def variant_names(self) -> list[str]:
+        """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
+        return [Variant.from_entry(v, "variants").name for v in self.variants]
+
     def cells(self) -> list[Cell]:
         """All cells, ordered so that the cells of every random seed of one (data set, IPC) finish close together."""
         variants = [Variant.from_entry(v, "variants") for v in self.variants]

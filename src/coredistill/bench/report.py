@@ -276,7 +276,7 @@ def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:
         return None
     groups = _groups(records)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
-    variants = list(dict.fromkeys(grid.selection + grid.variants))
+    variants = list(dict.fromkeys(grid.selection + grid.variant_names()))
     for ax, (dataset, ipc) in zip(axes[0], panels):
         methods = [m for m in (["none"] if grid.selection else []) + grid.methods if (dataset, ipc, m) in groups]
         width = 0.8 / max(len(variants), 1)

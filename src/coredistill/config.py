@@ -18,10 +18,11 @@ from typing import Any
 
 from .atomic import config_hash
 from .errors import invalid
-from .params import NON_NEGATIVE_INT, POSITIVE_INT, fraction, optional
+from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, optional
 from .presets import Preset, get_preset
 
 DEFAULT_NUM_EXPERTS = 5
+ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
 # preset fields that set up the methods rather than the evaluation: a run hashes its own resolved part of them
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
@@ -112,9 +113,7 @@ class RunConfig:
         optional(POSITIVE_INT).check("iterations", iterations)
         POSITIVE_INT.check("num_experts", num_experts)
         fraction(closed_right=False).describe("a fraction in [0, 1) of each class to remove").check("prune", prune)
-        if zca_eps is not None and (isinstance(zca_eps, bool) or not isinstance(zca_eps, (int, float))
-                                    or not zca_eps > 0):
-            raise invalid("zca_eps", zca_eps, "None or a positive ZCA regularization eps, e.g. 0.1")
+        optional(ZCA_EPS).check("zca_eps", zca_eps)
         for name, value in (("method_options", method_options), ("sampler_options", sampler_options),
                             ("init_options", init_options), ("feature_options", feature_options),
                             ("dataset_options", dataset_options), ("prune_options", prune_options)):

@@ -199,11 +199,13 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     data = prepare(dataset, config.zca_eps)
     timings["prepare_s"] = time.perf_counter() - t0
     if config.prune:  # static pruning: the hardest of each class, by a teacher, gone before anything else
-        from .pruning import prune_dataset
+        from .pruning import hardest
 
         t0 = time.perf_counter()
-        dataset = prune_dataset(dataset, data.train_x, config.prune, p, data.identity, dev, config.prune_options)
-        keep = torch.from_numpy(np.setdiff1d(np.arange(len(data.train_x)), dataset.extra["pruned"]["dropped_indices"]))
+        dropped, record_ = hardest(data.train_x, dataset.y_train, dataset.num_classes, config.prune, p, data.identity,
+                                   dev, config.prune_options)
+        dataset = dataset.without_train(dropped, record_)
+        keep = torch.from_numpy(np.setdiff1d(np.arange(len(data.train_x)), dropped))
         data = Prepared(data.train_x[keep], data.test_x, data.zca, dataset_identity(dataset, config.zca_eps))
         timings["prune_s"] = time.perf_counter() - t0
     selection = select_initial(config, parts, dataset, data, seeds, dev, progress, timings)

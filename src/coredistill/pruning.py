@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data.dataset import ImageDataset
 from .presets import Preset
 from .sampling import ScoringContext, Teacher
 
@@ -42,11 +41,3 @@ def hardest(train_x: torch.Tensor, y_train: torch.Tensor, num_classes: int, frac
                      "mean_loss_dropped": float(losses[dropped].mean()) if len(dropped) else None,
                      "mean_loss_kept": float(np.delete(losses, dropped).mean())}
 
-
-def prune_dataset(dataset: ImageDataset, train_x: torch.Tensor, fraction: float, preset: Preset,
-                  data_id: dict[str, Any], device: torch.device, teacher_options: dict[str, Any] | None = None
-                  ) -> ImageDataset:
-    """``dataset`` without the hardest ``fraction`` of each class (see :func:`hardest`)."""
-    dropped, record = hardest(train_x, dataset.y_train, dataset.num_classes, fraction, preset, data_id, device,
-                              teacher_options)
-    return dataset.without_train(dropped, record)

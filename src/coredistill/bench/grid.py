@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_NUM_EXPERTS, RunConfig
+from ..config import DEFAULT_NUM_EXPERTS, ZCA_EPS, RunConfig
 from ..errors import invalid
-from ..params import POSITIVE_INT
 from ..methods import METHODS
+from ..params import NON_NEGATIVE_INT, POSITIVE_INT
 from ..presets import get_preset
 from ..sampling import SAMPLERS
 from ..select import INITIALIZERS, list_initializers
@@ -175,8 +175,7 @@ class Grid:
         for value in self.ipc:
             POSITIVE_INT.check(f"{source}.ipc", value)
         for value in self.seeds:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise invalid(f"{source}.seeds", value, "non-negative integers")
+            NON_NEGATIVE_INT.check(f"{source}.seeds", value)
         for m in self.methods:
             METHODS.get(m)
         names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
@@ -190,10 +189,9 @@ class Grid:
             raise invalid(f"{source}.methods", self.methods, "at least one method or selection baseline")
         POSITIVE_INT.check(f"{source}.experts.num_experts", self.experts.get("num_experts"))
         for m, eps in self.zca.items():
-            if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
-                raise invalid(f"{source}.zca.{m}", eps, "a positive ZCA regularization eps, e.g. 0.1")
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise invalid(f"{source}.eval_every", self.eval_every, "a non-negative integer (0: no curves)")
+            ZCA_EPS.check(f"{source}.zca.{m}", eps)
+        NON_NEGATIVE_INT.describe("a non-negative integer (0: no curves)").check(f"{source}.eval_every",
+                                                                              self.eval_every)
 
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""

@@ -80,7 +80,9 @@ class Teacher(Params):
             generator: torch.Generator) -> Predict:
         trained = self.__dict__.setdefault("_trained", {})  # one run refreshes several times: train (or load) once
         key = self.key(scoring) if scoring.data_id is not None else id(scoring.real_images)
-        net = trained[key] = trained.get(key) or self.network(scoring)
+        if key not in trained:
+            trained[key] = self.network(scoring)
+        net = trained[key]
 
         def predict(x: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():

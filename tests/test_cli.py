@@ -38,6 +38,18 @@ def test_distill_show_evaluate_export(capsys, tmp_path):
     code, out, _ = _run(capsys, "export", str(art), "--out", str(tmp_path / "syn.pt"))
     assert code == 0 and (tmp_path / "syn.pt").exists()
 
+    # the exported file, imported as a released set, scores as the original under the same protocol and seed
+    code, out, _ = _run(capsys, "import", str(tmp_path / "syn.pt"), "--dataset", "digits", "--out",
+                        str(tmp_path / "imported"))
+    assert code == 0 and "dc layout" in out and "ipc 2" in out
+    scores = []
+    for path in (art, tmp_path / "imported"):
+        code, out, _ = _run(capsys, "evaluate", str(path), "--quiet", "--preset", "tiny", "--seed", "5", "--json",
+                            str(tmp_path / "s.json"))
+        assert code == 0
+        scores.append(json.loads((tmp_path / "s.json").read_text())["ConvNet"]["accuracies"])
+    assert scores[0] == scores[1]
+
 
 def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):
     art = tmp_path / "exists"

@@ -232,6 +232,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"dataset    {m.get('dataset', {}).get('name')}  ipc {m.get('ipc')}  images {tuple(artifact.images.shape)}")
     print(f"method     {m.get('method', {}).get('name')}  init {init.get('name')}  preset "
           f"{m.get('preset', {}).get('name')}  seed {m.get('seed')}")
+    source = m.get("source")
+    if isinstance(source, dict):  # a released set (coredistill import)
+        norm = m.get("normalization") or {}
+        print(f"source     {source.get('layout')} layout  {source.get('path')}  labels {source.get('labels')}  "
+              f"stated space: mean {norm.get('mean')} std {norm.get('std')} zca {norm.get('zca_eps')}")
     if init.get("indices") is not None:
         shown = init["indices"][:10]
         print(f"init idx   {shown}{' …' if len(init['indices']) > 10 else ''}")
@@ -270,6 +275,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .released import load_released
+
+    data_options = _options(args.data_opt, "--data-opt")
+    ds = _load_data(args.dataset, args.path, data_options)
+    if args.normalization in ("dataset", "none"):
+        normalization: Any = args.normalization
+    else:
+        normalization = _options(args.normalization.split(";"), "--normalization")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        artifact = load_released(args.source, ds, layout=args.layout, normalization=normalization,
+                                 zca_eps=args.zca, zca_relative=args.zca_relative, labels=args.labels,
+                                 eval_dsa=args.eval_dsa, dataset_options={"path": args.path, **data_options},
+                                 **_options(args.layout_opt, "--layout-opt"))
+    for w in caught:
+        print(f"coredistill import: warning: {w.message}", file=sys.stderr)
+    artifact.save(args.out, overwrite=args.overwrite)
+    m = artifact.manifest
+    print(f"read {len(artifact.images)} images ({m['source']['layout']} layout, labels {m['source']['labels']}, "
+          f"ipc {m['ipc']}, learned lr {artifact.learned_lr}) into {args.out}; score it with: "
+          f"coredistill evaluate {args.out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -286,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .features import list_features
     from .models import list_models
     from .presets import PRESETS
+    from .released import LABEL_MODES, list_layouts
     from .sampling import list_samplers
     from .select import list_initializers
 
@@ -301,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     def data_args(p: argparse.ArgumentParser, default: str | None = "digits") -> None:
-        p.add_argument("--dataset", default=default, choices=list_datasets())
+        p.add_argument("--dataset", default=default, required=default is None, choices=list_datasets())
         p.add_argument("--path", help="where the data set's files are (for user-supplied data sets)")
         p.add_argument("--data-opt", action="append", metavar="KEY=VALUE", help="loader option, repeatable")
 
@@ -404,6 +437,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="read a set released by the field's code (DC/DSA/DM .pt, MTT/DATM folder, "
+                       "RFAD/KIP .npz) into an artifact that `evaluate` scores")
+    p.add_argument("source", help="the released file or folder")
+    data_args(p, default=None)
+    p.add_argument("--layout", default="auto", choices=["auto", *list_layouts()])
+    p.add_argument("--layout-opt", action="append", metavar="KEY=VALUE",
+                   help="layout option, repeatable: experiment=N (dc), iteration=N|best (mtt), images_key=, "
+                        "labels_key= (npz)")
+    p.add_argument("--normalization", default="dataset", metavar="dataset|none|mean=[..];std=[..]",
+                   help="the space the images are in before ZCA: the data set's mean/std (default), pixels in "
+                        "[0, 1], or explicit per-channel values")
+    p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS",
+                   help="the images are ZCA-whitened (eps 0.1 unless given), fitted on the train split")
+    p.add_argument("--zca-relative", action="store_true", help="KIP/RFAD's ZCA: uncentred, eps x mean eigenvalue")
+    p.add_argument("--labels", default="auto", choices=LABEL_MODES)
+    p.add_argument("--eval-dsa", action=argparse.BooleanOptionalAction, default=True,
+                   help="evaluate with DSA where the preset does (the papers do for DSA, DM, MTT sets)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("demo", help="the main job: baselines on the default data set, printed as a table")
     data_args(p)

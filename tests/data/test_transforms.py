@@ -37,3 +37,17 @@ def test_zca_state_round_trip(digits):
 def test_zca_bad_eps(digits):
     with pytest.raises(InvalidParameterError, match="eps=0: expected a positive number"):
         ZCA(eps=0).fit(torch.zeros(4, 1, 2, 2))
+
+
+def test_relative_zca_whitens_the_uncentred_second_moment():
+    """KIP/RFAD's convention: W = U (S + eps·tr(C)/d)^-1/2 Uᵀ of C = XᵀX/n, no centring; with a small eps the
+    whitened second moment is the identity, and the inverse undoes the transform."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 1, 3, 3, generator=g) @ torch.randn(3, 3, generator=g) + 2.0
+    zca = ZCA(eps=1e-6, relative=True).fit(x)
+    w = zca(x).reshape(len(x), -1).double()
+    assert torch.allclose(w.T @ w / len(x), torch.eye(9, dtype=torch.float64), atol=1e-3)
+    assert torch.allclose(zca.inverse(zca(x)), x, atol=1e-3)
+    assert torch.equal(zca.mean, torch.zeros(9))
+    back = ZCA.from_state_dict(zca.state_dict())
+    assert back.relative and torch.equal(back(x), zca(x))

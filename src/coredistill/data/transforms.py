@@ -35,14 +35,18 @@ class Normalizer:
 
 
 class ZCA:
-    """ZCA whitening fitted on (normalized) train images, as kornia's ``ZCAWhitening`` used by MTT/KIP.
+    """ZCA whitening fitted on (normalized) train images, as kornia's ``ZCAWhitening`` used by MTT/DATM.
 
-    ``W = U diag((S + eps)^-1/2) U^T`` from the unbiased covariance of the flattened images; the inverse
+    ``W = U diag((S + eps)^-1/2) U^T`` from the unbiased covariance of the centred, flattened images; the inverse
     uses ``(S + eps)^1/2``. Fit once on train, apply to train, test and synthetic images alike.
+
+    ``relative=True`` is the KIP/RFAD convention: no centring, covariance ``XᵀX / n`` and the regularizer
+    ``eps · tr(cov) / d`` (eps times the mean eigenvalue) in place of ``eps`` — needed to score their released sets.
     """
 
-    def __init__(self, eps: float = 0.1) -> None:
+    def __init__(self, eps: float = 0.1, relative: bool = False) -> None:
         self.eps = eps
+        self.relative = relative
         self.mean: torch.Tensor | None = None
         self.transform_matrix: torch.Tensor | None = None
         self.inverse_matrix: torch.Tensor | None = None
@@ -53,14 +57,15 @@ class ZCA:
         if x.ndim != 4 or len(x) < 2:
             raise invalid("images", tuple(x.shape), "at least two images of shape (C, H, W)")
         flat = x.reshape(len(x), -1).double()
-        mean = flat.mean(0)
+        mean = torch.zeros_like(flat[0]) if self.relative else flat.mean(0)
         centred = flat - mean
-        cov = centred.T @ centred / (len(x) - 1)
+        cov = centred.T @ centred / (len(x) if self.relative else len(x) - 1)
+        reg = self.eps * torch.trace(cov) / len(cov) if self.relative else self.eps
         eigval, eigvec = torch.linalg.eigh(cov)
         eigval = eigval.clamp_min(0)
         self.mean = mean.float()
-        self.transform_matrix = (eigvec * (eigval + self.eps).rsqrt()) @ eigvec.T
-        self.inverse_matrix = (eigvec * (eigval + self.eps).sqrt()) @ eigvec.T
+        self.transform_matrix = (eigvec * (eigval + reg).rsqrt()) @ eigvec.T
+        self.inverse_matrix = (eigvec * (eigval + reg).sqrt()) @ eigvec.T
         self.transform_matrix = self.transform_matrix.float()
         self.inverse_matrix = self.inverse_matrix.float()
         return self
@@ -81,10 +86,11 @@ class ZCA:
 
     def state_dict(self) -> dict:
         self._check()
-        return {"eps": self.eps, "mean": self.mean, "transform": self.transform_matrix, "inverse": self.inverse_matrix}
+        return {"eps": self.eps, "relative": self.relative, "mean": self.mean, "transform": self.transform_matrix,
+                "inverse": self.inverse_matrix}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "ZCA":
-        z = cls(eps=float(state["eps"]))
+        z = cls(eps=float(state["eps"]), relative=bool(state.get("relative", False)))
         z.mean, z.transform_matrix, z.inverse_matrix = state["mean"], state["transform"], state["inverse"]
         return z

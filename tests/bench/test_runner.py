@@ -91,3 +91,38 @@ def test_cli_bench_report_only(smoke, capsys):
     assert "grid `smoke`" in capsys.readouterr().out
     assert main(["bench", "--grid", str(SMOKE), "--out", str(out), "--only", "colour=red"]) == 2
     assert "--only='colour=red'" in capsys.readouterr().err
+
+
+def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_path, monkeypatch):
+    """checkpoint_every: a grid stopped inside a cell continues there on the next run (not from iteration 0), the
+    result equals an uninterrupted cell's, the checkpoint folder goes when the cell is done, and the cell's hash
+    does not depend on the setting."""
+    import coredistill.methods.loop as loop
+
+    spec = {"name": "ck", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0], "methods": ["dm"],
+            "variants": ["baseline"], "method_options": {"dm": {"iterations": 6}}}
+    plain = run_grid(Grid.from_dict(spec), tmp_path / "plain", jobs=0, log=lambda _: None)
+    grid = Grid.from_dict({**spec, "checkpoint_every": 2})
+    assert [c.hash for c in grid.cells()] == list(plain)
+
+    saves = []
+    real_save = loop.save_checkpoint
+
+    def stop_after_second_save(folder, state):
+        real_save(folder, state)
+        saves.append(state["iteration"])
+        if len(saves) == 2:
+            raise RuntimeError("stopped")  # as if the session ended here
+
+    monkeypatch.setattr(loop, "save_checkpoint", stop_after_second_save)
+    logs = []
+    assert run_grid(grid, tmp_path / "ck", jobs=0, log=logs.append) == {}
+    assert "stopped" in "\n".join(logs) and saves == [2, 4]
+    later = []
+    monkeypatch.setattr(loop, "save_checkpoint", lambda folder, state: (later.append(state["iteration"]),
+                                                                       real_save(folder, state)))
+    done = run_grid(grid, tmp_path / "ck", jobs=0, log=lambda _: None)
+    assert later == []  # it went on from iteration 4 (a restart would have saved at 2 and 4 again)
+    (rec,) = done.values()
+    assert rec["accuracies"] == next(iter(plain.values()))["accuracies"]
+    assert not any((tmp_path / "ck" / "checkpoints").iterdir())

@@ -137,3 +137,25 @@ def test_relative_loss_sampler_drives_expert_training(digits, tmp_path):
     assert all(0 < c["entropy"] <= c["max_entropy"] + 1e-9 for h in report["refreshes"] for c in h["classes"])
     uniform = train_experts(digits, tmp_path / "u", num_experts=1, epochs=2, preset="tiny", progress=False)
     assert not torch.equal(b.trajectory(0), ExpertBuffer(uniform).trajectory(0))
+
+
+def test_a_step_size_learned_below_zero_stops_the_run_with_the_option_to_change(buffer, digits):
+    """A learned step size at or below zero would make the student ascend its loss (the field's runs then end in
+    NaN images): the next iteration, and the end of a run, stop with a DivergenceError naming lr_lr."""
+    from coredistill.errors import DivergenceError
+
+    x = digits.normalizer()(digits.train_float())
+    s = create_sampler("uniform")
+    s.setup(digits.y_train.numpy(), 10)
+    ctx = Context(RealData(x, digits.y_train, digits), 10, 1, s, np.random.default_rng(0),
+                  torch.Generator().manual_seed(0), torch.device("cpu"), "ConvNet", {"width": 32})
+    m = create_method("mtt", experts=str(buffer), syn_steps=2, expert_epochs=1, max_start_epoch=1)
+    syn, labels = x[:10].clone().requires_grad_(True), digits.y_train[:10]
+    m.setup(syn, labels, ctx)
+    assert torch.isfinite(next(m.losses(syn, labels, ctx)))  # the starting step size is fine
+    m.load_state_dict({"lr": -0.003})
+    with pytest.raises(DivergenceError, match=r"learned step size=-0.003: expected a positive step size.*lr_lr than "
+                                              r"1e-05"):
+        next(m.losses(syn, labels, ctx))
+    with pytest.raises(DivergenceError, match="learned step size=-0.003"):
+        m.finish(None, ctx)

@@ -46,7 +46,8 @@ from ..select import INITIALIZERS, list_initializers
 # the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
-         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca"}
+         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
+         "checkpoint_every"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options"}
 
@@ -142,6 +143,9 @@ class Grid:
     experts: dict[str, Any] = field(default_factory=lambda: {"num_experts": DEFAULT_NUM_EXPERTS})
     eval_every: int = 0
     zca: dict[str, float] = field(default_factory=dict)  # method -> ZCA eps (as the field reports MTT, KRR)
+    # checkpoint a cell's distillation every N iterations under out/checkpoints/<hash>/, so that a stopped grid
+    # continues inside its long cells (not part of any cell's identity: results do not depend on it)
+    checkpoint_every: int = 0
     description: str = ""
 
     @classmethod
@@ -192,6 +196,8 @@ class Grid:
             ZCA_EPS.check(f"{source}.zca.{m}", eps)
         NON_NEGATIVE_INT.describe("a non-negative integer (0: no curves)").check(f"{source}.eval_every",
                                                                               self.eval_every)
+        NON_NEGATIVE_INT.describe("a non-negative integer (0: no checkpoints)").check(
+            f"{source}.checkpoint_every", self.checkpoint_every)
 
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""

@@ -88,9 +88,17 @@ def build_expert_buffer(experts: ExpertsConfig, out: str, threads: int | None = 
     return {"folder": str(folder), "experts": len(seconds), "build_s": float(sum(seconds.values()))}
 
 
-def distill_cell(cell: Cell, out: str, progress: bool = False):
+def checkpoint_folder(out: str | Path, cell: Cell) -> Path:
+    return Path(out) / "checkpoints" / cell.hash
+
+
+def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every: int = 0):
     """Distill and evaluate one cell (building its expert buffer under ``out`` first if it needs one);
-    returns the :class:`~coredistill.DistilledSet` and the buffer's build record (or ``None``)."""
+    returns the :class:`~coredistill.DistilledSet` and the buffer's build record (or ``None``). With
+    ``checkpoint_every`` the distillation checkpoints under ``out/checkpoints/<hash>`` and continues from there
+    when a stopped grid runs again; the folder goes once the cell is done."""
+    import shutil
+
     from ..data import load_dataset
     from ..pipeline import run
 
@@ -98,15 +106,21 @@ def distill_cell(cell: Cell, out: str, progress: bool = False):
     if cell.experts is not None:
         experts = build_expert_buffer(cell.experts, out)  # normally built before: a no-op resume
     ds = load_dataset(cell.dataset, **cell.run.dataset_options)
-    return run(cell.run, ds, experts_dir=Path(out) / "experts", progress=progress), experts
+    ckpt = checkpoint_folder(out, cell) if checkpoint_every else None
+    result = run(cell.run, ds, experts_dir=Path(out) / "experts", progress=progress, checkpoint_dir=ckpt,
+                 checkpoint_every=checkpoint_every, resume=ckpt is not None)
+    if ckpt is not None:
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return result, experts
 
 
-def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False) -> dict[str, Any]:
+def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False,
+             checkpoint_every: int = 0) -> dict[str, Any]:
     """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
     if threads:
         torch.set_num_threads(threads)
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
-    res, experts = distill_cell(cell, out)
+    res, experts = distill_cell(cell, out, checkpoint_every=checkpoint_every)
     rec = res.record
     return {
         "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
@@ -128,8 +142,8 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     }
 
 
-def _isolated_cell(cell: Cell, out: str, threads: int) -> dict[str, Any]:
-    return run_cell(cell, out, threads, isolated=True)
+def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0) -> dict[str, Any]:
+    return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every)
 
 
 def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None = None,
@@ -170,7 +184,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
             log(f"  experts {spec.folder_name}: {build_expert_buffer(spec, str(out))['build_s']:.0f} s")
         for cell in todo:
             try:
-                rec = run_cell(cell, str(out))
+                rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every)
             except Exception:  # noqa: BLE001 — one bad cell must not lose the others
                 failures += 1
                 log(f"  FAILED {cell.label()}:\n{traceback.format_exc()}")
@@ -182,7 +196,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
             futures = {pool.submit(build_expert_buffer, s, str(out), threads): s for s in specs}
             for fut in as_completed(futures):
                 log(f"  experts {futures[fut].folder_name}: {fut.result()['build_s']:.0f} s")
-            cells = {pool.submit(_isolated_cell, c, str(out), threads): c for c in todo}
+            cells = {pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every): c for c in todo}
             for fut in as_completed(cells):
                 try:
                     rec = fut.result()

@@ -20,7 +20,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..errors import invalid
+from ..errors import DivergenceError, invalid
 from ..params import LEARNING_RATE, POSITIVE_INT, one_of, optional
 from ..models import create_model
 from .base import METHODS, Context, Method
@@ -110,7 +110,17 @@ class MTT(Method):
         (grad,) = torch.autograd.grad(ce, params, create_graph=True)
         return params - lr * grad
 
+    def _check_lr(self) -> None:
+        """A step size learned to zero or below makes the student climb its loss (MTT's code lets it, and the run
+        ends in NaN images): stop at the first step that crosses, with the option to change."""
+        lr = float(self._lr.detach())
+        if not lr > 0:
+            raise DivergenceError(f"learned step size={lr:.3g}: expected a positive step size (the student would "
+                                  f"ascend its loss); try a lower lr_lr than {self.lr_lr} or a lower lr_images than "
+                                  f"{self.lr_images}")
+
     def losses(self, syn, labels, ctx: Context):
+        self._check_lr()
         expert = int(ctx.rng.integers(len(self._buffer)))
         start_epoch = int(ctx.rng.integers(self.max_start_epoch))
         trajectory = self._buffer.trajectory(expert).to(ctx.device)
@@ -130,6 +140,7 @@ class MTT(Method):
         yield trajectory_loss(params, start, target)
 
     def finish(self, out, ctx) -> None:
+        self._check_lr()
         out.learned_lr = float(self._lr.detach())
         out.log["expert_buffer"] = {"folder": str(self.experts), "config": self._buffer.config,
                                     "experts": len(self._buffer)}

@@ -302,6 +302,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import HEADERS, reproduce
+    from .table import format_table
+
+    data_options = _options(args.data_opt, "--data-opt")
+    ds = _load_data(args.dataset, args.path, data_options)
+    artifact, comparison = reproduce(args.method, ds, args.ipc, preset=args.preset, seed=args.seed, out=args.out,
+                                     eval_every=args.eval_every, num_experts=args.num_experts,
+                                     dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
+    print(format_table(HEADERS, [comparison.row()]))
+    citation = artifact.manifest["preset"].get("citations", {}).get(artifact.manifest["method"]["name"])
+    if citation:
+        print(f"settings: {citation}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -458,6 +474,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_import)
+
+    from .reproduce import BASELINES
+
+    p = sub.add_parser("reproduce", help="run a method (or a coreset baseline) at its published "
+                       "configuration and print ours vs published; resumable")
+    p.add_argument("--method", required=True, choices=[*(m for m in list_methods() if m != "none"), *BASELINES])
+    data_args(p, default=None)
+    p.add_argument("--ipc", type=int, required=True)
+    p.add_argument("--preset", default="reproduce", choices=PRESETS.names(),
+                   help="reproduce (CPU budgets, default) or paper (the papers' budgets, for a GPU)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, metavar="N", help="curve points (default: a quarter of the run)")
+    p.add_argument("--num-experts", type=int, help="MTT experts to build (default: the preset's)")
+    p.add_argument("--out", help="artifact folder (default reproduce/PRESET/METHOD-DATASET-ipcN-seedS); a "
+                   "finished one is read, a stopped one continues from OUT.ckpt")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("demo", help="the main job: baselines on the default data set, printed as a table")
     data_args(p)

@@ -27,7 +27,7 @@ ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
 # description or training the eval nets stacked must not invalidate finished runs
-_DOC_FIELDS = ("description", "eval_ensemble")
+_DOC_FIELDS = ("description", "eval_ensemble", "citations")
 
 
 def preset_identity(preset: Preset) -> dict[str, Any]:

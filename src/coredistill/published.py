@@ -2,9 +2,9 @@
 real images) at an IPC, as its paper reports it — mean ± std, and where the number comes from.
 
 Only numbers with a named source are here; a (method, data set, IPC) without one is absent, and
-:func:`published` returns ``None`` for it rather than a guess. ``verified`` says whether the number was checked
+:func:`published` returns ``None`` for it rather than a guess. ``verified`` says whether the mean was checked
 against the source's own text stored with this project (the field's READMEs); the others are as collected in the
-project's issue 19 from the papers' tables, to be checked against the papers.
+project's design notes and issue 19 from the papers' tables, to be checked against the papers.
 
 >>> published("dsa", "mnist", 10).accuracy
 97.8
@@ -28,12 +28,14 @@ class Published:
         return f"{self.accuracy:g}{spread} ({self.source}{'' if self.verified else ', unverified here'})"
 
 
+_DESIGN = "DESIGN §3 (collected from the DC, DSA, DM, MTT and KIP papers)"
 _DC = "DC, Zhao et al. ICLR'21, Table 1 (VICO-UoE/DatasetCondensation README)"
 _DSA = "DSA, Zhao & Bilen ICML'21, Table 2 (VICO-UoE/DatasetCondensation README)"
 _CORESETS = "DC, Zhao et al. ICLR'21, Table 1 (coreset baselines)"
 _ISSUE = "as collected in issue 19 from the method's paper"
 
-# (method, dataset, ipc) -> Published; method "random" / "herding" are the coreset baselines (no learning)
+# (method, dataset, ipc) -> Published; "random", "herding", "k-center" are coreset baselines (real images, no
+# learning; the initializers of the same names)
 PUBLISHED: dict[tuple[str, str, int], Published] = {
     ("dc", "mnist", 1): Published(91.7, 0.5, _DC, True), ("dc", "mnist", 10): Published(97.4, 0.2, _DC, True),
     ("dc", "fashion-mnist", 1): Published(70.5, 0.6, _DC, True),
@@ -54,7 +56,17 @@ PUBLISHED: dict[tuple[str, str, int], Published] = {
     ("herding", "mnist", 10): Published(93.7, 0.3, _CORESETS),
     ("herding", "fashion-mnist", 1): Published(67.0, 1.9, _CORESETS),
     ("herding", "fashion-mnist", 10): Published(71.1, 0.7, _CORESETS),
+    ("dc", "mnist", 50): Published(98.8, None, _DC, True), ("dsa", "mnist", 50): Published(99.2, None, _DSA, True),
+    ("dc", "fashion-mnist", 50): Published(83.6, None, _DC, True),
+    ("dsa", "fashion-mnist", 50): Published(88.7, None, _DSA, True),
+    **{(method, "cifar10", ipc): Published(acc, None, _DESIGN)
+       for method, accs in {"random": (14.4, 26.0, 43.4), "herding": (21.5, 31.6, 40.4),
+                            "k-center": (23.3, 36.4, 48.7), "dc": (28.3, 44.9, 53.9), "dsa": (28.8, 52.1, 60.6),
+                            "dm": (26.0, 48.9, 63.0), "mtt": (46.3, 65.3, 71.6), "kip": (49.9, 62.7, 68.6)}.items()
+       for ipc, acc in zip((1, 10, 50), accs)},
 }
+# the whole training set, the same ConvNet-3 (DESIGN §3)
+FULL_DATA: dict[str, Published] = {"cifar10": Published(84.8, None, _DESIGN)}
 
 
 def published(method: str, dataset: str, ipc: int) -> Published | None:

@@ -130,31 +130,38 @@ def verdict_table(records: list[dict]) -> str:
                          "+both Δ"], rows)
 
 
-def reference_table(grid: Grid, records: list[dict]) -> str:
-    """Published numbers beside ours for the same data set, method (baseline variant) or selection, and IPC.
-    Ours are filled only from ``paper``-preset cells: other presets are not the published protocol."""
-    from .reference import REFERENCE, SOURCE
+PROTOCOL_PRESETS = ("paper", "reproduce")
 
-    ours: dict[tuple, list[float]] = defaultdict(list)
+
+def reference_table(grid: Grid, records: list[dict]) -> str:
+    """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
+    variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
+    Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``)."""
+    from ..published import published
+    from ..reproduce import HEADERS, compare
+
+    ours: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
-        if r["preset"] == "paper":
-            ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(100 * r["accuracy"])
+        if r["preset"] in PROTOCOL_PRESETS:
+            ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(r)
     rows = []
     for dataset in grid.datasets:
         for name in grid.selection + grid.methods:
-            ref = REFERENCE.get(dataset, {}).get(name)
-            if not ref:
-                continue
             key = ("none", name) if name in grid.selection else (name, "baseline")
             for ipc in grid.ipc:
+                pub = published(name, dataset, ipc)
                 got = ours.get((dataset, *key, ipc))
-                rows.append([dataset, name, ipc, ref.get(ipc, ""),
-                             f"{np.mean(got):.2f} ± {np.std(got, ddof=1) if len(got) > 1 else 0:.2f}" if got
-                             else "— (no paper-preset run yet)"])
+                if got:
+                    accs = [a for r in got for a in r["accuracies"]]
+                    rows.append(compare(name, dataset, ipc, got[0]["preset"], accs, got[0]["iterations"],
+                                        got[0]["curve"]).row() + [str(len(got))])
+                elif pub is not None:
+                    rows.append([name, dataset, str(ipc), "— (no run under the papers' protocol yet)",
+                                 f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])
     if not rows:
         return ""
-    return (f"published (ConvNet-3, {SOURCE}) vs ours under the `paper` preset\n\n"
-            + format_table(["dataset", "method / selection", "ipc", "published %", "ours %"], rows))
+    return ("published vs ours (ConvNet-3; ours: every eval net of every seed of the `paper`/`reproduce` cells, "
+            "mean ± std; curve from the first seed)\n\n" + format_table([*HEADERS, "seeds"], rows))
 
 
 def sampler_table(records: list[dict]) -> str:

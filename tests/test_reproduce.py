@@ -1,0 +1,65 @@
+"""`reproduce`: the comparison's arithmetic, a run that saves its artifact and is read (not recomputed) the next
+time, the coreset baselines, the CLI, and the published table's entries naming things that exist."""
+import math
+
+import pytest
+
+from coredistill.cli import main
+from coredistill.published import PUBLISHED, published
+from coredistill.reproduce import BASELINES, compare, reproduce
+
+
+def test_comparison_arithmetic():
+    c = compare("dsa", "mnist", 10, "reproduce", [0.95, 0.97], 300,
+                curve=[{"iteration": 100, "accuracy": 0.90}, {"iteration": 300, "accuracy": 0.96}])
+    assert c.accuracy == pytest.approx(96.0) and c.std == pytest.approx(1.0)
+    assert c.gap == pytest.approx(96.0 - 97.8)
+    assert c.slope == pytest.approx(6.0 / 200 * 1000)  # points per 1,000 iterations at the curve's end
+    assert c.paper_iterations == 1000
+    row = c.row()
+    assert row[3] == "96.00 ± 1.00" and row[4] == "97.8 ± 0.1" and row[5] == "-1.80" and "300 (1000)" in row
+    none = compare("dm", "digits", 1, "tiny", [0.5], 4)
+    assert none.published is None and none.gap is None and none.slope is None
+    assert "no published number" in none.row()[-1]
+
+
+def test_a_run_is_saved_and_the_next_call_reads_it(digits, tmp_path, monkeypatch):
+    out = tmp_path / "dm"
+    artifact, c = reproduce("dm", digits, 1, preset="tiny", out=out, progress=False)
+    assert (out / "manifest.json").is_file() and not out.with_name("dm.ckpt").exists()
+    # evaluated every quarter of the run (iterations 1, 2, 3) and at its end
+    assert c.method == "dm" and c.iterations == 4 and [i for i, _ in c.curve] == [1, 2, 3, 4]
+    assert c.accuracy == pytest.approx(100 * artifact.record.accuracy)
+
+    import coredistill.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "distill", lambda *a, **k: pytest.fail("a finished run was recomputed"))
+    again, c2 = reproduce("dm", digits, 1, preset="tiny", out=out, progress=False)
+    assert c2 == c
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_baselines_are_real_images_without_learning(baseline, digits, tmp_path):
+    artifact, c = reproduce(baseline, digits, 1, preset="tiny", out=tmp_path / baseline, progress=False)
+    m = artifact.manifest
+    assert m["method"]["name"] == "none" and m["initializer"]["name"] == baseline
+    assert c.method == baseline and c.iterations == 0 and c.paper_iterations is None
+
+
+def test_cli_prints_ours_beside_published(capsys, tmp_path):
+    code = main(["reproduce", "--method", "random", "--dataset", "digits", "--ipc", "1", "--preset", "tiny",
+                 "--out", str(tmp_path / "r"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "published %" in out and "random" in out and "no published number recorded" in out
+
+
+def test_published_entries_name_registered_methods_and_data_sets():
+    from coredistill.data import list_datasets
+    from coredistill.methods import list_methods
+
+    for (method, dataset, ipc), p in PUBLISHED.items():
+        assert method in set(list_methods()) | set(BASELINES)
+        assert dataset in list_datasets() and ipc > 0
+        assert 0 < p.accuracy < 100 and (p.std is None or p.std >= 0) and p.source
+    assert published("random", "mnist", 1).accuracy == 64.9
+    assert math.isclose(published("dc", "fashion-mnist", 10).accuracy, 82.3)

@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from coredistill import pipeline
 from coredistill.config import RunConfig
 from coredistill.data import ImageDataset
 from coredistill.errors import InvalidParameterError
 from coredistill.pipeline import distill, evaluate_artifact
+from coredistill.presets import get_preset
 
 
 def test_same_seed_same_set_and_metrics(digits):
@@ -88,3 +90,44 @@ def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path
     plain = RunConfig.resolve("digits", 2, preset="tiny")
     assert RunConfig.resolve("digits", 2, preset="tiny", prune=0.05).hash != plain.hash
     assert "prune" not in plain.identity()  # runs without pruning keep their hashes
+
+
+def test_teacher_correct_filter_chooses_initial_images_the_teacher_gets_right(digits, tmp_path, monkeypatch):
+    """init_filter="teacher-correct": every initial image is one the teacher classifies correctly (mislabelled
+    images planted in the train split are never chosen, even by an initializer that would favour them), the
+    run still distills from every image, and the manifest says how many candidates there were."""
+    import coredistill.pruning as pruning
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    y = digits.y_train.clone()
+    planted = np.flatnonzero(y.numpy() == 1)[:20]
+    y[torch.from_numpy(planted)] = 0
+    noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
+                         allow_flip=False)
+    options = {"epochs": 5, "lr": 0.05}
+    res = distill(noisy, ipc=5, preset="tiny", init="k-center", init_filter="teacher-correct",
+                  init_filter_options=options, evaluate_with=(), progress=False)
+    data = pipeline.prepare(noisy, None)
+    _, predicted, _ = pruning.teacher_scores(data.train_x, y, 10, get_preset("tiny"), data.identity,
+                                             torch.device("cpu"), options)
+    chosen = np.asarray(res.manifest["initializer"]["indices"])
+    assert (predicted[chosen] == y.numpy()[chosen]).all()
+    assert not set(chosen.tolist()) & set(planted.tolist())
+    candidates = res.manifest["initializer"]["candidates"]
+    assert candidates["name"] == "teacher-correct" and candidates["of"] == len(y)
+    assert candidates["candidates"] == int((predicted == y.numpy()).sum()) and candidates["classes_below_ipc"] == []
+    assert res.manifest["dataset"]["n_train"] == len(y)  # distillation sees every image
+    assert "init_filter" not in RunConfig.resolve("digits", 2, preset="tiny").identity()
+
+
+def test_a_class_the_teacher_gets_wrong_keeps_its_lowest_loss_images(digits, monkeypatch):
+    import coredistill.pruning as pruning
+
+    n = len(digits.y_train)
+    losses = np.arange(n, dtype=float)[::-1].copy()  # later rows have lower loss
+    predicted = digits.y_train.numpy().copy()
+    predicted[predicted == 3] = 4  # the teacher gets all of class 3 wrong
+    monkeypatch.setattr(pruning, "teacher_scores", lambda *a, **k: (losses, predicted, pruning.Teacher()))
+    rows, how = pruning.teacher_correct(None, digits.y_train, 10, 2, get_preset("tiny"), {}, torch.device("cpu"))
+    threes = np.flatnonzero(digits.y_train.numpy() == 3)
+    assert how["classes_below_ipc"] == [3] and set(rows[np.isin(rows, threes)].tolist()) == set(threes[-2:].tolist())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
-from .config import DEFAULT_NUM_EXPERTS
+from .config import DEFAULT_NUM_EXPERTS, INIT_FILTERS
 from .errors import CoredistillError, invalid
 
 if TYPE_CHECKING:
@@ -105,6 +105,8 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
                      num_experts=getattr(args, "num_experts", DEFAULT_NUM_EXPERTS),
                      experts_dir=getattr(args, "experts_dir", None), prune=getattr(args, "prune", 0.0),
                      prune_options=_options(getattr(args, "prune_opt", None), "--prune-opt"),
+                     init_filter=args.init_filter,
+                     init_filter_options=_options(args.init_filter_opt, "--init-filter-opt"),
                      progress=not args.quiet and is_main_process())
     if not is_main_process():  # every process holds the same result; one writes it
         return 0
@@ -364,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--ipc", type=int, required=True, help="images per class")
         p.add_argument("--init", default=init_default, choices=list_initializers())
         p.add_argument("--init-opt", action="append", metavar="KEY=VALUE", help="initializer option, repeatable")
+        p.add_argument("--init-filter", choices=INIT_FILTERS,
+                       help="choose the initial images only among those a teacher (a net trained on the train "
+                            "split, cached) classifies correctly")
+        p.add_argument("--init-filter-opt", action="append", metavar="KEY=VALUE", help="teacher option, e.g. epochs=10")
         p.add_argument("--features", choices=list_features(),
                        help="selection feature space (default: the initializer's)")
         p.add_argument("--feature-opt", action="append", metavar="KEY=VALUE")

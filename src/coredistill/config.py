@@ -18,11 +18,12 @@ from typing import Any
 
 from .atomic import config_hash
 from .errors import invalid
-from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, optional
+from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, optional
 from .presets import Preset, get_preset
 
 DEFAULT_NUM_EXPERTS = 5
 ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
+INIT_FILTERS = ("teacher-correct",)
 # preset fields that set up the methods rather than the evaluation: a run hashes its own resolved part of them
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
@@ -90,6 +91,9 @@ class RunConfig:
     # static pruning: the hardest fraction of each class (by a teacher's loss) removed before anything else
     prune: float = 0.0
     prune_options: dict[str, Any] = field(default_factory=dict)
+    # phase 1 only: the initializer chooses among the train images a teacher classifies correctly (DATM, PAD)
+    init_filter: str | None = None
+    init_filter_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
@@ -98,11 +102,13 @@ class RunConfig:
                 features: Any = None, feature_options: dict[str, Any] | None = None,
                 dataset_options: dict[str, Any] | None = None, zca_eps: float | None = None, eval_every: int = 0,
                 iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS, prune: float = 0.0,
-                prune_options: dict[str, Any] | None = None) -> "RunConfig":
+                prune_options: dict[str, Any] | None = None, init_filter: str | None = None,
+                init_filter_options: dict[str, Any] | None = None) -> "RunConfig":
         """Check the names and counts, and merge the preset's defaults for ``method`` at ``ipc`` (and for the
         sampler) with the given options; ``iterations`` overrides the method's iteration count; ``prune`` removes
         that fraction of each class's hardest train images by a teacher's loss (``prune_options``: the teacher's)
-        before selection and distillation."""
+        before selection and distillation; ``init_filter="teacher-correct"`` lets the initializer choose only
+        among train images a teacher classifies correctly (``init_filter_options``: the teacher's)."""
         from .methods import METHODS
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
@@ -114,9 +120,11 @@ class RunConfig:
         POSITIVE_INT.check("num_experts", num_experts)
         fraction(closed_right=False).describe("a fraction in [0, 1) of each class to remove").check("prune", prune)
         optional(ZCA_EPS).check("zca_eps", zca_eps)
+        optional(one_of(*INIT_FILTERS)).check("init_filter", init_filter)
         for name, value in (("method_options", method_options), ("sampler_options", sampler_options),
                             ("init_options", init_options), ("feature_options", feature_options),
-                            ("dataset_options", dataset_options), ("prune_options", prune_options)):
+                            ("dataset_options", dataset_options), ("prune_options", prune_options),
+                            ("init_filter_options", init_filter_options)):
             if value is not None and not isinstance(value, dict):
                 raise invalid(name, value, "a mapping of option names to values")
         p = get_preset(preset)
@@ -138,7 +146,7 @@ class RunConfig:
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
                    features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts,
-                   float(prune), dict(prune_options or {}))
+                   float(prune), dict(prune_options or {}), init_filter, dict(init_filter_options or {}))
 
     @property
     def real_data_sampler(self) -> str:
@@ -158,6 +166,8 @@ class RunConfig:
             ident["init_options"] = self.init_options
         if self.prune:
             ident["prune"] = [self.prune, self.prune_options]
+        if self.init_filter is not None:
+            ident["init_filter"] = [self.init_filter, self.init_filter_options]
         if self.features is not None or self.feature_options:
             features = self.features
             if features is not None and not isinstance(features, str):

@@ -76,6 +76,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
             dataset_options: dict[str, Any] | None = None, num_experts: int = DEFAULT_NUM_EXPERTS,
             experts_dir: str | Path | None = None, prune: float = 0.0, prune_options: dict[str, Any] | None = None,
+            init_filter: str | None = None, init_filter_options: dict[str, Any] | None = None,
             progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
@@ -89,6 +90,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     (default: the data folder's ``experts/``) by ``sampler``, unless ``method_options["experts"]`` names a buffer.
     ``prune`` removes that fraction of each class's hardest train images (by the loss of a teacher trained on
     the real train split, ``prune_options`` its options) before selection and distillation.
+    ``init_filter="teacher-correct"`` lets the initializer choose only among the train images such a teacher
+    classifies correctly (``init_filter_options``: its options); distillation still sees every image.
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
     config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, init=init, sampler=sampler,
@@ -96,7 +99,8 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                                sampler_options=sampler_options, init_options=init_options, features=features,
                                feature_options=feature_options, dataset_options=dataset_options, zca_eps=zca_eps,
                                eval_every=eval_every, iterations=iterations, num_experts=num_experts, prune=prune,
-                               prune_options=prune_options)
+                               prune_options=prune_options, init_filter=init_filter,
+                               init_filter_options=init_filter_options)
     return run(config, dataset, evaluate_with=evaluate_with, device=device, checkpoint_dir=checkpoint_dir,
                checkpoint_every=checkpoint_every, resume=resume, experts_dir=experts_dir, progress=progress)
 
@@ -167,8 +171,16 @@ def select_initial(config: RunConfig, parts: Parts, dataset: ImageDataset, data:
                              labels=dataset.y_train.numpy()))
     timings["features_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    selection = parts.initializer.select(feats, dataset.y_train.numpy(), config.ipc,
-                                         np.random.default_rng(seeds["select"]), shard=current_shard())
+    labels, rng = dataset.y_train.numpy(), np.random.default_rng(seeds["select"])
+    if config.init_filter is None:
+        selection = parts.initializer.select(feats, labels, config.ipc, rng, shard=current_shard())
+    else:  # "teacher-correct" (the one filter): choose among the images a teacher classifies correctly
+        from .pruning import teacher_correct
+
+        rows, how = teacher_correct(data.train_x, dataset.y_train, dataset.num_classes, config.ipc, config.preset,
+                                    data.identity, device, config.init_filter_options)
+        selection = parts.initializer.select(feats[rows], labels[rows], config.ipc, rng,
+                                             shard=current_shard()).lifted(rows, len(labels), how)
     timings["select_s"] = time.perf_counter() - t0
     return selection
 

@@ -49,7 +49,7 @@ _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
          "checkpoint_every"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
-                 "prune_options"}
+                 "prune_options", "init_filter", "init_filter_options"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class Variant:
     method_options: dict[str, Any] = field(default_factory=dict)
     prune: float = 0.0  # the hardest fraction of each class (by a teacher's loss) removed before the run
     prune_options: dict[str, Any] = field(default_factory=dict)
+    init_filter: str | None = None  # "teacher-correct": initial images only among those a teacher gets right
+    init_filter_options: dict[str, Any] = field(default_factory=dict)
 
     def initializer(self, method: str) -> str:
         return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
@@ -224,4 +226,5 @@ class Grid:
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
             zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
-            prune=variant.prune, prune_options=dict(variant.prune_options)))
+            prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
+            init_filter_options=dict(variant.init_filter_options)))

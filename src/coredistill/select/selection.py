@@ -23,9 +23,22 @@ class Selection:
     indices: np.ndarray
     weights: np.ndarray
     scores: np.ndarray | None = None
+    candidates: dict | None = None  # how the candidates were restricted, if they were (e.g. teacher-correct)
 
     def to_manifest(self) -> dict:
-        return {"indices": self.indices.tolist(), "weights": [float(w) for w in self.weights]}
+        out = {"indices": self.indices.tolist(), "weights": [float(w) for w in self.weights]}
+        if self.candidates is not None:
+            out["candidates"] = self.candidates
+        return out
+
+    def lifted(self, rows: np.ndarray, n: int, how: dict) -> "Selection":
+        """This selection, made among train rows ``rows`` only, in the indices of the whole train split of ``n``
+        rows (scores of the rows not offered are NaN)."""
+        scores = None
+        if self.scores is not None:
+            scores = np.full(n, np.nan)
+            scores[rows] = self.scores
+        return Selection(rows[self.indices], self.weights, scores, how)
 
 
 def check_features(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

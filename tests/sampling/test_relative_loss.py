@@ -210,3 +210,27 @@ def test_probabilities_function():
     assert np.allclose(relative_loss_probabilities(np.array([0.0, 0.0]), 0.0, 0.0), [0.5, 0.5])  # all zero: uniform
     p = relative_loss_probabilities(np.array([1.0, 2.0, 3.0, 4.0]), 0.2, 0.5)
     assert p[0] == p[1] == 0 and np.isclose(p.sum(), 1) and np.isclose(p[3], 0.8 * 4 / 7 + 0.1)
+
+
+def test_gamma_schedule_moves_linearly_from_gamma_to_gamma_end():
+    """gamma_end: a curriculum over the run. Four refreshes over 8 iterations (at 0, 2, 4, 6) with γ from -1 to 1
+    use γ = -1, -0.5, 0, 0.5, each giving exactly the p of a fixed-γ sampler at that value."""
+    losses = np.linspace(0.5, 4.0, 12)
+    labels = np.zeros(12, dtype=int)
+    s = create_sampler("relative-loss", predictor=Planted(), loss=planted_loss, pool=None, beta=0.0, gamma=-1.0,
+                       gamma_end=1.0, refreshes=4)
+    s.check()
+    s.setup(labels, 1, seed=0)
+    ctx = _ctx(losses, labels, s, 1)
+    seen = []
+    for it in range(8):
+        s.update(iteration=it, total=8, images=torch.zeros(1, 1, 2, 2), labels=torch.zeros(1, dtype=torch.long),
+                 scoring=ctx)
+        if s.report()["refreshes"] and s.report()["refreshes"][-1]["iteration"] == it:
+            seen.append((s.report()["refreshes"][-1]["gamma"], s.probabilities(0)[1].copy()))
+    assert [g for g, _ in seen] == [-1.0, -0.5, 0.0, 0.5]
+    for g, p in seen:
+        assert np.allclose(p, _scored(losses, labels, beta=0.0, gamma=g).probabilities(0)[1])
+    assert np.allclose(seen[2][1], 1 / 12)  # γ = 0 on the way: uniform
+    with pytest.raises(InvalidParameterError, match="gamma_end"):
+        create_sampler("relative-loss", gamma_end="steep").check()

@@ -89,6 +89,8 @@ class RelativeLossSampler(BatchSampler):
     default, the first before iteration 1); ``pool`` real examples scored per class (``None``: the whole class);
     ``beta`` smoothing towards uniform in [0, 1] (1 = uniform); ``prune`` lowest-loss fraction never drawn, in
     [0, 1); ``gamma`` the exponent of p ∝ ℓ^γ (1: the coreset paper, 0: uniform, < 0: easy-favouring);
+    ``gamma_end`` (optional) a curriculum: γ moves linearly from ``gamma`` at the run's start to ``gamma_end`` at its
+    end, e.g. ``gamma=-1, gamma_end=0.5`` from easy to somewhat harder examples, evaluated at each re-scoring;
     ``drop_hardest`` highest-loss fraction never drawn, in [0, 1); ``drop_misclassified`` never draw an example
     the predictor assigns to another class (with ``predictor="teacher"``: the teacher's mistakes); ``loss`` a name
     of :data:`~.losses.LOSSES`, a callable ``loss(logits, targets) -> (n,)``, or ``"auto"`` (the predictor's
@@ -102,7 +104,7 @@ class RelativeLossSampler(BatchSampler):
                  loss: str | PerExampleLoss = "auto", weighted: bool = False, predictor: Any = "auto",
                  predictor_options: dict[str, Any] | None = None, score_batch: int = 1024,
                  refreshes: int = 4, gamma: float = 1.0, drop_hardest: float = 0.0,
-                 drop_misclassified: bool = False) -> None:
+                 drop_misclassified: bool = False, gamma_end: float | None = None) -> None:
         self.refresh = refresh
         self.refreshes = refreshes
         self.pool = pool
@@ -116,6 +118,7 @@ class RelativeLossSampler(BatchSampler):
         self.gamma = gamma
         self.drop_hardest = drop_hardest
         self.drop_misclassified = drop_misclassified
+        self.gamma_end = gamma_end
 
     # --- options -----------------------------------------------------------------------------------------------
     constraints = {"refresh": optional(POSITIVE_INT), "pool": optional(POSITIVE_INT), "refreshes": POSITIVE_INT,
@@ -123,7 +126,7 @@ class RelativeLossSampler(BatchSampler):
                    "beta": fraction().describe("a number in [0, 1] (0: pure relative loss, 1: uniform)"),
                    "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL,
                    "gamma": REAL, "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)"),
-                   "drop_misclassified": BOOL}
+                   "drop_misclassified": BOOL, "gamma_end": optional(REAL)}
 
     def check(self) -> None:
         self.check_params()
@@ -197,10 +200,16 @@ class RelativeLossSampler(BatchSampler):
                labels: torch.Tensor | None = None, scoring: ScoringContext | None = None, **_: Any) -> None:
         if images is None or scoring is None or iteration >= total or iteration % self.interval(total):
             return
-        self.rescore(images, labels, scoring, iteration)
+        self.rescore(images, labels, scoring, iteration, total)
+
+    def gamma_at(self, iteration: int, total: int) -> float:
+        """The exponent at ``iteration`` of ``total``: ``gamma``, or on the way to ``gamma_end``."""
+        if self.gamma_end is None or total <= 0:
+            return float(self.gamma)
+        return float(self.gamma) + (float(self.gamma_end) - float(self.gamma)) * min(iteration / total, 1.0)
 
     def rescore(self, images: torch.Tensor, labels: torch.Tensor, scoring: ScoringContext,
-                iteration: int = 0) -> None:
+                iteration: int = 0, total: int = 0) -> None:
         """Fit the predictor on the synthetic set and recompute p for every class."""
         t0 = time.perf_counter()
         stream = np.random.SeedSequence([self._seed, iteration])
@@ -210,18 +219,22 @@ class RelativeLossSampler(BatchSampler):
         loss = getattr(predictor, "default_loss", "cross-entropy") if self.loss == "auto" else self.loss
         self._loss_fn = resolve_loss(loss)
         predict = predictor.fit(images.detach(), labels.detach(), scoring, generator)
+        gamma = self.gamma_at(iteration, total)
         classes = []
         for c, idx in enumerate(self._class_indices):
             pool = idx if self.pool is None or len(idx) <= self.pool else np.sort(
                 rng.choice(idx, size=self.pool, replace=False))
             losses, wrong = self._score(predict, scoring, pool, c)
-            p = relative_loss_probabilities(losses, float(self.beta), float(self.prune), float(self.gamma),
+            p = relative_loss_probabilities(losses, float(self.beta), float(self.prune), gamma,
                                             float(self.drop_hardest), wrong if self.drop_misclassified else None)
             self._pools[c], self._p[c] = pool, p
             classes.append(class_diagnostics(p, losses, pool))
         seconds = time.perf_counter() - t0
         self._seconds += seconds
-        self._history.append({"iteration": iteration, "seconds": seconds, "classes": classes})
+        entry = {"iteration": iteration, "seconds": seconds, "classes": classes}
+        if self.gamma_end is not None:
+            entry["gamma"] = gamma
+        self._history.append(entry)
 
     def _score(self, predict, scoring: ScoringContext, pool: np.ndarray, class_index: int
                ) -> tuple[np.ndarray, np.ndarray]:

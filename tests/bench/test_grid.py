@@ -96,3 +96,14 @@ def test_a_variant_can_set_method_options():
     by = {c.variant: c for c in grid.cells()}
     assert by["long"].run.method_options == {"iterations": 9, "batch_real": 8}
     assert by["baseline"].run.method_options == {"iterations": 4, "batch_real": 8}
+
+
+def test_curve_points_space_each_cells_evaluations_over_its_own_budget():
+    grid = Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["dm", "dc"], "variants": ["baseline"], "selection": ["random"],
+                           "curve_points": 3, "method_options": {"dm": {"iterations": 40}, "dc": {"iterations": 8}}})
+    every = {c.method: c.run.eval_every for c in grid.cells()}
+    assert every == {"dm": 10, "dc": 2, "none": 0}  # 3 points inside each run (+ its end)
+    with pytest.raises(InvalidParameterError, match="curve_points=3: expected 0 when eval_every is set"):
+        Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                        "methods": ["dm"], "curve_points": 3, "eval_every": 5})

@@ -47,7 +47,7 @@ from ..select import INITIALIZERS, list_initializers
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
-         "checkpoint_every"}
+         "checkpoint_every", "curve_points"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options", "init_filter", "init_filter_options"}
 
@@ -148,6 +148,9 @@ class Grid:
     # checkpoint a cell's distillation every N iterations under out/checkpoints/<hash>/, so that a stopped grid
     # continues inside its long cells (not part of any cell's identity: results do not depend on it)
     checkpoint_every: int = 0
+    # instead of one eval_every for all: this many evenly spaced evaluations in every cell's run (methods whose
+    # budgets differ by 100x in one grid, as in the reproduce grid)
+    curve_points: int = 0
     description: str = ""
 
     @classmethod
@@ -200,6 +203,10 @@ class Grid:
                                                                               self.eval_every)
         NON_NEGATIVE_INT.describe("a non-negative integer (0: no checkpoints)").check(
             f"{source}.checkpoint_every", self.checkpoint_every)
+        NON_NEGATIVE_INT.describe("a non-negative integer (0: no curves)").check(f"{source}.curve_points",
+                                                                              self.curve_points)
+        if self.curve_points and self.eval_every:
+            raise invalid(f"{source}.curve_points", self.curve_points, "0 when eval_every is set (one or the other)")
 
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
@@ -220,11 +227,16 @@ class Grid:
 
     def _cell(self, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
         sampler = self.sampler if variant.sampler is None else variant.sampler
+        eval_every = self.eval_every
+        if self.curve_points and method != "none":
+            iterations = {**get_preset(self.preset).method_options(method, ipc), **self.method_options.get(method, {}),
+                          **variant.method_options}.get("iterations", 0)
+            eval_every = max(1, iterations // (self.curve_points + 1)) if iterations > self.curve_points else 0
         return Cell(variant.name, RunConfig.resolve(
             dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=self.preset,
             seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
-            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
+            zca_eps=self.zca.get(method), eval_every=eval_every, num_experts=self.experts["num_experts"],
             prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
             init_filter_options=dict(variant.init_filter_options)))

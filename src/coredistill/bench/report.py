@@ -341,8 +341,8 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (sampler.md, reference.md, accuracy.png and
-    curves.png where there is something to show) into ``out``."""
+    """Write results.csv, results.md, verdict.md, cost.md (sampler.md, accuracy.png and curves.png where there
+    is something to show, reference.md for a grid under the papers' protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
@@ -362,8 +362,8 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     if sampler:
         files["sampler"] = out / "sampler.md"
         write_text(files["sampler"], sampler + "\n")
-    reference = reference_table(grid, records)
-    if reference:
+    reference = reference_table(grid, records) if grid.preset in PROTOCOL_PRESETS else ""
+    if reference:  # only a grid under the papers' protocol is comparable with the published numbers
         files["reference"] = out / "reference.md"
         write_text(files["reference"], reference + "\n")
     if plots and records:

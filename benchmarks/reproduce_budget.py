@@ -66,6 +66,7 @@ def main() -> None:
                       progress=False)
         per_epoch = (time.process_time() - t0) / epochs * len(ds.y_train) / n
         experts_dir = str(folder)
+        print(f"experts: {per_epoch:.0f} core-s per epoch", flush=True)
         notes.append(f"MTT expert training: {per_epoch:.0f} core-s per epoch of {args.dataset} (scaled from {n} "
                      f"images, without DSA); the preset's buffer ({preset.experts['epochs']} epochs) costs "
                      f"{per_epoch * preset.experts['epochs']:.0f} core-s per expert")
@@ -79,6 +80,7 @@ def main() -> None:
             rows.append([method, ipc, f"{per_it:.2f}", int(REPRODUCE_BUDGET_CORE_S / per_it),
                          preset.method_options(method, ipc)["iterations"],
                          get_preset("paper").method_options(method, ipc)["iterations"]])
+            print(" | ".join(map(str, rows[-1])), flush=True)  # a long run shows each row as it is measured
     for ipc in args.ipc:
         x = torch.randn(10 * ipc, ds.channels, *ds.image_size)
         y = torch.arange(10 * ipc) % 10

@@ -117,7 +117,23 @@ CASES = {  # name: (argv built in tmp_path, message expected in the one error li
                             "cannot be read"),
     "expert file truncated": (lambda t: [*DISTILL, *MTT, str(_buffer(t, truncate=True)), "--out", str(t / "o")],
                               "cannot be read"),
+    "import: no such file": (lambda t: ["import", str(t / "res.pt"), "--dataset", "digits", "--out", str(t / "o")],
+                             "path="),
+    "import: a normalization that is not one": (
+        lambda t: ["import", str(_released(t)), "--dataset", "digits", "--normalization", "imagenet", "--out",
+                   str(t / "o")], "normalization="),
+    "import: images of another size": (
+        lambda t: ["import", str(_released(t, size=9)), "--dataset", "digits", "--out", str(t / "o")],
+        "expected (N, 1, 8, 8)"),
+    "import: a layout option it does not take": (
+        lambda t: ["import", str(_released(t)), "--dataset", "digits", "--layout-opt", "iteration=3", "--out",
+                   str(t / "o")], "layout_options="),
 }
+
+
+def _released(t, size=8):
+    torch.save({"data": [[torch.randn(20, 1, size, size), torch.arange(20) % 10]]}, t / "res.pt")
+    return t / "res.pt"
 
 
 def _zero_byte(t):

@@ -282,10 +282,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     data_options = _options(args.data_opt, "--data-opt")
     ds = _load_data(args.dataset, args.path, data_options)
-    if args.normalization in ("dataset", "none"):
-        normalization: Any = args.normalization
-    else:
-        normalization = _options(args.normalization.split(";"), "--normalization")
+    normalization: Any = args.normalization  # a name, or explicit per-channel values: mean=[..];std=[..]
+    if "=" in normalization:
+        normalization = _options(normalization.split(";"), "--normalization")
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:

@@ -93,7 +93,7 @@ PRESETS.register("paper", Preset(
 # The field's evaluation on a CPU, for the reproduction table (issue 19): the paper preset's model, protocol and
 # per-method hyper-parameters; only the budgets shrink, to about two core-hours of distillation per (method, data
 # set, IPC) cell, from benchmarks/reproduce_budget.py's measured core-seconds per iteration (docs/results.md,
-# "Reproduction"): DM and DC/DSA are set from it; MTT, RFAD and KIP await their rows. MTT's experts: 6 epochs
+# "Reproduction"): DM, DC/DSA and MTT at IPC 1 are set from it; RFAD, KIP and MTT at IPC 10 await their rows. MTT's experts: 6 epochs
 # (the fewest its max_start_epoch + expert_epochs need) at about 500 core-s per MNIST epoch each.
 REPRODUCE_BUDGET_CORE_S = 7200
 PRESETS.register("reproduce", Preset(
@@ -103,7 +103,7 @@ PRESETS.register("reproduce", Preset(
     methods={"dm": {"iterations": 750, "batch_real": 256}, "dc": {"iterations": 250, "batch_real": 256},
              "dsa": {"iterations": 250, "batch_real": 256}, "rfad": {"iterations": 1000},
              "kip": {"iterations": 1000, "batch_real": 128},
-             "mtt": {"iterations": 1000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 4}},
+             "mtt": {"iterations": 900, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 4}},
     methods_by_ipc={"dc": {10: {"iterations": 15}}, "dsa": {10: {"iterations": 15}}},
     experts={"epochs": 6, "lr": 0.01, "batch_size": 256, "dsa": True, "num_experts": 3},
     samplers={"relative-loss": {"pool": 1024, "refreshes": 20}},

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .artifacts import DistilledSet
 from .data.dataset import ImageDataset
-from .errors import invalid
+from .params import NON_NEGATIVE_INT
 from .methods import METHODS
 from .presets import Preset, get_preset
 from .published import Published, published
@@ -126,9 +126,8 @@ def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Pre
         eval_every = iterations // 4 if iterations >= 4 else 0
     if checkpoint_every is None:
         checkpoint_every = max(1, iterations // 50) if iterations else 0
-    for name, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise invalid(name, value, "an integer >= 0")
+    NON_NEGATIVE_INT.check("eval_every", eval_every)
+    NON_NEGATIVE_INT.check("checkpoint_every", checkpoint_every)
     ckpt = out.with_name(out.name + ".ckpt")
     artifact = distill(dataset, ipc=ipc, method=learner, init=init, preset=p, seed=seed, eval_every=eval_every,
                        checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every,

@@ -22,6 +22,14 @@ def buffer(tmp_path_factory, digits):
     return folder
 
 
+def _real_and_context(digits):
+    x = digits.normalizer()(digits.train_float())
+    s = create_sampler("uniform")
+    s.setup(digits.y_train.numpy(), 10)
+    return x, Context(RealData(x, digits.y_train, digits), 10, 1, s, np.random.default_rng(0),
+                      torch.Generator().manual_seed(0), torch.device("cpu"), "ConvNet", {"width": 32})
+
+
 def test_trajectory_loss_formula_and_zero_at_the_target():
     g = torch.Generator().manual_seed(0)
     start, target, student = (torch.randn(7, generator=g) for _ in range(3))
@@ -58,11 +66,7 @@ def test_killed_build_resumes_at_the_first_missing_expert(buffer, digits, tmp_pa
 
 
 def test_gradients_reach_images_and_step_size(buffer, digits):
-    x = digits.normalizer()(digits.train_float())
-    s = create_sampler("uniform")
-    s.setup(digits.y_train.numpy(), 10)
-    ctx = Context(RealData(x, digits.y_train, digits), 10, 1, s, np.random.default_rng(0),
-                  torch.Generator().manual_seed(0), torch.device("cpu"), "ConvNet", {"width": 32})
+    x, ctx = _real_and_context(digits)
     m = create_method("mtt", experts=str(buffer), syn_steps=3, expert_epochs=1, max_start_epoch=1)
     syn = x[:10].clone().requires_grad_(True)
     labels = digits.y_train[:10]
@@ -144,11 +148,7 @@ def test_a_step_size_learned_below_zero_stops_the_run_with_the_option_to_change(
     NaN images): the next iteration, and the end of a run, stop with a DivergenceError naming lr_lr."""
     from coredistill.errors import DivergenceError
 
-    x = digits.normalizer()(digits.train_float())
-    s = create_sampler("uniform")
-    s.setup(digits.y_train.numpy(), 10)
-    ctx = Context(RealData(x, digits.y_train, digits), 10, 1, s, np.random.default_rng(0),
-                  torch.Generator().manual_seed(0), torch.device("cpu"), "ConvNet", {"width": 32})
+    x, ctx = _real_and_context(digits)
     m = create_method("mtt", experts=str(buffer), syn_steps=2, expert_epochs=1, max_start_epoch=1)
     syn, labels = x[:10].clone().requires_grad_(True), digits.y_train[:10]
     m.setup(syn, labels, ctx)

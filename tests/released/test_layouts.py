@@ -105,7 +105,7 @@ def test_bad_statements_get_a_named_error(digits, tmp_path):
         load_released(f, digits, normalization="imagenet")
     with pytest.raises(InvalidParameterError, match="normalization=.*one value per channel"):
         load_released(f, digits, normalization={"mean": [0.5, 0.5], "std": [1, 1]})
-    with pytest.raises(InvalidParameterError, match="zca_eps=0: expected a positive number"):
+    with pytest.raises(InvalidParameterError, match="zca_eps=0: expected a positive ZCA regularization eps"):
         load_released(f, digits, zca_eps=0)
     with pytest.raises(InvalidParameterError, match="layout='kip'"):
         load_released(f, digits, layout="kip")

@@ -31,7 +31,9 @@ from ..registry import import_submodules
 from ..artifacts import DistilledSet
 from ..data.dataset import ImageDataset
 from ..data.transforms import ZCA, Normalizer
+from ..config import ZCA_EPS
 from ..errors import ArtifactError, invalid
+from ..params import optional
 from .base import LAYOUTS, Layout, ReleasedTensors, sha256
 
 import_submodules(__name__, __path__)
@@ -74,9 +76,7 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     reader = detect_layout(path) if layout == "auto" else LAYOUTS.get(layout)
     if labels not in LABEL_MODES:
         raise invalid("labels", labels, "one of: " + ", ".join(LABEL_MODES))
-    if zca_eps is not None and (isinstance(zca_eps, bool) or not isinstance(zca_eps, (int, float)) or
-                                not zca_eps > 0):
-        raise invalid("zca_eps", zca_eps, "a positive number or None (no ZCA)")
+    optional(ZCA_EPS).check("zca_eps", zca_eps)
     norm = _normalizer(normalization, dataset)
     try:
         raw = reader.read(path, **layout_options)

@@ -239,8 +239,12 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
                         model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
                         seed=seeds["eval"] + iteration, device=dev, progress=False).mean
 
-    # what a checkpoint must match: the run, the data's content, and every option with the code's defaults
-    resume_key = {"run": config.identity(), "dataset": data.identity, "method_options": learner.options(),
+    # what a checkpoint must match: the run, the data's content, and every option with the code's defaults; an
+    # expert buffer the run built is matched by its identity (in the run's), not by the folder it lies in
+    method_options = learner.options()
+    if config.experts is not None:
+        method_options.pop("experts", None)
+    resume_key = {"run": config.identity(), "dataset": data.identity, "method_options": method_options,
                   "init_options": parts.initializer.options(), "sampler_options": parts.sampler.options()}
     settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=config.eval_every,
                             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,

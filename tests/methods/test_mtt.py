@@ -159,3 +159,22 @@ def test_a_step_size_learned_below_zero_stops_the_run_with_the_option_to_change(
         next(m.losses(syn, labels, ctx))
     with pytest.raises(DivergenceError, match="learned step size=-0.003"):
         m.finish(None, ctx)
+
+
+def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digits, tmp_path):
+    """The buffer is matched by its identity, not its path: a grid moved to another folder (or run from another
+    checkout) still continues its checkpointed cells there."""
+    import shutil
+
+    kw = dict(ipc=1, method="mtt", preset="tiny", num_experts=1, evaluate_with=(), progress=False,
+              method_options={"iterations": 4}, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=2)
+    whole = distill(digits, experts_dir=tmp_path / "a", **kw)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "a")
+    ckpt = torch.load(tmp_path / "ckpt" / "checkpoint.pt", weights_only=True)
+    assert ckpt["iteration"] == 2  # the last checkpoint before the end
+    resumed = distill(digits, experts_dir=tmp_path / "b", resume=True, **kw)
+    assert resumed.manifest["log"]["resumed_from"] == 2
+    assert torch.equal(resumed.images, whole.images)
+    with pytest.raises(CheckpointError, match="method_options.iterations"):  # a real difference is still refused
+        distill(digits, experts_dir=tmp_path / "b", resume=True, **{**kw, "method_options": {"iterations": 6}})

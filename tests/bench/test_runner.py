@@ -75,6 +75,22 @@ def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path):
     assert [r["variant"] for r in done.values()] == ["baseline"]  # random was filtered out, sampling failed
     text = "\n".join(logs)
     assert "FAILED digits ipc 1 seed 0 dm/sampling" in text and "pool=-3" in text and "1 cell(s) failed" in text
+    assert "Traceback" not in text  # the library's own error: its message is the report
+
+
+def test_an_unexpected_failure_is_logged_with_its_traceback(tmp_path, monkeypatch):
+    from coredistill.bench import runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(runner, "run_cell", broken)
+    grid = Grid.from_dict({"name": "f", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": [], "selection": ["random"]})
+    logs = []
+    assert run_grid(grid, tmp_path, jobs=0, log=logs.append) == {}
+    text = "\n".join(logs)
+    assert "Traceback" in text and "RuntimeError: disk on fire" in text and "in broken" in text
 
 
 def test_isolated_cells_run_in_fresh_processes(tmp_path):

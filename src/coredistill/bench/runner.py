@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..config import ExpertsConfig
+from ..errors import CoredistillError
 from .grid import Cell, Grid
 
 RESULTS = "results.jsonl"
@@ -146,6 +147,15 @@ def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0
     return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every)
 
 
+def _failure(e: BaseException) -> str:
+    """What a failed cell's log line says: a library error's own message (a wrong setting, another run's
+    checkpoint, a diverged loss), or the traceback of anything unexpected (a process pool re-raises the worker's
+    exception with the worker's traceback as its cause)."""
+    if isinstance(e, CoredistillError):
+        return f"{type(e).__name__}: {e}"
+    return "\n" + "".join(traceback.format_exception(e))
+
+
 def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None = None,
              only: dict[str, set[str]] | None = None,
              on_record: Callable[[dict], None] | None = None,
@@ -153,8 +163,9 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     """Run every cell of ``grid`` not yet in ``out/results.jsonl``; returns all finished records by hash.
 
     ``only`` restricts the run to cells whose fields match, e.g. ``{"method": {"mtt"}, "ipc": {"1"}}``.
-    Expert buffers a cell needs are built first (resumable per expert). A failing cell is reported with its
-    traceback and left unfinished (a rerun retries it); the other cells go on.
+    Expert buffers a cell needs are built first (resumable per expert). A failing cell is reported (the library's
+    own errors by their message, which says what to change; anything else with its traceback) and left unfinished
+    (a rerun retries it); the other cells go on.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,9 +196,9 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
         for cell in todo:
             try:
                 rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every)
-            except Exception:  # noqa: BLE001 — one bad cell must not lose the others
+            except Exception as e:  # noqa: BLE001 — one bad cell must not lose the others
                 failures += 1
-                log(f"  FAILED {cell.label()}:\n{traceback.format_exc()}")
+                log(f"  FAILED {cell.label()}: {_failure(e)}")
                 continue
             record(rec)
     else:
@@ -200,9 +211,9 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
             for fut in as_completed(cells):
                 try:
                     rec = fut.result()
-                except Exception:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001
                     failures += 1
-                    log(f"  FAILED {cells[fut].label()}:\n{traceback.format_exc()}")
+                    log(f"  FAILED {cells[fut].label()}: {_failure(e)}")
                     continue
                 record(rec)
     if failures:

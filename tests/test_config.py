@@ -23,6 +23,7 @@ def test_hash_ignores_the_presets_wording_but_not_its_evaluation():
     base = RunConfig.resolve("digits", 1, method="dm", preset=tiny).hash
     assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, description="reworded")).hash == base
     assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, eval_ensemble=True)).hash == base
+    assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, eval_compiled="auto")).hash == base
     assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, weight_decay=0.0)).hash != base
 
 

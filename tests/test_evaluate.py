@@ -120,7 +120,7 @@ def test_ensemble_falls_back_for_batch_norm_and_auto_stacks_only_small_sets(digi
 
 
 def test_chunked_batches_give_the_batch_gradient_and_chunked_testing_the_same_accuracy():
-    from coredistill.evaluate import _batch_loss, accuracy
+    from coredistill.evaluate import _batch_loss, _cross_entropy, accuracy
     from coredistill.models import create_model
 
     g = torch.Generator().manual_seed(0)
@@ -128,9 +128,27 @@ def test_chunked_batches_give_the_batch_gradient_and_chunked_testing_the_same_ac
     grads = []
     for chunk in (37, 8):
         net = create_model("ConvNetW32", 1, 10, 28, seed=0)
-        _batch_loss(net, x, y, chunk)
+        _batch_loss(lambda xb, yb, reduction, net=net: _cross_entropy(net, xb, yb, reduction), x, y, chunk)
         grads.append([p.grad for p in net.parameters()])
     for a, b in zip(*grads):
         assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
     net = create_model("ConvNetW32", 1, 10, 28, seed=0)
     assert accuracy(net, x, y) == accuracy(net, x, y, batch_size=5) == accuracy(net, x, y, batch_size=1000)
+
+
+def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_compiles_only_large_evaluations(digits_real):
+    from coredistill.evaluate import COMPILE_FROM_IMAGES
+
+    x, y, tx, ty = _tiny_set(digits_real, 2)
+    kw = dict(num_classes=10, preset="tiny", nets=2, epochs=30, seed=4, progress=False)
+    eager = evaluate(x, y, tx, ty, compiled=False, **kw)
+    comp = evaluate(x, y, tx, ty, compiled=True, **kw)
+    assert (eager.compiled, comp.compiled) == (False, True) and comp.net_seeds == eager.net_seeds
+    # the same draws; float rounding inside fused kernels may flip a borderline test image or two, never more
+    assert all(abs(a - b) <= 2 / len(ty) for a, b in zip(eager.accuracies, comp.accuracies))
+    assert evaluate(x, y, tx, ty, compiled="auto", **kw).compiled is (2 * 30 * len(x) >= COMPILE_FROM_IMAGES)
+    assert not evaluate(x, y, tx, ty, compiled=True, ensemble=True, **kw).compiled  # stacked nets: eager
+    assert not evaluate(x, y, tx, ty, num_classes=10, preset="tiny", model="ConvNetBN", nets=1, epochs=1,
+                        compiled=True, progress=False).compiled
+    with pytest.raises(InvalidParameterError, match="compiled='fast'"):
+        evaluate(x, y, tx, ty, num_classes=10, preset="tiny", compiled="fast", progress=False)

@@ -28,7 +28,7 @@ INIT_FILTERS = ("teacher-correct",)
 _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
 # description or training the eval nets stacked must not invalidate finished runs
-_DOC_FIELDS = ("description", "eval_ensemble", "citations")
+_DOC_FIELDS = ("description", "eval_ensemble", "eval_compiled", "citations")
 
 
 def preset_identity(preset: Preset) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .distributed import current_shard, gather_by_index
 from .errors import invalid
 from .models import create_model
 from .models.base import has_batch_norm
+from .models.compiled import compiled_call
 from .models.footprint import cache_chunk
 from .models.stacked import StackedNets, unsupported_reason
 from .presets import Preset, get_preset
@@ -42,6 +43,7 @@ class EvalResult:
     # fallback says why an asked-for ensemble ran sequentially
     mode: str = "sequential"
     fallback: str | None = None
+    compiled: bool = False  # each net's training step ran through one torch.compile (models.compiled)
 
     @property
     def mean(self) -> float:
@@ -85,22 +87,34 @@ def _lr_at(epoch: int, epochs: int, lr: float) -> float:
     return lr * 0.1 if epoch >= epochs // 2 > 0 else lr
 
 
-def _batch_loss(model, xb: torch.Tensor, yb: torch.Tensor, chunk: int) -> None:
-    """Backward of the batch's mean cross-entropy, in chunks of ``chunk`` images when the batch is larger (the
-    same gradient up to float summation order; per-sample layers only)."""
+# evaluation compiles its training step (evaluate(compiled="auto")) on the CPU when the eval trains on at least this
+# many images in all (nets x epochs x set size): below it the one-off compilation costs more than it saves
+# (benchmarks/throughput.py measures both)
+COMPILE_FROM_IMAGES = 50_000
+
+
+def _cross_entropy(module, x: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tensor:
+    return F.cross_entropy(module(x), y, reduction=reduction)
+
+
+def _batch_loss(loss_of, xb: torch.Tensor, yb: torch.Tensor, chunk: int) -> None:
+    """Backward of the batch's mean cross-entropy ``loss_of(x, y, reduction)``, in chunks of ``chunk`` images when
+    the batch is larger (the same gradient up to float summation order; per-sample layers only)."""
     if len(xb) <= chunk:
-        F.cross_entropy(model(xb), yb).backward()
+        loss_of(xb, yb, "mean").backward()
         return
     for start in range(0, len(xb), chunk):
         part = slice(start, start + chunk)
-        (F.cross_entropy(model(xb[part]), yb[part], reduction="sum") / len(xb)).backward()
+        (loss_of(xb[part], yb[part], "sum") / len(xb)).backward()
 
 
 def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
               momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256, augment: DSA | None = None,
-              generator: torch.Generator, progress: tqdm | None = None) -> torch.nn.Module:
+              generator: torch.Generator, progress: tqdm | None = None, compiled: bool = False) -> torch.nn.Module:
     """The protocol's training: SGD with momentum and weight decay, lr x0.1 at half the epochs, cross-entropy
     (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional per-image DSA.
+    ``compiled=True`` runs forward and backward through one compilation per architecture
+    (:func:`~coredistill.models.compiled.compiled_call`; same draws, results equal up to float tolerance).
 
     A batch whose activations outgrow the CPU's cache is forwarded in cache-sized chunks with accumulated
     gradients (:func:`~coredistill.models.footprint.cache_chunk`; never for batch norm, whose statistics are
@@ -109,6 +123,11 @@ def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoch
     device = x.device
     n = len(x)
     chunk = cache_chunk(model, batch_size) if device.type == "cpu" and not has_batch_norm(model) else batch_size
+    if compiled:
+        loss_of = compiled_call(model, _cross_entropy, "evaluate.cross_entropy")
+    else:
+        def loss_of(xb, yb, reduction):
+            return _cross_entropy(model, xb, yb, reduction)
     model.train()
     for epoch in range(epochs):
         for group in opt.param_groups:
@@ -120,7 +139,7 @@ def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoch
             if augment is not None:
                 xb = augment(xb, generator=generator, siamese=False)
             opt.zero_grad(set_to_none=True)
-            _batch_loss(model, xb, yb, chunk)
+            _batch_loss(loss_of, xb, yb, chunk)
             opt.step()
         if progress is not None:
             progress.update(1)
@@ -187,7 +206,8 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
              num_classes: int, model: str = "ConvNet", preset: str | Preset = "cpu", nets: int | None = None,
              epochs: int | None = None, dsa: bool | None = None, dsa_strategy: str | None = None,
              lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
-             ensemble: bool | str | None = None, progress: bool = True) -> EvalResult:
+             ensemble: bool | str | None = None, compiled: bool | str | None = None,
+             progress: bool = True) -> EvalResult:
     """Train ``nets`` fresh ``model`` nets on ``(images, labels)`` and test each on the test set.
 
     Images of both sets must be in the same (normalized, possibly ZCA-whitened) space. ``preset`` supplies
@@ -195,7 +215,10 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     (:func:`train_stacked`: the same per-net seeds, shuffling, augmentation and optimizer state, results equal up
     to float summation order); ``"auto"`` does so when the stacked batch still fits the CPU's cache
     (:func:`stack_pays`); architectures that cannot be stacked fall back to one net after another, and the
-    result says so (``mode``, ``fallback``).
+    result says so (``mode``, ``fallback``). ``compiled=True`` compiles each net's training step (one compilation
+    for all nets of the architecture; results equal up to float tolerance); ``"auto"`` does so on the CPU when the
+    evaluation trains on at least :data:`COMPILE_FROM_IMAGES` images in all; never for stacked nets or batch norm
+    (``compiled`` in the result says whether it ran).
 
     >>> import torch
     >>> x, y = torch.randn(20, 1, 8, 8), torch.arange(20) % 2
@@ -223,6 +246,9 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     ensemble = p.eval_ensemble if ensemble is None else ensemble
     if ensemble not in (True, False, "auto"):
         raise invalid("ensemble", ensemble, "True, False or 'auto'")
+    compiled = p.eval_compiled if compiled is None else compiled
+    if compiled not in (True, False, "auto"):
+        raise invalid("compiled", compiled, "True, False or 'auto'")
     seeds = spawn(seed, nets)
     start = time.perf_counter()
     # disable=None: tqdm turns itself off when stderr is not a terminal (logs stay readable)
@@ -237,15 +263,18 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
         ensemble = bool(mine) and stack_pays(built[mine[0]], len(mine), min(len(x), p.batch_size), dev)
     fallback = unsupported_reason(built[mine[0]]) if ensemble and mine else None
     stacked = ensemble and fallback is None and len(mine) > 1
+    if compiled == "auto":
+        compiled = dev.type == "cpu" and nets * epochs * len(x) >= COMPILE_FROM_IMAGES
+    compiled = bool(compiled) and not stacked and bool(mine) and not has_batch_norm(built[mine[0]])
     if stacked:
         train_stacked([built[i] for i in mine], x, y, generators=[torch_generator(seeds[i]) for i in mine], **train)
     local = {}
     for i in mine:
         if not stacked:
-            train_net(built[i], x, y, generator=torch_generator(seeds[i]), **train)
+            train_net(built[i], x, y, generator=torch_generator(seeds[i]), compiled=compiled, **train)
         local[i] = accuracy(built[i], tx, ty)
     bar.close()
     gathered = gather_by_index(local, shard)
     accs = [gathered[i] for i in range(len(seeds))]
     return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds,
-                      mode="ensembled" if stacked else "sequential", fallback=fallback)
+                      mode="ensembled" if stacked else "sequential", fallback=fallback, compiled=compiled)

@@ -10,8 +10,8 @@ forwards for per-sample norms; never with batch norm). Default: batched on CUDA,
 ``benchmarks/step_speed.py`` measured the batched forward 0.8x as fast as per-class forwards (2 cores).
 
 ``compiled=True`` runs the real side — nearly all of DM's time — through ``torch.compile`` (inductor fuses each
-norm + activation + pooling stage). The network's weights are inputs of the compiled function, so the fresh
-network of every iteration reuses one compilation (seconds to tens of seconds, once per process and batch
+norm + activation + pooling stage). The network's weights are inputs of the compiled function
+(:func:`~coredistill.models.compiled.compiled_call`), so the fresh network of every iteration reuses one compilation (seconds to tens of seconds, once per process and batch
 shape; inductor's on-disk cache makes later processes cheaper). ``compiled=None`` (default) compiles on the CPU
 for runs of at least :data:`COMPILE_FROM_ITERATIONS` iterations, where the one-off cost is a small share (the
 ``paper`` preset); shorter runs (``cpu``, ``tiny``) stay eager, bit-identical to the code before the default
@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from ..models.base import has_batch_norm
+from ..models.compiled import compiled_call
 from ..params import BOOL, optional
 from .base import METHODS, Context, Method, weighted_mean
 
 COMPILE_FROM_ITERATIONS = 1000
+
+
+def _flat(features, x: torch.Tensor) -> torch.Tensor:
+    return features(x).flatten(1)
 
 
 @METHODS.decorator("dm")
@@ -53,18 +57,10 @@ class DM(Method):
         return device.type == "cpu" and self.iterations >= COMPILE_FROM_ITERATIONS
 
     def _real_embedder(self, net: nn.Module, device: torch.device):
-        """``embed`` for the real side: the net itself, or one compiled function of (weights, images)."""
+        """``embed`` for the real side: the net itself, or one compilation shared by every fresh net."""
         if not self._compiles(device):
             return net.embed
-        if getattr(self, "_compiled_fn", None) is None or self._compiled_type is not type(net):
-            template = net.features
-
-            def features(state, x):
-                return functional_call(template, state, (x,)).flatten(1)
-
-            self._compiled_fn, self._compiled_type = torch.compile(features, dynamic=False), type(net)
-        state = {**dict(net.features.named_parameters()), **dict(net.features.named_buffers())}
-        return lambda x: self._compiled_fn(state, x)
+        return compiled_call(net.features, _flat, "dm.real-features")
 
     def losses(self, syn, labels, ctx: Context):
         net = ctx.new_net()

@@ -28,8 +28,8 @@ class Preset:
     eval_ensemble: bool | str = False
     # compile each eval net's training step (evaluate.train_net): True, False or "auto" (on the CPU, for evaluations
     # that train on enough images to repay the one-off compilation: evaluate.COMPILE_FROM_IMAGES). Results equal
-    # the eager ones up to float rounding (a borderline test image may flip); "auto" in the cpu, reproduce and
-    # paper presets (benchmarks/throughput.py, docs/throughput.md), off in tiny (tests: seconds, bit-stable)
+    # the eager ones up to float rounding (a borderline test image may flip). Off in every preset until
+    # benchmarks/throughput.py on a quiet machine shows where it pays (docs/throughput.md, "Compiled evaluation")
     eval_compiled: bool | str = False
     batch_size: int = 256
     lr: float = 0.01
@@ -93,7 +93,7 @@ PRESETS.register("paper", Preset(
              "dsa": dict(_GRADIENT_MATCHING_PAPER), "rfad": {"iterations": 10000},
              "kip": {"iterations": 1000, "batch_real": 128},
              "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}},
-    samplers={"relative-loss": {"pool": 1024, "refreshes": 20}}, eval_compiled="auto",
+    samplers={"relative-loss": {"pool": 1024, "refreshes": 20}},
     citations=_PAPER_CITATIONS))
 # The field's evaluation on a CPU, for the reproduction table (issue 19): the paper preset's model, protocol and
 # per-method hyper-parameters; only the budgets shrink, to about two core-hours of distillation per (method, data
@@ -111,7 +111,7 @@ PRESETS.register("reproduce", Preset(
              "mtt": {"iterations": 900, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 4}},
     methods_by_ipc={"dc": {10: {"iterations": 15}}, "dsa": {10: {"iterations": 15}}},
     experts={"epochs": 6, "lr": 0.01, "batch_size": 256, "dsa": True, "num_experts": 3},
-    samplers={"relative-loss": {"pool": 1024, "refreshes": 20}}, eval_compiled="auto",
+    samplers={"relative-loss": {"pool": 1024, "refreshes": 20}},
     citations=_PAPER_CITATIONS))
 _GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
 # 100 outer steps at every ipc: an iteration is `ipc` outer steps at ipc 10 (10 iterations) and one at ipc 1
@@ -121,7 +121,6 @@ PRESETS.register("cpu", Preset(
     "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations, "
     "DC/DSA 10 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
-    eval_compiled="auto",
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
              "dsa": dict(_GRADIENT_MATCHING_CPU),
              # a 100x shorter run than RFAD's 10,000 steps: lr 10x RFAD's so the images move (set a priori);

@@ -251,7 +251,8 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
                             checkpoint_every=checkpoint_every, resume=resume, config=resume_key)
     out = run_loop(learner, data.train_x[idx], y_train[idx], ctx, settings, evaluate=evaluate_during,
                    progress=progress)
-    timings["distill_s"] = time.perf_counter() - t0
+    # a resumed run's distillation time includes what its checkpoint had already spent
+    timings["distill_s"] = time.perf_counter() - t0 + out.log.get("seconds_before_resume", 0.0)
 
     result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(),
                           record(config, parts, dataset, selection, seeds, ctx, out, dev), out.soft_labels,

@@ -141,4 +141,5 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     assert later == []  # it went on from iteration 4 (a restart would have saved at 2 and 4 again)
     (rec,) = done.values()
     assert rec["accuracies"] == next(iter(plain.values()))["accuracies"]
+    assert rec["resumed_from"] == 4 and next(iter(plain.values()))["resumed_from"] is None
     assert not any((tmp_path / "ck" / "checkpoints").iterdir())

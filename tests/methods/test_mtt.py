@@ -174,7 +174,10 @@ def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digi
     ckpt = torch.load(tmp_path / "ckpt" / "checkpoint.pt", weights_only=True)
     assert ckpt["iteration"] == 2  # the last checkpoint before the end
     resumed = distill(digits, experts_dir=tmp_path / "b", resume=True, **kw)
-    assert resumed.manifest["log"]["resumed_from"] == 2
+    log = resumed.manifest["log"]
+    assert log["resumed_from"] == 2 and log["seconds_before_resume"] > 0
+    # the resumed run's distillation time counts what the checkpoint had already spent
+    assert resumed.manifest["timings"]["distill_s"] > log["seconds_before_resume"]
     assert torch.equal(resumed.images, whole.images)
     with pytest.raises(CheckpointError, match="method_options.iterations"):  # a real difference is still refused
         distill(digits, experts_dir=tmp_path / "b", resume=True, **{**kw, "method_options": {"iterations": 6}})

@@ -134,6 +134,8 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         "iterations": int(cell.run.method_options.get("iterations", 0)) if cell.method != "none" else 0,
         "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
         "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
+        # a cell resumed from its checkpoint: distill_s includes the earlier processes' time, wall_s and cpu_s not
+        "resumed_from": res.manifest.get("log", {}).get("resumed_from"),
         "curve": rec.curve,
         "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
                        "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),

@@ -62,6 +62,8 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             ctx.generator.set_state(state["torch_generator"])
             log = state["log"]
             start = log["resumed_from"] = int(state["iteration"])
+            # wall time the run had spent before this resume (distillation and periodic evaluations)
+            log["seconds_before_resume"] = log["seconds"] + log.get("eval_seconds", 0.0)
             log["resumed_from_file"] = state["file"]
             if state.get("threads") not in (None, torch.get_num_threads()):
                 warnings.warn(f"resuming a run checkpointed with {state['threads']} torch threads on "

@@ -103,3 +103,39 @@ def test_the_accuracy_plot_takes_named_variants(tmp_path):
     recs = [_rec(v, s, 0.7 + 0.01 * s) for v in ("baseline", "lr10") for s in (0, 1)]
     assert grid.variant_names() == ["baseline", "lr10"]
     assert plot_accuracy(grid, recs, tmp_path / "a.png").stat().st_size > 0
+
+
+def test_holm_adjusts_step_down_and_keeps_order():
+    from coredistill.bench.report import holm
+
+    adjusted = holm([0.01, 0.04, math.nan, 0.03])
+    # sorted 0.01, 0.03, 0.04 over 3 tests: 3 x 0.01, max(0.03, 2 x 0.03), max(0.06, 1 x 0.04)
+    assert adjusted[0] == pytest.approx(0.03) and adjusted[3] == pytest.approx(0.06)
+    assert adjusted[1] == pytest.approx(0.06) and math.isnan(adjusted[2])
+    assert holm([0.6, 0.5]) == [1.0, 1.0]  # capped at 1
+
+
+def test_learning_bar_is_against_the_better_coreset_with_holm_and_the_ipc_margin():
+    from coredistill.bench.report import holm, learning_table
+
+    recs = [_rec("random", s, a, method="none") for s, a in enumerate([0.50, 0.52, 0.51])]
+    recs += [_rec("herding", s, a, method="none") for s, a in enumerate([0.75, 0.76, 0.74])]
+    recs += [_rec("baseline", s, a) for s, a in enumerate([0.80, 0.802, 0.79])]  # +4.7 over herding, steady
+    recs += [_rec("tuned", s, a) for s, a in enumerate([0.77, 0.785, 0.76])]  # +2: under the IPC-1 bar of 3
+    recs += [_rec("baseline", s, a, ipc=10) for s, a in enumerate([0.93, 0.94, 0.935])]
+    recs += [_rec("herding", s, a, ipc=10, method="none") for s, a in enumerate([0.92, 0.925, 0.93])]
+    table = {(r["ipc"], r["variant"]): r for r in rows(learning_table(recs))}
+    assert set(table) == {("1", "baseline"), ("1", "tuned"), ("10", "baseline")}
+    base = table[("1", "baseline")]
+    assert base["better coreset"] == "herding" and base["Δ vs it (paired)"].startswith("+4.73") and base["bar"] == "+3"
+    ps = [stats.ttest_rel(a, b).pvalue for a, b in (([0.80, 0.802, 0.79], [0.75, 0.76, 0.74]),
+                                                    ([0.77, 0.785, 0.76], [0.75, 0.76, 0.74]),
+                                                    ([0.93, 0.94, 0.935], [0.92, 0.925, 0.93]))]
+    assert float(base["p"]) == pytest.approx(ps[0], abs=1e-3)
+    # the family of a variant is its cells: baseline at IPC 1 and 10 (2 tests); "tuned" alone is its own family
+    assert float(base["p (Holm, variant's cells)"]) == pytest.approx(holm([ps[0], ps[2]])[0], abs=1e-3)
+    assert float(table[("1", "tuned")]["p (Holm, variant's cells)"]) == pytest.approx(ps[1], abs=1e-3)
+    assert base["cleared"] == "yes" and table[("1", "tuned")]["cleared"] == "no"  # +2 < 3 points
+    ten = table[("10", "baseline")]
+    assert ten["bar"] == "+1" and ten["better coreset"] == "herding" and ten["Δ vs it (paired)"].startswith("+1.00")
+    assert learning_table([r for r in recs if r["method"] != "none"]) == ""  # no coresets: nothing to say

@@ -43,6 +43,10 @@ def test_smoke_grid_finishes_every_cell_with_the_table_columns(smoke):
     assert any(k.startswith("Δ vs baseline") for k in table[0])
     assert files["accuracy"].stat().st_size > 0
     assert {r["method"] for r in parse_table(files["verdict"].read_text())} == {"dm", "rfad", "mtt"}
+    # every method variant against the better no-learning coreset of its data set and IPC
+    learning = parse_table(files["learning"].read_text())
+    assert {r["method"] for r in learning} == {"dm", "rfad", "mtt"}
+    assert {r["better coreset"] for r in learning} <= {"random", "herding"} and {r["bar"] for r in learning} == {"+3"}
     # the importance diagnostics of the runs that sampled their own batches (MTT's sampler is in its buffer)
     sampler = {(r["method"], r["variant"]) for r in parse_table(files["sampler"].read_text())}
     assert ("dm", "sampling") in sampler and ("rfad", "sampling") in sampler and not any(m == "mtt" for m, _ in sampler)

@@ -133,6 +133,59 @@ def verdict_table(records: list[dict]) -> str:
 PROTOCOL_PRESETS = ("paper", "reproduce")
 
 
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjustment of ``pvalues`` (family-wise error over all of them); nan stays nan and does not
+    count as a test."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
+    out = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        out[i] = running
+    return out
+
+
+# The bar a distillation method must clear to be worth its cost (issue 19): beat the better no-learning coreset
+# (random real images or herding, whichever scores higher on the same data set and IPC) by this many points, with a
+# paired gain that is significant after Holm's correction over the variant's cells. Other IPCs: the IPC-10 margin.
+LEARNING_MARGIN = {1: 0.03, 10: 0.01}
+CORESETS = ("random", "herding")
+
+
+def learning_table(records: list[dict], alpha: float = 0.05) -> str:
+    """Per method variant: paired Δ against the better of the random-real and herding coresets on common seeds,
+    the p-value Holm-adjusted over that variant's (method, data set, IPC) cells, and whether the bar
+    (:data:`LEARNING_MARGIN`, significant) is cleared. Empty when the records hold no coreset cells."""
+    groups = _groups(records)
+    found = []
+    for (dataset, ipc, method), by_variant in groups.items():
+        coresets = {v: {s: r["accuracy"] for s, r in groups.get((dataset, ipc, "none"), {}).get(v, {}).items()}
+                    for v in CORESETS}
+        coresets = {v: accs for v, accs in coresets.items() if accs}
+        if method == "none" or not coresets:
+            continue
+        best = max(coresets, key=lambda v: np.mean(list(coresets[v].values())))
+        for variant, by_seed in by_variant.items():
+            d, sd, p, n = paired({s: r["accuracy"] for s, r in by_seed.items()}, coresets[best])
+            found.append((dataset, ipc, method, variant, best, d, sd, p, n))
+    # the family of one variant: its (method, data set, IPC) cells, as the issues count the tests of a table
+    adjusted = [math.nan] * len(found)
+    for variant in {f[3] for f in found}:
+        members = [i for i, f in enumerate(found) if f[3] == variant]
+        for i, p_holm in zip(members, holm([found[i][7] for i in members])):
+            adjusted[i] = p_holm
+    rows = []
+    for (dataset, ipc, method, variant, best, d, sd, p, n), p_holm in zip(found, adjusted):
+        margin = LEARNING_MARGIN.get(ipc, LEARNING_MARGIN[10])
+        cleared = not math.isnan(d) and d >= margin and not math.isnan(p_holm) and p_holm < alpha and d > 0
+        rows.append([dataset, ipc, method, variant, best, n, _fmt_delta(d, sd), _fmt_p(p), _fmt_p(p_holm),
+                     f"+{100 * margin:.0f}", "yes" if cleared else "no"])
+    if not rows:
+        return ""
+    return format_table(["dataset", "ipc", "method", "variant", "better coreset", "seeds", "Δ vs it (paired)", "p",
+                         "p (Holm, variant's cells)", "bar", "cleared"], rows)
+
+
 def reference_table(grid: Grid, records: list[dict]) -> str:
     """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
@@ -341,8 +394,8 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (sampler.md, accuracy.png and curves.png where there
-    is something to show, reference.md for a grid under the papers' protocol) into ``out``."""
+    """Write results.csv, results.md, verdict.md, cost.md (learning.md, sampler.md, accuracy.png and curves.png
+    where there is something to show, reference.md for a grid under the papers' protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
@@ -358,6 +411,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     write_text(files["verdict"], verdict_table(records) + "\n")
     write_text(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"
                   + spent_table(grid, done) + "\n")
+    learning = learning_table(records)
+    if learning:
+        files["learning"] = out / "learning.md"
+        write_text(files["learning"], learning + "\n")
     sampler = sampler_table(records)
     if sampler:
         files["sampler"] = out / "sampler.md"

@@ -72,6 +72,26 @@ def test_evaluation_augmentation_never_flips_digits(digits, monkeypatch):
     assert len(seen) == 3 and all(s is not None and "flip" not in s for s in seen)
 
 
+def test_curve_nets_trains_fewer_nets_along_the_curve_only(digits, monkeypatch):
+    import coredistill.pipeline as pipeline
+    from coredistill.config import RunConfig
+
+    nets = []
+    real_evaluate = pipeline.evaluate
+
+    def spy(*args, **kwargs):
+        nets.append(kwargs.get("nets"))
+        return real_evaluate(*args, **{**kwargs, "epochs": 1})
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
+    distill(digits, ipc=1, method="dm", preset="tiny", iterations=2, eval_every=1, curve_nets=1, progress=False)
+    assert nets == [1, None]  # the curve's point at iteration 1: one net; the final evaluation: the preset's
+    base = RunConfig.resolve("digits", 1, method="dm", preset="tiny", eval_every=1)
+    assert RunConfig.resolve("digits", 1, method="dm", preset="tiny", eval_every=1, curve_nets=1).hash != base.hash
+    plain = RunConfig.resolve("digits", 1, method="dm", preset="tiny")  # no curve: curve_nets changes nothing
+    assert RunConfig.resolve("digits", 1, method="dm", preset="tiny", curve_nets=1).hash == plain.hash
+
+
 def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path, monkeypatch):
     monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
     y = digits.y_train.clone()

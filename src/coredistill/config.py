@@ -94,6 +94,8 @@ class RunConfig:
     # phase 1 only: the initializer chooses among the train images a teacher classifies correctly (DATM, PAD)
     init_filter: str | None = None
     init_filter_options: dict[str, Any] = field(default_factory=dict)
+    # eval nets of each evaluation along the curve (eval_every); None: the preset's eval_nets, as the final one
+    curve_nets: int | None = None
 
     @classmethod
     def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
@@ -103,12 +105,13 @@ class RunConfig:
                 dataset_options: dict[str, Any] | None = None, zca_eps: float | None = None, eval_every: int = 0,
                 iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS, prune: float = 0.0,
                 prune_options: dict[str, Any] | None = None, init_filter: str | None = None,
-                init_filter_options: dict[str, Any] | None = None) -> "RunConfig":
+                init_filter_options: dict[str, Any] | None = None, curve_nets: int | None = None) -> "RunConfig":
         """Check the names and counts, and merge the preset's defaults for ``method`` at ``ipc`` (and for the
         sampler) with the given options; ``iterations`` overrides the method's iteration count; ``prune`` removes
         that fraction of each class's hardest train images by a teacher's loss (``prune_options``: the teacher's)
         before selection and distillation; ``init_filter="teacher-correct"`` lets the initializer choose only
-        among train images a teacher classifies correctly (``init_filter_options``: the teacher's)."""
+        among train images a teacher classifies correctly (``init_filter_options``: the teacher's); ``curve_nets``
+        trains fewer eval nets for the curve's evaluations than for the final one (cheaper curves on long runs)."""
         from .methods import METHODS
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
@@ -117,6 +120,7 @@ class RunConfig:
         NON_NEGATIVE_INT.check("seed", seed)
         NON_NEGATIVE_INT.check("eval_every", eval_every)
         optional(POSITIVE_INT).check("iterations", iterations)
+        optional(POSITIVE_INT).check("curve_nets", curve_nets)
         POSITIVE_INT.check("num_experts", num_experts)
         fraction(closed_right=False).describe("a fraction in [0, 1) of each class to remove").check("prune", prune)
         optional(ZCA_EPS).check("zca_eps", zca_eps)
@@ -146,7 +150,7 @@ class RunConfig:
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
                    features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts,
-                   float(prune), dict(prune_options or {}), init_filter, dict(init_filter_options or {}))
+                   float(prune), dict(prune_options or {}), init_filter, dict(init_filter_options or {}), curve_nets)
 
     @property
     def real_data_sampler(self) -> str:
@@ -168,6 +172,8 @@ class RunConfig:
             ident["prune"] = [self.prune, self.prune_options]
         if self.init_filter is not None:
             ident["init_filter"] = [self.init_filter, self.init_filter_options]
+        if self.curve_nets is not None and self.eval_every:
+            ident["curve_nets"] = self.curve_nets
         if self.features is not None or self.feature_options:
             features = self.features
             if features is not None and not isinstance(features, str):

@@ -77,7 +77,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             dataset_options: dict[str, Any] | None = None, num_experts: int = DEFAULT_NUM_EXPERTS,
             experts_dir: str | Path | None = None, prune: float = 0.0, prune_options: dict[str, Any] | None = None,
             init_filter: str | None = None, init_filter_options: dict[str, Any] | None = None,
-            progress: bool = True) -> DistilledSet:
+            curve_nets: int | None = None, progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
     ``init`` chooses the initial real images (any initializer), ``method`` learns from them with real batches
@@ -92,6 +92,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     the real train split, ``prune_options`` its options) before selection and distillation.
     ``init_filter="teacher-correct"`` lets the initializer choose only among the train images such a teacher
     classifies correctly (``init_filter_options``: its options); distillation still sees every image.
+    ``curve_nets`` trains that many eval nets at each ``eval_every`` point (default: the preset's, as at the end).
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
     config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, init=init, sampler=sampler,
@@ -100,7 +101,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
                                feature_options=feature_options, dataset_options=dataset_options, zca_eps=zca_eps,
                                eval_every=eval_every, iterations=iterations, num_experts=num_experts, prune=prune,
                                prune_options=prune_options, init_filter=init_filter,
-                               init_filter_options=init_filter_options)
+                               init_filter_options=init_filter_options, curve_nets=curve_nets)
     return run(config, dataset, evaluate_with=evaluate_with, device=device, checkpoint_dir=checkpoint_dir,
                checkpoint_every=checkpoint_every, resume=resume, experts_dir=experts_dir, progress=progress)
 
@@ -237,7 +238,7 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     def evaluate_during(images: torch.Tensor, iteration: int) -> float:
         return evaluate(images, y_train[idx], data.test_x, dataset.y_test, num_classes=dataset.num_classes,
                         model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
-                        seed=seeds["eval"] + iteration, device=dev, progress=False).mean
+                        seed=seeds["eval"] + iteration, device=dev, nets=config.curve_nets, progress=False).mean
 
     # what a checkpoint must match: the run, the data's content, and every option with the code's defaults; an
     # expert buffer the run built is matched by its identity (in the run's), not by the folder it lies in

@@ -104,6 +104,12 @@ def test_curve_points_space_each_cells_evaluations_over_its_own_budget():
                            "curve_points": 3, "method_options": {"dm": {"iterations": 40}, "dc": {"iterations": 8}}})
     every = {c.method: c.run.eval_every for c in grid.cells()}
     assert every == {"dm": 10, "dc": 2, "none": 0}  # 3 points inside each run (+ its end)
+    cheap = Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                            "methods": ["dm"], "curve_points": 3, "curve_nets": 1})
+    assert {c.run.curve_nets for c in cheap.cells()} == {1}
+    with pytest.raises(InvalidParameterError, match="curve_nets=0: expected"):
+        Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                        "methods": ["dm"], "curve_points": 3, "curve_nets": 0})
     with pytest.raises(InvalidParameterError, match="curve_points=3: expected 0 when eval_every is set"):
         Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
                         "methods": ["dm"], "curve_points": 3, "eval_every": 5})

@@ -38,7 +38,7 @@ from typing import Any
 from ..config import DEFAULT_NUM_EXPERTS, ZCA_EPS, RunConfig
 from ..errors import invalid
 from ..methods import METHODS
-from ..params import NON_NEGATIVE_INT, POSITIVE_INT
+from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import get_preset
 from ..sampling import SAMPLERS
 from ..select import INITIALIZERS, list_initializers
@@ -47,7 +47,7 @@ from ..select import INITIALIZERS, list_initializers
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
-         "checkpoint_every", "curve_points"}
+         "checkpoint_every", "curve_points", "curve_nets"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options", "init_filter", "init_filter_options"}
 
@@ -151,6 +151,8 @@ class Grid:
     # instead of one eval_every for all: this many evenly spaced evaluations in every cell's run (methods whose
     # budgets differ by 100x in one grid, as in the reproduce grid)
     curve_points: int = 0
+    # eval nets of each curve evaluation (None: the preset's, as the final evaluation)
+    curve_nets: int | None = None
     description: str = ""
 
     @classmethod
@@ -207,6 +209,7 @@ class Grid:
                                                                               self.curve_points)
         if self.curve_points and self.eval_every:
             raise invalid(f"{source}.curve_points", self.curve_points, "0 when eval_every is set (one or the other)")
+        optional(POSITIVE_INT).check(f"{source}.curve_nets", self.curve_nets)
 
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
@@ -239,4 +242,4 @@ class Grid:
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
             zca_eps=self.zca.get(method), eval_every=eval_every, num_experts=self.experts["num_experts"],
             prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
-            init_filter_options=dict(variant.init_filter_options)))
+            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets))

@@ -58,6 +58,8 @@ def _buffer(tmp_path, manifest=None, drop_file=False, truncate=False):
 MTT = ["--method", "mtt", "--experts"]
 CASES = {  # name: (argv built in tmp_path, message expected in the one error line)
     "negative seed": (lambda t: [*DISTILL, "--seed", "-1", "--out", str(t / "o")], "seed=-1: expected an integer >= 0"),
+    "zero curve nets": (lambda t: [*DISTILL, "--eval-every", "1", "--curve-nets", "0", "--out", str(t / "o")],
+                        "curve_nets=0: expected"),
     "unknown data option": (lambda t: [*DISTILL, "--data-opt", "colour=red", "--out", str(t / "o")],
                             "data option='colour': expected an option of digits: test_fraction, seed"),
     "zero-byte image sorting first": (

@@ -30,6 +30,7 @@ def test_a_run_is_saved_and_the_next_call_reads_it(digits, tmp_path, monkeypatch
     # evaluated every quarter of the run (iterations 1, 2, 3) and at its end
     assert c.method == "dm" and c.iterations == 4 and [i for i, _ in c.curve] == [1, 2, 3, 4]
     assert c.accuracy == pytest.approx(100 * artifact.record.accuracy)
+    assert artifact.manifest["run"]["curve_nets"] == 2  # the curve's points with 2 nets, the end with the preset's
 
     import coredistill.pipeline as pipeline
 

@@ -98,6 +98,7 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
                      sampler=getattr(args, "sampler", "uniform"),
                      sampler_options=_options(getattr(args, "sampler_opt", None), "--sampler-opt"),
                      iterations=getattr(args, "iterations", None), eval_every=getattr(args, "eval_every", 0),
+                     curve_nets=getattr(args, "curve_nets", None),
                      checkpoint_dir=ckpt if getattr(args, "checkpoint_every", 0) or resume else None,
                      checkpoint_every=getattr(args, "checkpoint_every", 0), resume=resume,
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
@@ -311,6 +312,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ds = _load_data(args.dataset, args.path, data_options)
     artifact, comparison = reproduce(args.method, ds, args.ipc, preset=args.preset, seed=args.seed, out=args.out,
                                      eval_every=args.eval_every, num_experts=args.num_experts,
+                                     curve_nets=args.curve_nets,
                                      dataset_options={"path": args.path, **data_options}, progress=not args.quiet)
     print(format_table(HEADERS, [comparison.row()]))
     citation = artifact.manifest["preset"].get("citations", {}).get(artifact.manifest["method"]["name"])
@@ -392,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove the hardest FRACTION of each class by a teacher's loss before distilling")
     p.add_argument("--prune-opt", action="append", metavar="KEY=VALUE", help="teacher option, e.g. epochs=10")
     p.add_argument("--eval-every", type=int, default=0, metavar="N", help="evaluate every N iterations (curve.png)")
+    p.add_argument("--curve-nets", type=int, metavar="K",
+                   help="eval nets at each curve point (default: the preset's, as the final evaluation)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="checkpoint every N iterations into OUT.ckpt/ (atomic; resumable)")
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoints are in OUT.ckpt/")
@@ -480,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_import)
 
-    from .reproduce import BASELINES
+    from .reproduce import BASELINES, CURVE_NETS
 
     p = sub.add_parser("reproduce", help="run a method (or a coreset baseline) at its published "
                        "configuration and print ours vs published; resumable")
@@ -491,6 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reproduce (CPU budgets, default) or paper (the papers' budgets, for a GPU)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, metavar="N", help="curve points (default: a quarter of the run)")
+    p.add_argument("--curve-nets", type=int, default=CURVE_NETS, metavar="K",
+                   help=f"eval nets at each curve point (default {CURVE_NETS}; the final evaluation: the preset's)")
     p.add_argument("--num-experts", type=int, help="MTT experts to build (default: the preset's)")
     p.add_argument("--out", help="artifact folder (default reproduce/PRESET/METHOD-DATASET-ipcN-seedS); a "
                    "finished one is read, a stopped one continues from OUT.ckpt")

@@ -103,15 +103,21 @@ def default_out(method: str, dataset: str, ipc: int, preset: str, seed: int) -> 
     return Path("reproduce") / preset / f"{method}-{dataset}-ipc{ipc}-seed{seed}"
 
 
+# eval nets of each curve point: under the field's protocol one 5-net evaluation at IPC 10 costs about as much as an
+# hour of CPU distillation; two nets say whether the curve still climbs (the final evaluation keeps the preset's)
+CURVE_NETS = 2
+
+
 def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Preset = "reproduce", seed: int = 0,
               out: str | Path | None = None, eval_every: int | None = None, checkpoint_every: int | None = None,
               num_experts: int | None = None, dataset_options: dict[str, Any] | None = None,
-              progress: bool = True) -> tuple[DistilledSet, Comparison]:
+              curve_nets: int | None = CURVE_NETS, progress: bool = True) -> tuple[DistilledSet, Comparison]:
     """Distill ``dataset`` with ``method`` at ``preset``'s published configuration (a finished artifact at ``out``
     is read, not recomputed; a stopped run continues from its checkpoint in ``out.ckpt``) and compare.
 
-    ``eval_every`` defaults to a quarter of the run (a four-point curve), ``checkpoint_every`` to a fiftieth;
-    ``num_experts`` (MTT) to the preset's ``experts["num_experts"]``, else 10."""
+    ``eval_every`` defaults to a quarter of the run (a four-point curve) evaluated with ``curve_nets`` nets (the
+    final evaluation: the preset's), ``checkpoint_every`` to a fiftieth; ``num_experts`` (MTT) to the preset's
+    ``experts["num_experts"]``, else 10."""
     from .config import DEFAULT_NUM_EXPERTS
     from .pipeline import distill
 
@@ -132,7 +138,8 @@ def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Pre
     artifact = distill(dataset, ipc=ipc, method=learner, init=init, preset=p, seed=seed, eval_every=eval_every,
                        checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every,
                        resume=bool(checkpoint_every), dataset_options=dataset_options,
-                       num_experts=num_experts or p.experts.get("num_experts", DEFAULT_NUM_EXPERTS), progress=progress)
+                       num_experts=num_experts or p.experts.get("num_experts", DEFAULT_NUM_EXPERTS),
+                       curve_nets=curve_nets, progress=progress)
     artifact.save(out)
     shutil.rmtree(ckpt, ignore_errors=True)
     return artifact, compare_artifact(artifact)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run grids one after another in the background, from a snapshot of the library, so that editing src/ while they
+# run cannot change (or break) the cells in progress. Each grid resumes by cell hash (and, with checkpoint_every,
+# inside its cells); results land in this checkout's benchmarks/results/GRID, the log in GRID.log beside it.
+#   benchmarks/run_grids.sh tune-rfad-mnist-ipc1-b tune-gm-mnist-ipc1        # one core: jobs 1, 1 thread
+#   JOBS=2 benchmarks/run_grids.sh reproduce                                  # both cores
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
+git -C "$root" worktree add --detach "$snapshot" HEAD >/dev/null 2>&1
+cp "$root"/benchmarks/grids/*.yaml "$snapshot/benchmarks/grids/"  # grids written since the last commit too
+(
+  cd "$snapshot"
+  for grid in "$@"; do
+    PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
+      --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
+      || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
+  done
+  git -C "$root" worktree remove --force "$snapshot"
+) > /dev/null 2>&1 &
+echo "running ${*} from $snapshot (pid $!); logs: benchmarks/results/GRID.log"

@@ -87,9 +87,9 @@ def _lr_at(epoch: int, epochs: int, lr: float) -> float:
     return lr * 0.1 if epoch >= epochs // 2 > 0 else lr
 
 
-# evaluation compiles its training step (evaluate(compiled="auto")) on the CPU when the eval trains on at least this
-# many images in all (nets x epochs x set size): below it the one-off compilation costs more than it saves
-# (benchmarks/throughput.py measures both)
+# evaluate(compiled="auto") compiles on the CPU when the eval trains on at least this many images in all (nets x
+# epochs x set size), so that the one-off compilation is a small share of the work. A first estimate, not yet
+# measured on a quiet machine (benchmarks/throughput.py reports both sides); no preset uses "auto" so far
 COMPILE_FROM_IMAGES = 50_000
 
 

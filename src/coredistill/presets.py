@@ -98,8 +98,8 @@ PRESETS.register("paper", Preset(
 # The field's evaluation on a CPU, for the reproduction table (issue 19): the paper preset's model, protocol and
 # per-method hyper-parameters; only the budgets shrink, to about two core-hours of distillation per (method, data
 # set, IPC) cell, from benchmarks/reproduce_budget.py's measured core-seconds per iteration (docs/results.md,
-# "Reproduction"): DM, DC/DSA and MTT at IPC 1 are set from it; RFAD, KIP and MTT at IPC 10 await their rows. MTT's experts: 6 epochs
-# (the fewest its max_start_epoch + expert_epochs need) at about 500 core-s per MNIST epoch each.
+# "Reproduction"): DM, DC/DSA and MTT at IPC 1 are set from it; RFAD, KIP and MTT at IPC 10 await their rows.
+# MTT's experts: 6 epochs (the fewest its max_start_epoch + expert_epochs need).
 REPRODUCE_BUDGET_CORE_S = 7200
 PRESETS.register("reproduce", Preset(
     "reproduce", "the field's evaluation on a CPU: ConvNet-3 width 128 with instance norm, 5 eval nets, 1000 "

@@ -31,7 +31,7 @@ run's, so a changed setting never reuses an old result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -230,16 +230,16 @@ class Grid:
 
     def _cell(self, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
         sampler = self.sampler if variant.sampler is None else variant.sampler
-        eval_every = self.eval_every
-        if self.curve_points and method != "none":
-            iterations = {**get_preset(self.preset).method_options(method, ipc), **self.method_options.get(method, {}),
-                          **variant.method_options}.get("iterations", 0)
-            eval_every = max(1, iterations // (self.curve_points + 1)) if iterations > self.curve_points else 0
-        return Cell(variant.name, RunConfig.resolve(
+        run = RunConfig.resolve(
             dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=self.preset,
             seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
-            zca_eps=self.zca.get(method), eval_every=eval_every, num_experts=self.experts["num_experts"],
+            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
             prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
-            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets))
+            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets)
+        if self.curve_points and method != "none":  # evenly spaced over the run's own (resolved) iterations
+            iterations = run.method_options.get("iterations", 0)
+            run = replace(run, eval_every=max(1, iterations // (self.curve_points + 1))
+                          if iterations > self.curve_points else 0)
+        return Cell(variant.name, run)

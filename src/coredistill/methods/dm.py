@@ -11,8 +11,9 @@ forwards for per-sample norms; never with batch norm). Default: batched on CUDA,
 
 ``compiled=True`` runs the real side — nearly all of DM's time — through ``torch.compile`` (inductor fuses each
 norm + activation + pooling stage). The network's weights are inputs of the compiled function
-(:func:`~coredistill.models.compiled.compiled_call`), so the fresh network of every iteration reuses one compilation (seconds to tens of seconds, once per process and batch
-shape; inductor's on-disk cache makes later processes cheaper). ``compiled=None`` (default) compiles on the CPU
+(:func:`~coredistill.models.compiled.compiled_call`), so the fresh network of every iteration reuses one
+compilation (seconds to tens of seconds, once per process and batch shape; inductor's on-disk cache makes later
+processes cheaper). ``compiled=None`` (default) compiles on the CPU
 for runs of at least :data:`COMPILE_FROM_ITERATIONS` iterations, where the one-off cost is a small share (the
 ``paper`` preset); shorter runs (``cpu``, ``tiny``) stay eager, bit-identical to the code before the default
 changed. Compiled and eager losses agree to float tolerance, not bit for bit. Untested on GPUs so far:

@@ -4,8 +4,8 @@ Distillation and evaluation build many nets of one architecture (a fresh one per
 Compiling each net would compile again for every instance; instead a net's weights are *inputs* of one compiled
 function of ``(weights, inputs)`` (``torch.func.functional_call`` on a template of the architecture), so all nets
 of an architecture reuse one compilation per body and input shape. Gradients reach the net's own parameters.
-Compiled and eager results agree to float tolerance, not bit for bit. Nets with batch norm are not compiled here
-(their running statistics are buffers the functional call would have to write back).
+Compiled and eager results agree to float tolerance, not bit for bit. Callers decide which nets to compile:
+evaluation keeps nets with batch norm eager (their running statistics are buffers updated in place).
 """
 from __future__ import annotations
 

@@ -136,8 +136,8 @@ def test_chunked_batches_give_the_batch_gradient_and_chunked_testing_the_same_ac
     assert accuracy(net, x, y) == accuracy(net, x, y, batch_size=5) == accuracy(net, x, y, batch_size=1000)
 
 
-def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_compiles_only_large_evaluations(digits_real):
-    from coredistill.evaluate import COMPILE_FROM_IMAGES
+def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_never_compiles_on_the_cpu(digits_real):
+    from coredistill.evaluate import COMPILE_FROM_IMAGES, compile_pays
 
     x, y, tx, ty = _tiny_set(digits_real, 2)
     kw = dict(num_classes=10, preset="tiny", nets=2, epochs=30, seed=4, progress=False)
@@ -146,7 +146,10 @@ def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_compiles_only_l
     assert (eager.compiled, comp.compiled) == (False, True) and comp.net_seeds == eager.net_seeds
     # the same draws; float rounding inside fused kernels may flip a borderline test image or two, never more
     assert all(abs(a - b) <= 2 / len(ty) for a, b in zip(eager.accuracies, comp.accuracies))
-    assert evaluate(x, y, tx, ty, compiled="auto", **kw).compiled is (2 * 30 * len(x) >= COMPILE_FROM_IMAGES)
+    assert not evaluate(x, y, tx, ty, compiled="auto", **kw).compiled
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert not compile_pays(cpu, 10**9) and not compile_pays(cuda, COMPILE_FROM_IMAGES - 1)
+    assert compile_pays(cuda, COMPILE_FROM_IMAGES)
     assert not evaluate(x, y, tx, ty, compiled=True, ensemble=True, **kw).compiled  # stacked nets: eager
     assert not evaluate(x, y, tx, ty, num_classes=10, preset="tiny", model="ConvNetBN", nets=1, epochs=1,
                         compiled=True, progress=False).compiled

@@ -87,10 +87,15 @@ def _lr_at(epoch: int, epochs: int, lr: float) -> float:
     return lr * 0.1 if epoch >= epochs // 2 > 0 else lr
 
 
-# evaluate(compiled="auto") compiles on the CPU when the eval trains on at least this many images in all (nets x
-# epochs x set size), so that the one-off compilation is a small share of the work. A first estimate, not yet
-# measured on a quiet machine (benchmarks/throughput.py reports both sides); no preset uses "auto" so far
+# evaluate(compiled="auto") never compiles on the CPU: on a quiet machine compiled training ran at about the eager
+# path's speed, sometimes slower (benchmarks/results/throughput/eval_compiled_cpu_1thread.md; docs/throughput.md). Elsewhere it compiles evaluations that train on at least this many images in all (nets x epochs x set
+# size), so that the compilation is a small share: a first estimate, unmeasured (no GPU has been lent so far)
 COMPILE_FROM_IMAGES = 50_000
+
+
+def compile_pays(device: torch.device, images: int) -> bool:
+    """``compiled="auto"``'s rule: compile an evaluation on ``device`` that trains on ``images`` images in all?"""
+    return device.type != "cpu" and images >= COMPILE_FROM_IMAGES
 
 
 def _cross_entropy(module, x: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -216,8 +221,8 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     to float summation order); ``"auto"`` does so when the stacked batch still fits the CPU's cache
     (:func:`stack_pays`); architectures that cannot be stacked fall back to one net after another, and the
     result says so (``mode``, ``fallback``). ``compiled=True`` compiles each net's training step (one compilation
-    for all nets of the architecture; results equal up to float tolerance); ``"auto"`` does so on the CPU when the
-    evaluation trains on at least :data:`COMPILE_FROM_IMAGES` images in all; never for stacked nets or batch norm
+    for all nets of the architecture; results equal up to float tolerance); ``"auto"`` follows :func:`compile_pays` (never on
+    the CPU, where it does not pay); never for stacked nets or batch norm
     (``compiled`` in the result says whether it ran).
 
     >>> import torch
@@ -264,7 +269,7 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     fallback = unsupported_reason(built[mine[0]]) if ensemble and mine else None
     stacked = ensemble and fallback is None and len(mine) > 1
     if compiled == "auto":
-        compiled = dev.type == "cpu" and nets * epochs * len(x) >= COMPILE_FROM_IMAGES
+        compiled = compile_pays(dev, nets * epochs * len(x))
     compiled = bool(compiled) and not stacked and bool(mine) and not has_batch_norm(built[mine[0]])
     if stacked:
         train_stacked([built[i] for i in mine], x, y, generators=[torch_generator(seeds[i]) for i in mine], **train)

@@ -139,3 +139,21 @@ def test_learning_bar_is_against_the_better_coreset_with_holm_and_the_ipc_margin
     ten = table[("10", "baseline")]
     assert ten["bar"] == "+1" and ten["better coreset"] == "herding" and ten["Δ vs it (paired)"].startswith("+1.00")
     assert learning_table([r for r in recs if r["method"] != "none"]) == ""  # no coresets: nothing to say
+
+
+def test_a_renamed_variant_reports_its_stored_cells_under_the_new_name(tmp_path):
+    import json
+
+    from coredistill.bench.report import write_report
+    from coredistill.bench.runner import read_results
+
+    spec = {"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0], "methods": ["dm"],
+            "selection": [], "variants": [{"name": "preset"}]}
+    cell = Grid.from_dict(spec).cells()[0]
+    stored = _rec("preset", 0, 0.5, versions={}, eval_s=1.0, wall_s=11.0, cpu_s=11.0, threads=1)
+    (tmp_path / "results.jsonl").write_text(json.dumps({"hash": cell.hash, **stored}) + "\n")
+    iterations = cell.config["method_options"]["iterations"]
+    renamed = Grid.from_dict({**spec, "variants": [{"name": "pinned", "method_options": {"iterations": iterations}}]})
+    assert renamed.cells()[0].hash == cell.hash  # the same resolved run
+    write_report(renamed, read_results(tmp_path), tmp_path, plots=False)
+    assert [r["variant"] for r in rows((tmp_path / "results.md").read_text().split("\n\n", 1)[1])] == ["pinned"]

@@ -34,8 +34,10 @@ CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler",
 
 
 def _current(grid: Grid, done: dict[str, dict]) -> list[dict]:
-    """The finished records of this grid's cells, in grid order (stale hashes from older settings are left out)."""
-    return [done[c.hash] for c in grid.cells() if c.hash in done]
+    """The finished records of this grid's cells, in grid order (stale hashes from older settings are left out),
+    each named by the grid's variant now: a variant renamed after its run (e.g. ``preset`` pinned to the settings
+    the preset had then) keeps its stored result under the new name."""
+    return [{**done[c.hash], "variant": c.variant} for c in grid.cells() if c.hash in done]
 
 
 def _kernel_accuracy(rec: dict) -> float | None:

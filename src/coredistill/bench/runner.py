@@ -76,13 +76,29 @@ def expert_folder(out: Path, experts: ExpertsConfig) -> Path:
     return out / "experts" / experts.folder_name
 
 
+def limit_threads(threads: int | None) -> None:
+    """Run this process on ``threads`` threads: torch's intra-op pool and numpy's BLAS (selection and scoring
+    run in numpy; its BLAS otherwise starts a thread per core, and two single-thread cells on two cores then
+    fight over them)."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(threads)
+        threadpool_limits(limits=threads)
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
+
+
 def build_expert_buffer(experts: ExpertsConfig, out: str, threads: int | None = None) -> dict[str, Any]:
     """Train (or finish) one expert buffer under ``out/experts``; returns its build time from its manifest."""
     from ..data import load_dataset
     from ..pipeline import ensure_experts
 
-    if threads:
-        torch.set_num_threads(threads)
+    limit_threads(threads)
     ds = load_dataset(experts.dataset, **experts.dataset_options)
     folder = ensure_experts(experts, ds, Path(out) / "experts", progress=False)
     seconds = json.loads((folder / "manifest.json").read_text()).get("seconds", {})
@@ -118,8 +134,7 @@ def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every:
 def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False,
              checkpoint_every: int = 0) -> dict[str, Any]:
     """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
-    if threads:
-        torch.set_num_threads(threads)
+    limit_threads(threads)
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     res, experts = distill_cell(cell, out, checkpoint_every=checkpoint_every)
     rec = res.record
@@ -133,7 +148,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         "experts_build_s": None if experts is None else experts["build_s"],
         "iterations": int(cell.run.method_options.get("iterations", 0)) if cell.method != "none" else 0,
         "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
-        "threads": torch.get_num_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
+        "threads": torch.get_num_threads(), "blas_threads": _blas_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
         # a cell resumed from its checkpoint: distill_s includes the earlier processes' time, wall_s and cpu_s not
         "resumed_from": res.manifest.get("log", {}).get("resumed_from"),
         "curve": rec.curve,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run grids one after another in the background, from a snapshot of the library, so that editing src/ while they
 # run cannot change (or break) the cells in progress. Each grid resumes by cell hash (and, with checkpoint_every,
-# inside its cells); results land in this checkout's benchmarks/results/GRID, the log in GRID.log beside it.
+# inside its cells), and copies the cells other grids under benchmarks/results already finished (same hash: the
+# same run); results land in this checkout's benchmarks/results/GRID, the log in GRID.log beside it.
 #   benchmarks/run_grids.sh tune-rfad-mnist-ipc1-b tune-gm-mnist-ipc1        # one core: jobs 1, 1 thread
 #   JOBS=2 benchmarks/run_grids.sh reproduce                                  # both cores
 set -euo pipefail
@@ -13,6 +14,7 @@ cp "$root"/benchmarks/grids/*.yaml "$snapshot/benchmarks/grids/"  # grids writte
   cd "$snapshot"
   for grid in "$@"; do
     PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
+      --reuse "$root/benchmarks/results" \
       --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
       || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
   done

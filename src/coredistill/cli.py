@@ -156,7 +156,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.report_only:
         done = read_results(out)
     else:
-        done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only,
+        done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only, reuse=args.reuse or (),
                         on_record=lambda _: write_report(grid, read_results(out), out, plots=False))
     files = write_report(grid, done, out)
     print((out / "results.md").read_text())
@@ -430,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads per cell (default: cores / jobs)")
     p.add_argument("--only", action="append", metavar="KEY=VALUE",
                    help="run only matching cells (method, dataset, ipc, variant, seed); repeatable")
+    p.add_argument("--reuse", action="append", metavar="DIR",
+                   help="copy this grid's cells (same hash) finished in results folders under DIR instead of "
+                        "running them, e.g. --reuse benchmarks/results; repeatable")
     p.add_argument("--report-only", action="store_true", help="write the report of what --out holds; run nothing")
     p.set_defaults(func=cmd_bench)
 

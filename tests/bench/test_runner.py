@@ -82,6 +82,27 @@ def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path):
     assert "Traceback" not in text  # the library's own error: its message is the report
 
 
+def test_cells_another_grid_finished_are_reused_not_run(tmp_path, monkeypatch):
+    from coredistill.bench import runner
+
+    first = Grid.from_dict({"name": "a", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                            "methods": [], "selection": ["random", "herding"]})
+    stored = run_grid(first, tmp_path / "results" / "a", jobs=0, log=lambda _: None)
+    ran = []
+    monkeypatch.setattr(runner, "run_cell", lambda cell, *a, **k: ran.append(cell.variant) or {
+        **next(iter(stored.values())), "hash": cell.hash, "variant": cell.variant, "seed": cell.seed})
+    second = Grid.from_dict({"name": "b", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0, 1],
+                             "methods": [], "selection": ["herding"]})
+    out = tmp_path / "results" / "b"
+    done = run_grid(second, out, jobs=0, log=lambda _: None, reuse=[tmp_path / "results"])
+    assert ran == ["herding"]  # seed 1 ran; seed 0 was the first grid's cell
+    (seed0,) = [r for r in done.values() if r["seed"] == 0]
+    assert seed0 == {**stored[seed0["hash"]], "reused_from": str(tmp_path / "results" / "a")}
+    assert read_results(out) == done  # written down, so a rerun reuses nothing twice and runs nothing
+    again = run_grid(second, out, jobs=0, log=lambda _: None, reuse=[tmp_path / "results"])
+    assert again == done and ran == ["herding"]
+
+
 def test_an_unexpected_failure_is_logged_with_its_traceback(tmp_path, monkeypatch):
     from coredistill.bench import runner
 

@@ -44,6 +44,29 @@ def read_results(folder: str | Path) -> dict[str, dict[str, Any]]:
     return done
 
 
+def reuse_results(cells: list, out: Path, sources: list[str | Path]) -> list[dict[str, Any]]:
+    """Copy into ``out/results.jsonl`` the records of ``cells`` that another results folder already holds: a
+    cell's hash is the whole run's identity, so a cell finished by another grid (the same run on this machine) is
+    not run again. Sources are results folders or folders above them; each copied record names its source
+    (``reused_from``) and its variant as this grid names it. Returns the copied records."""
+    wanted = {c.hash: c for c in cells}
+    copied: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for path in sorted(Path(source).glob(f"**/{RESULTS}")):
+            if path.parent.resolve() == out.resolve():
+                continue
+            for h, rec in read_results(path.parent).items():
+                if h in wanted and h not in copied:
+                    copied[h] = {**rec, "variant": wanted[h].variant, "reused_from": str(path.parent)}
+    if copied:
+        with (out / RESULTS).open("a") as f:
+            for rec in copied.values():
+                f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    return list(copied.values())
+
+
 def _peak_mb() -> float:
     """Peak memory of this process: the GPU's when there is one; else the peak RSS of this process image
     (Linux VmHWM: ru_maxrss would also keep the launching process's RSS from before exec)."""
@@ -148,7 +171,8 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         "experts_build_s": None if experts is None else experts["build_s"],
         "iterations": int(cell.run.method_options.get("iterations", 0)) if cell.method != "none" else 0,
         "peak_mb": _peak_mb(), "peak_scope": "cell" if isolated else "process",
-        "threads": torch.get_num_threads(), "blas_threads": _blas_threads(), "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
+        "threads": torch.get_num_threads(), "blas_threads": _blas_threads(),
+        "wall_s": time.perf_counter() - t0, "cpu_s": _cpu_seconds() - cpu0,
         # a cell resumed from its checkpoint: distill_s includes the earlier processes' time, wall_s and cpu_s not
         "resumed_from": res.manifest.get("log", {}).get("resumed_from"),
         "curve": rec.curve,
@@ -176,8 +200,11 @@ def _failure(e: BaseException) -> str:
 def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None = None,
              only: dict[str, set[str]] | None = None,
              on_record: Callable[[dict], None] | None = None,
-             log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+             log: Callable[[str], None] = print,
+             reuse: list[str | Path] = ()) -> dict[str, dict[str, Any]]:
     """Run every cell of ``grid`` not yet in ``out/results.jsonl``; returns all finished records by hash.
+    ``reuse``: results folders whose finished cells of this grid (same hash) are copied instead of run
+    (:func:`reuse_results`).
 
     ``only`` restricts the run to cells whose fields match, e.g. ``{"method": {"mtt"}, "ipc": {"1"}}``.
     Expert buffers a cell needs are built first (resumable per expert). A failing cell is reported (the library's
@@ -187,6 +214,11 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     done = read_results(out)
+    if reuse:
+        for rec in reuse_results([c for c in grid.cells() if c.hash not in done], out, list(reuse)):
+            done[rec["hash"]] = rec
+            log(f"  {rec['dataset']} ipc {rec['ipc']} seed {rec['seed']} {rec['method']}/{rec['variant']}: "
+                f"{100 * rec['accuracy']:.2f}% (reused from {rec['reused_from']})")
     only = only or {}
     todo = [c for c in grid.cells() if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]

@@ -11,8 +11,8 @@ from coredistill.presets import PRESETS
 def test_preset_defaults_merge_under_the_callers_options():
     cfg = RunConfig.resolve("digits", 1, method="dc", preset="cpu", method_options={"batch_real": 8},
                             sampler="relative-loss", sampler_options={"beta": 0.5})
-    # cpu sets dc's iterations per ipc (100 at ipc 1), its batch 64, and the sampler's pool 128
-    assert cfg.method_options == {"iterations": 100, "batch_real": 8, "inner_loop": 5}
+    # cpu sets dc's iterations and step per ipc (300 at lr 0.3 at ipc 1), its batch 64, and the sampler's pool 128
+    assert cfg.method_options == {"iterations": 300, "batch_real": 8, "inner_loop": 5, "lr_images": 0.3}
     assert cfg.sampler_options == {"pool": 128, "beta": 0.5}
     assert RunConfig.resolve("digits", 10, method="dc", preset="cpu").method_options["iterations"] == 10
     assert RunConfig.resolve("digits", 1, method="dc", preset="cpu", iterations=3).method_options["iterations"] == 3

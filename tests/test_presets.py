@@ -3,8 +3,8 @@ from coredistill.presets import PRESETS, get_preset
 
 def test_per_ipc_overrides_apply_only_at_their_ipc():
     cpu = get_preset("cpu")
-    assert cpu.method_options("dc", 1)["iterations"] == 100
-    assert cpu.method_options("dc", 10)["iterations"] == 10
+    assert cpu.method_options("dc", 1)["iterations"] == 300 and cpu.method_options("dc", 1)["lr_images"] == 0.3
+    assert cpu.method_options("dc", 10)["iterations"] == 10 and "lr_images" not in cpu.method_options("dc", 10)
     assert cpu.method_options("dc")["iterations"] == 10
     assert cpu.method_options("dc", 1)["batch_real"] == cpu.method_options("dc", 10)["batch_real"]
 

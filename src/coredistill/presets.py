@@ -114,12 +114,12 @@ PRESETS.register("reproduce", Preset(
     samplers={"relative-loss": {"pool": 1024, "refreshes": 20}},
     citations=_PAPER_CITATIONS))
 _GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
-# 100 outer steps at every ipc: an iteration is `ipc` outer steps at ipc 10 (10 iterations) and one at ipc 1
-# (100 iterations); set before any cpu-grid cell of dc/dsa ran, to fit the grid's time budget. Distillation time
-# per MNIST cell of the cpu grid, 1 thread: 47-60 s at ipc 1, 90-106 s at ipc 10 (benchmarks/results/cpu/)
+# an iteration is `ipc` outer steps at ipc 10 and one at ipc 1: 100 outer steps at ipc 10, set before any cpu-grid
+# cell of dc/dsa ran, to fit the grid's time budget; ipc 1 retuned on validation splits (below)
+_GRADIENT_MATCHING_CPU_IPC1 = {"iterations": 300, "lr_images": 0.3}
 PRESETS.register("cpu", Preset(
     "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations (600 at ipc "
-    "10), DC/DSA 10 iterations (100 at ipc 1) with 5 inner epochs, real batch 64 per class",
+    "10), DC/DSA 10 iterations (300 at lr_images 0.3 at ipc 1) with 5 inner epochs, real batch 64 per class",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
              "dsa": dict(_GRADIENT_MATCHING_CPU),
@@ -134,9 +134,10 @@ PRESETS.register("cpu", Preset(
     experts={"epochs": 6, "lr": 0.01, "batch_size": 256, "dsa": False},
     # measured (2 cores, DM, MNIST, IPC 10): scoring 19 % of distillation with a pool of 256, 13 % with 128
     samplers={"relative-loss": {"pool": 128}},
-    # dm at ipc 10: 600 iterations, chosen on the MNIST and Fashion-MNIST validation splits (issue 19;
-    # benchmarks/grids/tune-dm-*-ipc10.yaml): the preset's 200 cleared herding by less than the point asked on MNIST
-    methods_by_ipc={"dc": {1: {"iterations": 100}}, "dsa": {1: {"iterations": 100}},
+    # chosen on the MNIST and Fashion-MNIST validation splits (issue 19; benchmarks/grids/tune-*.yaml): dm at ipc 10
+    # 600 iterations (200 cleared herding by less than the point asked on MNIST); dc/dsa at ipc 1 300 iterations at
+    # lr_images 0.3 (100 at the papers' 0.1 lost to herding on MNIST)
+    methods_by_ipc={"dc": {1: dict(_GRADIENT_MATCHING_CPU_IPC1)}, "dsa": {1: dict(_GRADIENT_MATCHING_CPU_IPC1)},
                     "dm": {10: {"iterations": 600}}}))
 _GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(

@@ -5,6 +5,7 @@ import pytest
 
 from coredistill.bench import Grid
 from coredistill.errors import InvalidParameterError
+from coredistill.presets import get_preset
 
 GRIDS = Path(__file__).resolve().parents[2] / "benchmarks" / "grids"
 BASE = {"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0]}
@@ -113,3 +114,21 @@ def test_curve_points_space_each_cells_evaluations_over_its_own_budget():
     with pytest.raises(InvalidParameterError, match="curve_points=3: expected 0 when eval_every is set"):
         Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
                         "methods": ["dm"], "curve_points": 3, "eval_every": 5})
+
+
+def test_a_grid_can_freeze_the_presets_method_settings_it_ran_against():
+    spec = {"name": "g", "preset": "cpu", "datasets": ["digits"], "ipc": [1, 10], "seeds": [0], "methods": ["dc"],
+            "variants": ["baseline"], "selection": []}
+    today = Grid.from_dict(spec).cells()
+    frozen = Grid.from_dict({**spec, "preset_methods": {"dc": {"iterations": 7, "batch_real": 5}},
+                             "preset_methods_by_ipc": {"dc": {1: {"iterations": 70}}}}).cells()
+    assert [c.run.method_options for c in frozen] == [{"iterations": 70, "batch_real": 5},
+                                                      {"iterations": 7, "batch_real": 5}]
+    assert [c.run.preset.name for c in frozen] == ["cpu", "cpu"]
+    # frozen at today's settings: the very same cells (the protocol part of the preset is untouched)
+    cpu = get_preset("cpu")
+    same = Grid.from_dict({**spec, "preset_methods": {"dc": cpu.methods["dc"]},
+                           "preset_methods_by_ipc": {"dc": cpu.methods_by_ipc["dc"]}}).cells()
+    assert [c.hash for c in same] == [c.hash for c in today]
+    with pytest.raises(InvalidParameterError, match="preset_methods_by_ipc"):
+        Grid.from_dict({**spec, "preset_methods_by_ipc": {"dc": {1: {"iterations": 70}}}})

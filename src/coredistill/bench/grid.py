@@ -47,7 +47,7 @@ from ..select import INITIALIZERS, list_initializers
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
-         "checkpoint_every", "curve_points", "curve_nets"}
+         "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options", "init_filter", "init_filter_options"}
 
@@ -153,6 +153,10 @@ class Grid:
     curve_points: int = 0
     # eval nets of each curve evaluation (None: the preset's, as the final evaluation)
     curve_nets: int | None = None
+    # the preset's method settings as this grid ran against them, for the methods named: a tuning grid compares
+    # settings against "the preset" of its day, and a later retuning of the preset must not change its cells
+    preset_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preset_methods_by_ipc: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     description: str = ""
 
     @classmethod
@@ -180,6 +184,13 @@ class Grid:
 
     def check(self, source: str = "grid") -> None:
         get_preset(self.preset)
+        for key in ("preset_methods", "preset_methods_by_ipc"):
+            for m in getattr(self, key):
+                METHODS.get(m)
+        for m in self.preset_methods_by_ipc:
+            if m not in self.preset_methods:
+                raise invalid(f"{source}.preset_methods_by_ipc", m, "a method also named in preset_methods (its "
+                              "settings at every IPC)")
         for key in ("datasets", "ipc", "seeds", "methods", "variants", "selection"):
             if not isinstance(getattr(self, key), list):
                 raise invalid(f"{source}.{key}", getattr(self, key), "a list")
@@ -211,6 +222,15 @@ class Grid:
             raise invalid(f"{source}.curve_points", self.curve_points, "0 when eval_every is set (one or the other)")
         optional(POSITIVE_INT).check(f"{source}.curve_nets", self.curve_nets)
 
+    def resolved_preset(self):
+        """The preset the cells run: the named one, with the method settings this grid froze (if any)."""
+        base = get_preset(self.preset)
+        if not self.preset_methods:
+            return base
+        by_ipc = {m: o for m, o in base.methods_by_ipc.items() if m not in self.preset_methods}
+        by_ipc.update({m: {int(k): dict(v) for k, v in o.items()} for m, o in self.preset_methods_by_ipc.items()})
+        return base.with_overrides(methods={**base.methods, **self.preset_methods}, methods_by_ipc=by_ipc)
+
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
         return [Variant.from_entry(v, "variants").name for v in self.variants]
@@ -218,20 +238,21 @@ class Grid:
     def cells(self) -> list[Cell]:
         """All cells, ordered so that the cells of every random seed of one (data set, IPC) finish close together."""
         variants = [Variant.from_entry(v, "variants") for v in self.variants]
+        preset = self.resolved_preset()
         out = []
         for dataset in self.datasets:
             for ipc in self.ipc:
                 for seed in self.seeds:
                     for name in self.selection:
-                        out.append(self._cell(dataset, ipc, seed, "none", Variant(name, name)))
+                        out.append(self._cell(preset, dataset, ipc, seed, "none", Variant(name, name)))
                     for method in self.methods:
-                        out.extend(self._cell(dataset, ipc, seed, method, v) for v in variants)
+                        out.extend(self._cell(preset, dataset, ipc, seed, method, v) for v in variants)
         return out
 
-    def _cell(self, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
+    def _cell(self, preset, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
         sampler = self.sampler if variant.sampler is None else variant.sampler
         run = RunConfig.resolve(
-            dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=self.preset,
+            dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=preset,
             seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
             sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),

@@ -1,6 +1,7 @@
 """Stored results keep their meaning: every finished cell in benchmarks/results/GRID/results.jsonl is found again
 by the hash its grid's cell has today, unless a preset's method settings were changed on purpose since (issue 19
-retunes the cpu preset): a change to how runs resolve or hash must never orphan a stored result."""
+retunes the cpu preset) and the grid did not freeze them (`preset_methods`): a change to how runs resolve or hash
+must never orphan a stored result."""
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ def test_there_are_stored_results_to_check():
 @pytest.mark.parametrize("grid_path", STORED, ids=lambda p: p.stem)
 def test_every_stored_cell_is_found_by_todays_hash(grid_path):
     done = read_results(ROOT / "results" / grid_path.stem)
-    cells = Grid.load(grid_path).cells()
+    grid = Grid.load(grid_path)
+    cells = grid.cells()
     by_hash = {c.hash: c for c in cells}
     by_place = {(c.method, c.variant, c.dataset, c.ipc, c.seed): c for c in cells}
     for h, r in done.items():
@@ -28,6 +30,7 @@ def test_every_stored_cell_is_found_by_todays_hash(grid_path):
         if c is not None:  # the stored record describes the cell that now has its hash (a variant may be renamed)
             assert (r["method"], r["dataset"], r["ipc"], r["seed"]) == (c.method, c.dataset, c.ipc, c.seed)
             continue
+        assert r["method"] not in grid.preset_methods, f"{r['method']}/{r['variant']}: its frozen settings moved"
         today = by_place.get((r["method"], r["variant"], r["dataset"], r["ipc"], r["seed"]))
         assert today is not None, f"{r['method']}/{r['variant']} {r['dataset']} ipc {r['ipc']} seed {r['seed']}: gone"
         changed = {k for k in set(r["config"]) | set(today.config) if r["config"].get(k) != today.config.get(k)}

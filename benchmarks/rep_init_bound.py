@@ -54,9 +54,8 @@ def class_rows(name: str, c: int, x: np.ndarray, ks: list[int], ms: list[int], s
                 rng = np.random.default_rng(seed)
                 centers, _, _ = coreset_centers(x, k, m, rng, iters)
                 images = x[nearest_distinct(x, centers)]
-                uni = rng.integers(0, len(x), m)
-                w = np.full(m, len(x) / m)
-                uc = lloyd(x[uni], x[uni][kmeans_pp(x[uni], k, rng, weights=w)], iters, weights=w)
+                sample, w = x[rng.integers(0, len(x), m)], np.full(m, len(x) / m)
+                uc = lloyd(sample, sample[kmeans_pp(sample, k, rng, weights=w)], iters, weights=w)
                 rows.append({"dataset": name, "class": c, "k": k, "seed": seed, "m": m,
                              "coreset_centers": kmeans_cost(x, centers) / best,
                              "coreset_images": kmeans_cost(x, images) / best,

@@ -88,8 +88,9 @@ def _lr_at(epoch: int, epochs: int, lr: float) -> float:
 
 
 # evaluate(compiled="auto") never compiles on the CPU: on a quiet machine compiled training ran at about the eager
-# path's speed, sometimes slower (benchmarks/results/throughput/eval_compiled_cpu_1thread.md; docs/throughput.md). Elsewhere it compiles evaluations that train on at least this many images in all (nets x epochs x set
-# size), so that the compilation is a small share: a first estimate, unmeasured (no GPU has been lent so far)
+# path's speed, sometimes slower (benchmarks/results/throughput/eval_compiled_cpu_1thread.md; docs/throughput.md).
+# Elsewhere it compiles evaluations that train on at least this many images in all (nets x epochs x set size), so
+# that the compilation is a small share: a first estimate, unmeasured (no GPU has been lent so far)
 COMPILE_FROM_IMAGES = 50_000
 
 
@@ -221,8 +222,8 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     to float summation order); ``"auto"`` does so when the stacked batch still fits the CPU's cache
     (:func:`stack_pays`); architectures that cannot be stacked fall back to one net after another, and the
     result says so (``mode``, ``fallback``). ``compiled=True`` compiles each net's training step (one compilation
-    for all nets of the architecture; results equal up to float tolerance); ``"auto"`` follows :func:`compile_pays` (never on
-    the CPU, where it does not pay); never for stacked nets or batch norm
+    for all nets of the architecture; results equal up to float tolerance); ``"auto"`` follows
+    :func:`compile_pays` (never on the CPU, where it does not pay); never for stacked nets or batch norm
     (``compiled`` in the result says whether it ran).
 
     >>> import torch

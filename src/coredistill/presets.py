@@ -26,10 +26,9 @@ class Preset:
     # and it changes results at float-summation level, where one net after another is bit-identical to the
     # code before it (docs/throughput.md)
     eval_ensemble: bool | str = False
-    # compile each eval net's training step (evaluate.train_net): True, False or "auto" (on the CPU, for evaluations
-    # that train on enough images to repay the one-off compilation: evaluate.COMPILE_FROM_IMAGES). Results equal
-    # the eager ones up to float rounding (a borderline test image may flip). Off in every preset until
-    # benchmarks/throughput.py on a quiet machine shows where it pays (docs/throughput.md, "Compiled evaluation")
+    # compile each eval net's training step (evaluate.train_net): True, False or "auto" (evaluate.compile_pays:
+    # never on the CPU). Results equal the eager ones up to float rounding (a borderline test image may flip). Off
+    # in every preset: on the CPU it does not pay (docs/throughput.md, "Compiled evaluation")
     eval_compiled: bool | str = False
     batch_size: int = 256
     lr: float = 0.01
@@ -118,8 +117,8 @@ _GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
 # cell of dc/dsa ran, to fit the grid's time budget; ipc 1 retuned on validation splits (below)
 _GRADIENT_MATCHING_CPU_IPC1 = {"iterations": 300, "lr_images": 0.3}
 PRESETS.register("cpu", Preset(
-    "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations (600 at ipc "
-    "10), DC/DSA 10 iterations (300 at lr_images 0.3 at ipc 1) with 5 inner epochs, real batch 64 per class",
+    "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations (600 "
+    "at ipc 10), DC/DSA 10 iterations (300 at lr_images 0.3 at ipc 1) with 5 inner epochs, real batch 64 per class",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
              "dsa": dict(_GRADIENT_MATCHING_CPU),

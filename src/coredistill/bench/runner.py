@@ -51,9 +51,10 @@ def reuse_results(cells: list, out: Path, sources: list[str | Path]) -> list[dic
     (``reused_from``) and its variant as this grid names it. Returns the copied records."""
     wanted = {c.hash: c for c in cells}
     copied: dict[str, dict[str, Any]] = {}
+    own = out.resolve()
     for source in sources:
         for path in sorted(Path(source).glob(f"**/{RESULTS}")):
-            if path.parent.resolve() == out.resolve():
+            if path.parent.resolve() == own:
                 continue
             for h, rec in read_results(path.parent).items():
                 if h in wanted and h not in copied:
@@ -214,13 +215,14 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     done = read_results(out)
+    cells = grid.cells()
     if reuse:
-        for rec in reuse_results([c for c in grid.cells() if c.hash not in done], out, list(reuse)):
+        for rec in reuse_results([c for c in cells if c.hash not in done], out, list(reuse)):
             done[rec["hash"]] = rec
             log(f"  {rec['dataset']} ipc {rec['ipc']} seed {rec['seed']} {rec['method']}/{rec['variant']}: "
                 f"{100 * rec['accuracy']:.2f}% (reused from {rec['reused_from']})")
     only = only or {}
-    todo = [c for c in grid.cells() if c.hash not in done
+    todo = [c for c in cells if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]
     specs = list({c.experts.hash: c.experts for c in todo if c.experts is not None}.values())
     threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))

@@ -20,6 +20,18 @@ def test_primal_matches_the_exact_formula_and_sums_to_effective_dof():
     assert dof == pytest.approx((eig / (eig + lam)).sum(), rel=1e-9)
 
 
+def test_primal_form_in_row_chunks_matches_the_exact_formula(monkeypatch):
+    from coredistill.select import leverage
+
+    monkeypatch.setattr(leverage, "_CHUNK", 16)  # 60 rows: three full chunks and a partial one
+    rng = np.random.default_rng(2)
+    phi = rng.normal(size=(60, 12)).astype(np.float32)
+    k = phi.astype(np.float64) @ phi.T.astype(np.float64)
+    lam = 0.7
+    direct = np.diag(k @ np.linalg.inv(k + lam * np.eye(60)))
+    assert ridge_leverage(phi, lam) == pytest.approx(direct, rel=1e-8, abs=1e-12)
+
+
 def test_default_lambda_rule_is_scale_invariant():
     rng = np.random.default_rng(1)
     phi = rng.normal(size=(50, 6))

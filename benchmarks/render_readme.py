@@ -27,7 +27,7 @@ def render(text: str, root: Path) -> str:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ("README.md", "docs/guide.md", "docs/results.md")
+DOCUMENTS = ("README.md", "docs/guide.md", "docs/results.md", "docs/throughput.md")
 
 
 def main() -> None:

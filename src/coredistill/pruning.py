@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .models.footprint import in_cache_chunks
 from .presets import Preset
 from .sampling import ScoringContext, Teacher
 
@@ -29,7 +30,7 @@ def teacher_scores(train_x: torch.Tensor, y_train: torch.Tensor, num_classes: in
     predicted = np.empty(len(y_train), dtype=np.int64)
     with torch.inference_mode():
         for s in range(0, len(y_train), batch):
-            logits = net(train_x[s:s + batch].to(device))
+            logits = in_cache_chunks(net, net, train_x[s:s + batch].to(device))
             losses[s:s + batch] = F.cross_entropy(logits, y_train[s:s + batch].to(device), reduction="none").cpu()
             predicted[s:s + batch] = logits.argmax(1).cpu()
     return losses, predicted, teacher

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from ..distributed import ClassShard
 from ..errors import invalid
 from ..models import create_model
+from ..models.footprint import in_cache_chunks
 from ..params import POSITIVE_INT, Params, one_of
 from ..registry import Registry
 from ..seeding import spawn
@@ -70,6 +71,10 @@ def _chunked(fn, images: torch.Tensor, batch_size: int, device, desc: str, progr
     return shard.combine_rows(out)
 
 
+def _embed(net: nn.Module):
+    return lambda x: in_cache_chunks(net.embed, net, x)
+
+
 FEATURES: Registry[type[FeatureSpace]] = Registry("features")  # entries register where they are defined
 
 
@@ -121,8 +126,8 @@ class RandomNetEmbeddings(FeatureSpace):
         nets = self._nets(images, seed, device)
         if allocate is not None and self.combine == "concat":
             return self._concat_into(nets, images, device, progress, shard, allocate)
-        parts = [_chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}", progress,
-                          shard) for i, net in enumerate(nets)]
+        parts = [_chunked(_embed(net), images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}",
+                          progress, shard) for i, net in enumerate(nets)]
         if self.combine == "mean":
             return np.mean(parts, axis=0).astype(np.float32)
         scale = self._scale(parts[0].shape[1])
@@ -140,7 +145,7 @@ class RandomNetEmbeddings(FeatureSpace):
             return columns
 
         for i, net in enumerate(nets):
-            part = _chunked(net.embed, images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}",
+            part = _chunked(_embed(net), images, self.batch_size, device, f"{self.name} {i + 1}/{len(nets)}",
                             progress, shard, block(i))
             part *= np.float32(self._scale(part.shape[1]))  # as the in-memory path: float32 product
         return whole[0] if whole else np.zeros((0, 0), np.float32)
@@ -175,7 +180,8 @@ class Encoder(FeatureSpace):
         was_training = module.training
         module.eval()
         try:
-            return _chunked(module, images, self.batch_size, device, "encoder", progress, shard, allocate)
+            return _chunked(lambda x: in_cache_chunks(module, module, x), images, self.batch_size, device, "encoder",
+                            progress, shard, allocate)
         finally:
             module.train(was_training)
 

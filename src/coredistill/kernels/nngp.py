@@ -18,6 +18,7 @@ from torch import nn
 from ..params import POSITIVE, POSITIVE_INT
 
 from ..models import create_model
+from ..models.footprint import in_cache_chunks
 from ..seeding import spawn, torch_generator
 from .base import KERNELS, Kernel
 
@@ -66,7 +67,7 @@ class NNGPRandomFeatures(Kernel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if not self._nets:
             raise RuntimeError("NNGPRandomFeatures.resample(seed) must run before features()")
-        parts = [net.embed(x) for net in self._nets]
+        parts = [in_cache_chunks(net.embed, net, x) for net in self._nets]
         return torch.cat(parts, 1) / math.sqrt(len(parts) * parts[0].shape[1])
 
     def kernel(self, x, y):

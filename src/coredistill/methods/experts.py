@@ -30,6 +30,7 @@ from ..augment import DSA
 from ..errors import CheckpointError, invalid
 from ..params import POSITIVE_INT
 from ..models import create_model
+from ..models.footprint import in_cache_chunks
 from ..sampling import BatchSampler, ScoringContext, create_sampler
 from ..seeding import spawn, torch_generator
 from .checkpoint import differing_keys
@@ -53,7 +54,7 @@ class _CurrentNet:
             was = self.net.training
             self.net.eval()
             with torch.inference_mode():
-                out = self.net(x)
+                out = in_cache_chunks(self.net, self.net, x)
             self.net.train(was)
             return out
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .base import has_batch_norm
+
 # Budget for the largest activation of a chunk. A training step keeps several activations of that size alive,
 # so this is a fraction of a last-level cache share; chosen by measuring chunk sizes (benchmarks/throughput.py).
 CACHE_BUDGET_BYTES = 8 * 2**20
@@ -60,3 +62,18 @@ def cache_chunk(model: nn.Module, unknown: int, budget: int = CACHE_BUDGET_BYTES
     per_image = max(per_image, 1)
     n = max(1, budget // per_image)
     return int(min(hi, max(lo, 1 << (n.bit_length() - 1))))
+
+
+def in_cache_chunks(fn, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``fn(x)`` computed in :func:`cache_chunk`-sized row chunks of ``model`` on the CPU, concatenated (one call
+    elsewhere, or for a model whose batch norm is in training mode, where the chunks' statistics would differ).
+
+    For the forward passes of nets that see many images at once (feature extraction, scoring, a kernel's random
+    nets); per-sample layers compute each row the same way whatever the chunk.
+    """
+    if x.device.type != "cpu" or (model.training and has_batch_norm(model)):
+        return fn(x)
+    chunk = cache_chunk(model, unknown=len(x))
+    if len(x) <= chunk:
+        return fn(x)
+    return torch.cat([fn(x[s:s + chunk]) for s in range(0, len(x), chunk)])

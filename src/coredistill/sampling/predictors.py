@@ -12,6 +12,7 @@ import torch
 from ..params import LEARNING_RATE, POSITIVE_INT
 from ..evaluate import train_net
 from ..models import create_model
+from ..models.footprint import in_cache_chunks
 from ..params import Params
 from ..registry import Registry
 from .base import Predict, Predictor, ScoringContext  # noqa: F401  (Predictor: the protocol, re-exported)
@@ -47,7 +48,7 @@ class ProxyNet(Params):
 
         def predict(x: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():
-                return net(x)
+                return in_cache_chunks(net, net, x)
 
         return predict
 

@@ -21,6 +21,7 @@ from ..data.paths import data_dir
 from ..errors import invalid
 from ..evaluate import train_net
 from ..models import create_model
+from ..models.footprint import in_cache_chunks
 from ..params import LEARNING_RATE, POSITIVE_INT, Params
 from ..seeding import torch_generator
 from .base import Predict, ScoringContext
@@ -86,7 +87,7 @@ class Teacher(Params):
 
         def predict(x: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():
-                return net(x)
+                return in_cache_chunks(net, net, x)
 
         return predict
 

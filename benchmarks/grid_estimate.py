@@ -13,8 +13,9 @@ finished grid's cells is re-run twice *at the same time*, one process with the o
         benchmarks/results/throughput/methods_mtt_cpu_1thread.md
 
 Per re-timed cell: accuracies (stored, old code today, new code today) and the phases' seconds. The whole grid is
-re-estimated phase by phase: each stored cell's distillation and evaluation seconds are scaled by the ratio new /
-old measured on the re-timed cells of the same method and IPC. A method with no re-timed cell takes its
+re-estimated phase by phase: each stored cell's selection, distillation and evaluation seconds are scaled by the
+ratio new / old measured on the re-timed cells of the same method and IPC (selection: on those whose selection
+took at least a second, i.e. that ran a feature-based initializer; else unchanged). A method with no re-timed cell takes its
 distillation ratio from ``--iteration-ratios`` (the throughput benchmark's per-iteration before/after) and its
 evaluation ratio from the re-timed cells of the same IPC.
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from coredistill.table import format_table
 
-PHASES = ("distill_s", "eval_s")
+PHASES = ("select_s", "distill_s", "eval_s")
 
 
 def load(folder: Path) -> dict[str, dict]:
@@ -69,13 +70,16 @@ def main() -> None:
         diff = max(abs(x - y) for x, y in zip(o["accuracies"], n["accuracies"]))
         pct = lambda accs: " / ".join(f"{100 * v:.2f}" for v in accs)  # noqa: E731
         for phase in PHASES:
-            ratios[(n["method"], n["ipc"])][phase].append(n[phase] / max(o[phase], 1e-9))
+            if phase != "select_s" or o[phase] >= 1.0:
+                ratios[(n["method"], n["ipc"])][phase].append(n[phase] / max(o[phase], 1e-9))
         rows.append([n["method"], n["ipc"], n["variant"], h, pct(stored[h]["accuracies"]), pct(o["accuracies"]),
                      "identical" if same else f"{pct(n['accuracies'])} (max diff {100 * diff:.2f})",
-                     f"{o['distill_s']:.1f} → {n['distill_s']:.1f}", f"{o['eval_s']:.1f} → {n['eval_s']:.1f}",
+                     f"{o['select_s']:.1f} → {n['select_s']:.1f}", f"{o['distill_s']:.1f} → {n['distill_s']:.1f}",
+                     f"{o['eval_s']:.1f} → {n['eval_s']:.1f}",
                      f"{core_seconds(o):.0f} → {core_seconds(n):.0f}"])
     lines = [format_table(["method", "ipc", "variant", "hash", "stored acc % (3 nets)", "old code today",
-                           "new code today", "distill s old → new", "eval s old → new", "core-s old → new"], rows)]
+                           "new code today", "select s old → new", "distill s old → new", "eval s old → new",
+                           "core-s old → new"], rows)]
     if missing:
         lines.append(f"\n{len(missing)} re-timed cell(s) have no stored record (a changed hash): {', '.join(missing)}")
     per_iter = iteration_ratios(a.iteration_ratios)
@@ -88,20 +92,22 @@ def main() -> None:
         r = ratios.get(key)
         if r:
             rd, re_, source = statistics.median(r["distill_s"]), statistics.median(r["eval_s"]), "re-timed cells"
+            rs = statistics.median(r["select_s"]) if r["select_s"] else 1.0
         else:
-            rd = per_iter.get(o["method"], 1.0)
+            rd, rs = per_iter.get(o["method"], 1.0), 1.0
             re_ = statistics.median(by_ipc_eval[o["ipc"]]) if by_ipc_eval[o["ipc"]] else 1.0
             source = ("distill: per-iteration ratio" if o["method"] in per_iter else "distill: unchanged (no ratio)") \
                 + f"; eval: re-timed cells of IPC {o['ipc']}"
         # the phases' shares of the cell's wall time, applied to its core-seconds (wall and CPU time differ
         # under contention)
         total = core_seconds(o)
-        saved = total * (o["distill_s"] * (1 - rd) + o["eval_s"] * (1 - re_)) / max(o["wall_s"], 1e-9)
+        saved = total * (o["select_s"] * (1 - rs) + o["distill_s"] * (1 - rd) + o["eval_s"] * (1 - re_)) / max(
+            o["wall_s"], 1e-9)
         g = groups[key]
         g[0] += 1
         g[1] += total
         g[2] += max(total - saved, 0.0)
-        g[3] = f"{source} (distill x{rd:.2f}, eval x{re_:.2f})"
+        g[3] = f"{source} (distill x{rd:.2f}, eval x{re_:.2f}" + (f", select x{rs:.2f})" if rs != 1.0 else ")")
     est = [[m, ipc, g[0], f"{g[1] / 3600:.2f}", f"{g[2] / 3600:.2f}", g[3]] for (m, ipc), g in sorted(
         groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     before, after = sum(g[1] for g in groups.values()), sum(g[2] for g in groups.values())

@@ -118,13 +118,14 @@ _GRADIENT_MATCHING_CPU = {"iterations": 10, "batch_real": 64, "inner_loop": 5}
 _GRADIENT_MATCHING_CPU_IPC1 = {"iterations": 300, "lr_images": 0.3}
 PRESETS.register("cpu", Preset(
     "cpu", "CPU-sized: ConvNet-3 width 32, 3 eval nets, 300 epochs, no eval augmentation; DM 200 iterations (600 "
-    "at ipc 10), DC/DSA 10 iterations (300 at lr_images 0.3 at ipc 1) with 5 inner epochs, real batch 64 per class",
+    "at ipc 10), DC/DSA 10 iterations (300 at lr_images 0.3 at ipc 1) with 5 inner epochs, real batch 64 per class; "
+    "RFAD 300 iterations at lr_images 0.03 (0.1 at ipc 1)",
     model_options={"width": 32}, eval_nets=3, eval_epochs=300, eval_epochs_dsa=300, eval_dsa=False,
     methods={"dm": {"iterations": 200, "batch_real": 64}, "dc": dict(_GRADIENT_MATCHING_CPU),
              "dsa": dict(_GRADIENT_MATCHING_CPU),
-             # a 100x shorter run than RFAD's 10,000 steps: lr 10x RFAD's so the images move (set a priori);
-             # 32 real per class keeps an iteration at ~0.6 s on one core (timed: 1.3 s with 64, IPC 10, MNIST)
-             "rfad": {"iterations": 100, "batch_real": 32, "lr_images": 0.01,
+             # far shorter than RFAD's 10,000 steps, with larger image steps (per ipc, below) so the images move;
+             # 32 real images per class halves an iteration's cost against 64
+             "rfad": {"iterations": 300, "batch_real": 32, "lr_images": 0.03,
                       "kernel_options": {"num_models": 2, "width": 64}},
              "kip": {"iterations": 200, "batch_real": 64},
              "mtt": {"iterations": 200, "syn_steps": 10, "expert_epochs": 2, "max_start_epoch": 4}},
@@ -135,9 +136,10 @@ PRESETS.register("cpu", Preset(
     samplers={"relative-loss": {"pool": 128}},
     # chosen on the MNIST and Fashion-MNIST validation splits (issue 19; benchmarks/grids/tune-*.yaml): dm at ipc 10
     # 600 iterations (200 cleared herding by less than the point asked on MNIST); dc/dsa at ipc 1 300 iterations at
-    # lr_images 0.3 (100 at the papers' 0.1 lost to herding on MNIST)
+    # lr_images 0.3 (100 at the papers' 0.1 lost to herding on MNIST); rfad 300 iterations at lr_images 0.1 at ipc 1
+    # and 0.03 at ipc 10 (the first preset's 100 at 0.01 hardly moved the images)
     methods_by_ipc={"dc": {1: dict(_GRADIENT_MATCHING_CPU_IPC1)}, "dsa": {1: dict(_GRADIENT_MATCHING_CPU_IPC1)},
-                    "dm": {10: {"iterations": 600}}}))
+                    "dm": {10: {"iterations": 600}}, "rfad": {1: {"lr_images": 0.1}}}))
 _GRADIENT_MATCHING_TINY = {"iterations": 2, "batch_real": 16, "inner_loop": 1}
 PRESETS.register("tiny", Preset(
     "tiny", "seconds: ConvNet-3 width 32, 2 eval nets, 100 epochs; a few distillation iterations on batches of "

@@ -129,10 +129,9 @@ PRESETS.register("cpu", Preset(
                       "kernel_options": {"num_models": 2, "width": 64}},
              "kip": {"iterations": 200, "batch_real": 64},
              "mtt": {"iterations": 200, "syn_steps": 10, "expert_epochs": 2, "max_start_epoch": 4}},
-    # 6 epochs: the fewest that the cpu mtt setting needs (max_start_epoch 4 + expert_epochs 2); ~40 s per
-    # epoch of MNIST on one core
+    # 6 epochs: the fewest that the cpu mtt setting needs (max_start_epoch 4 + expert_epochs 2)
     experts={"epochs": 6, "lr": 0.01, "batch_size": 256, "dsa": False},
-    # measured (2 cores, DM, MNIST, IPC 10): scoring 19 % of distillation with a pool of 256, 13 % with 128
+    # a smaller pool than the sampler's default keeps scoring a small share of a short run's distillation
     samplers={"relative-loss": {"pool": 128}},
     # chosen on the MNIST and Fashion-MNIST validation splits (issue 19; benchmarks/grids/tune-*.yaml): dm at ipc 10
     # 600 iterations (200 cleared herding by less than the point asked on MNIST); dc/dsa at ipc 1 300 iterations at

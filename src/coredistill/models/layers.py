@@ -9,8 +9,8 @@ from torch.nn import functional as F
 
 from ..registry import Registry
 
-# above this input size the depthwise-convolution pooling is no faster than avg_pool2d (measured crossover
-# between 24 and 32 MiB on the development CPU, forward and backward)
+# above this input size the depthwise-convolution pooling is no faster than avg_pool2d (the crossover measured
+# on the development CPU, forward and backward: docs/throughput.md)
 CONV_POOL_MAX_BYTES = 24 * 2**20
 
 # A norm factory takes (channels, spatial_shape) — layer norm needs the shape.

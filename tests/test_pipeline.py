@@ -112,6 +112,26 @@ def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path
     assert "prune" not in plain.identity()  # runs without pruning keep their hashes
 
 
+def test_static_pruning_by_el2n_at_an_early_epoch(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    y = digits.y_train.clone()
+    planted = np.flatnonzero(y.numpy() == 1)[:3]
+    y[torch.from_numpy(planted)] = 0
+    noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
+                         allow_flip=False)
+    options = {"score": "el2n", "epochs": 2, "lr": 0.05}
+    res = distill(noisy, ipc=2, preset="tiny", prune=0.05, prune_options=options, evaluate_with=(), progress=False)
+    pruned = res.manifest["dataset"]["pruned"]
+    assert pruned["score"] == "el2n" and pruned["teacher"]["epochs"] == 2
+    assert set(planted.tolist()) <= set(pruned["dropped_indices"])
+    assert pruned["mean_loss_dropped"] <= 2 ** 0.5  # EL2N is at most the distance between two one-hot vectors
+    cross_entropy = RunConfig.resolve("digits", 2, preset="tiny", prune=0.05, prune_options={"epochs": 2, "lr": 0.05})
+    assert RunConfig.resolve("digits", 2, preset="tiny", prune=0.05, prune_options=options).hash != cross_entropy.hash
+    with pytest.raises(InvalidParameterError, match="score"):
+        distill(noisy, ipc=2, preset="tiny", prune=0.05, prune_options={"score": "forgetting"}, evaluate_with=(),
+                progress=False)
+
+
 def test_teacher_correct_filter_chooses_initial_images_the_teacher_gets_right(digits, tmp_path, monkeypatch):
     """init_filter="teacher-correct": every initial image is one the teacher classifies correctly (mislabelled
     images planted in the train split are never chosen, even by an initializer that would favour them), the

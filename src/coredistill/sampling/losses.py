@@ -32,10 +32,17 @@ def margin(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.relu(1 - (true - other))
 
 
+def el2n(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """EL2N, ||softmax(f(x)) − onehot(y)||₂ (Paul, Ganguli & Dziugaite, NeurIPS'21): from a network trained only a
+    few epochs, a difficulty score that ranks examples early in training; in [0, √2]."""
+    return (F.softmax(logits, 1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)).norm(dim=1)
+
+
 LOSSES: Registry[PerExampleLoss] = Registry("loss")
 LOSSES.register("cross-entropy", cross_entropy)
 LOSSES.register("squared-error", squared_error)
 LOSSES.register("margin", margin)
+LOSSES.register("el2n", el2n)
 
 
 def resolve_loss(loss: str | PerExampleLoss) -> PerExampleLoss:

@@ -102,3 +102,26 @@ def test_distill_with_relative_loss_sampler_plots_and_show(capsys, tmp_path):
     code, _, err = _run(capsys, "distill", "--ipc", "1", "--method", "dm", "--sampler", "relative-loss",
                         "--sampler-opt", "beta=2", "--preset", "tiny", "--out", str(tmp_path / "bad"))
     assert code == 2 and "beta=2: expected a number in [0, 1]" in err and not (tmp_path / "bad").exists()
+
+
+def test_difficulty_command_scores_every_train_image(capsys, tmp_path, monkeypatch, digits):
+    import numpy as np
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path / "data"))  # the teacher's cache
+    out = tmp_path / "difficulty"
+    code, printed, _ = _run(capsys, "difficulty", "--dataset", "digits", "--score", "el2n", "--teacher-opt",
+                            "epochs=3", "--teacher-opt", "lr=0.05", "--preset", "tiny", "--quiet", "--out", str(out))
+    assert code == 0 and "mean el2n" in printed
+    scores, predicted = np.load(out / "scores.npy"), np.load(out / "predicted.npy")
+    labels = digits.y_train.numpy()
+    assert scores.shape == predicted.shape == labels.shape
+    assert (scores >= 0).all() and (scores <= 2 ** 0.5 + 1e-6).all()
+    # a misclassified image puts at most half its mass on its label: its EL2N is at least 1/2
+    assert (scores[predicted != labels] >= 0.5 - 1e-6).all()
+    assert (predicted == labels).mean() > 0.5  # the teacher learned something
+    assert "teacher wrong %" in (out / "summary.md").read_text()
+    assert (out / "scores.png").is_file() and (out / "hardest.png").is_file()
+    assert list((tmp_path / "data" / "teachers").glob("teacher-*.pt"))  # cached for the runs that prune by it
+    with pytest.raises(SystemExit):  # not a score: argparse names the choices
+        main(["difficulty", "--dataset", "digits", "--score", "forgetting", "--out", str(out)])
+    assert "el2n" in capsys.readouterr().err

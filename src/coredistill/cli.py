@@ -192,6 +192,46 @@ def _write_score_plots(result, ds, folder: Path) -> None:
           "(per class: most important | least important)")
 
 
+def cmd_difficulty(args: argparse.Namespace) -> int:
+    """Every train image's difficulty by a teacher (cached), per-class statistics, and the scores' plots."""
+    import numpy as np
+
+    from .atomic import write_text, write_with
+    from .device import resolve_device
+    from .pipeline import prepare
+    from .plots import importance_grid, score_histogram
+    from .presets import get_preset
+    from .pruning import teacher_scores
+    from .table import format_table
+
+    ds = _load_data(args.dataset, args.path, _options(args.data_opt, "--data-opt"))
+    options = {**_options(args.teacher_opt, "--teacher-opt"), "score": args.score}
+    data = prepare(ds, args.zca)
+    scores, predicted, teacher = teacher_scores(data.train_x, ds.y_train, ds.num_classes,
+                                                get_preset(args.preset or "cpu"), data.identity,
+                                                resolve_device(args.device), options)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = ds.y_train.numpy()
+    write_with(out / "scores.npy", lambda f: np.save(f, scores))
+    write_with(out / "predicted.npy", lambda f: np.save(f, predicted))
+    rows = []
+    for c in range(ds.num_classes):
+        s = scores[labels == c]
+        rows.append([ds.class_names[c] if ds.class_names else c, len(s), f"{s.mean():.4f}", f"{np.median(s):.4f}",
+                     f"{s.max(initial=0.0):.4f}", f"{100 * np.mean(predicted[labels == c] != c):.2f}"])
+    table = format_table(["class", "images", f"mean {args.score}", "median", "max", "teacher wrong %"], rows)
+    write_text(out / "summary.md", f"{ds.name} train split, teacher {teacher.options()}, score {args.score}\n\n"
+                                   f"{table}\n")
+    print(table)
+    title = f"teacher {args.score} on {ds.name}"
+    print(f"wrote {score_histogram(scores, labels, out / 'scores.png', title=title)}")
+    print(f"wrote {importance_grid(ds.train_float(), scores, labels, out / 'hardest.png', class_names=ds.class_names)}"
+          " (per class: hardest | easiest)")
+    print(f"wrote {out / 'scores.npy'} (one score per train image, in the train split's order)")
+    return 0
+
+
 def _print_metrics(metrics: dict[str, EvalResult]) -> None:
     from .table import format_table, pct
 
@@ -338,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import list_models
     from .presets import PRESETS
     from .released import LABEL_MODES, list_layouts
-    from .sampling import list_samplers
+    from .sampling import LOSSES, list_samplers
     from .select import list_initializers
 
     parser = argparse.ArgumentParser(prog="coredistill", description=__doc__)
@@ -440,6 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     run_args(p, "kmeans-sensitivity")
     p.add_argument("--plots", metavar="DIR", help="also write a score histogram and the most/least important images")
     p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("difficulty", help="score every train image by a teacher (a net trained on the train split, "
+                       "cached): per-class statistics, plots, scores.npy")
+    data_args(p)
+    p.add_argument("--score", default="cross-entropy", choices=list(LOSSES),
+                   help="per-example score of the teacher's logits (el2n with a few epochs: EL2N at an early epoch)")
+    p.add_argument("--teacher-opt", action="append", metavar="KEY=VALUE", help="teacher option, e.g. epochs=2")
+    p.add_argument("--zca", type=float, nargs="?", const=0.1, default=None, metavar="EPS",
+                   help="score ZCA-whitened images (as a run with --zca sees them)")
+    p.add_argument("--out", required=True, help="folder for scores.npy, predicted.npy, summary.md and the plots")
+    common(p)
+    p.set_defaults(func=cmd_difficulty)
 
     p = sub.add_parser("evaluate", help="train fresh nets on a saved set and test them")
     p.add_argument("artifact")

@@ -92,13 +92,20 @@ def test_curve_nets_trains_fewer_nets_along_the_curve_only(digits, monkeypatch):
     assert RunConfig.resolve("digits", 1, method="dm", preset="tiny", curve_nets=1).hash == plain.hash
 
 
-def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path, monkeypatch):
-    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+def _planted_mislabels(digits, count: int):
+    """digits with ``count`` "1"s labelled 0 (the hardest images of class 0 for any teacher), and their indices."""
     y = digits.y_train.clone()
-    planted = np.flatnonzero(y.numpy() == 1)[:3]
-    y[torch.from_numpy(planted)] = 0  # three "1"s labelled 0: the hardest of class 0 for any teacher
+    planted = np.flatnonzero(y.numpy() == 1)[:count]
+    y[torch.from_numpy(planted)] = 0
     noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
                          allow_flip=False)
+    return noisy, planted
+
+
+def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    noisy, planted = _planted_mislabels(digits, 3)
+    y = noisy.y_train
     res = distill(noisy, ipc=2, preset="tiny", prune=0.05, prune_options={"epochs": 5, "lr": 0.05},
                   evaluate_with=(), progress=False)
     pruned = res.manifest["dataset"]["pruned"]
@@ -114,11 +121,7 @@ def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path
 
 def test_static_pruning_by_el2n_at_an_early_epoch(digits, tmp_path, monkeypatch):
     monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
-    y = digits.y_train.clone()
-    planted = np.flatnonzero(y.numpy() == 1)[:3]
-    y[torch.from_numpy(planted)] = 0
-    noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
-                         allow_flip=False)
+    noisy, planted = _planted_mislabels(digits, 3)
     options = {"score": "el2n", "epochs": 2, "lr": 0.05}
     res = distill(noisy, ipc=2, preset="tiny", prune=0.05, prune_options=options, evaluate_with=(), progress=False)
     pruned = res.manifest["dataset"]["pruned"]
@@ -139,11 +142,8 @@ def test_teacher_correct_filter_chooses_initial_images_the_teacher_gets_right(di
     import coredistill.pruning as pruning
 
     monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
-    y = digits.y_train.clone()
-    planted = np.flatnonzero(y.numpy() == 1)[:20]
-    y[torch.from_numpy(planted)] = 0
-    noisy = ImageDataset("digits", digits.x_train, y, digits.x_test, digits.y_test, digits.class_names,
-                         allow_flip=False)
+    noisy, planted = _planted_mislabels(digits, 20)
+    y = noisy.y_train
     options = {"epochs": 5, "lr": 0.05}
     res = distill(noisy, ipc=5, preset="tiny", init="k-center", init_filter="teacher-correct",
                   init_filter_options=options, evaluate_with=(), progress=False)

@@ -27,6 +27,17 @@ def test_hash_ignores_the_presets_wording_but_not_its_evaluation():
     assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, weight_decay=0.0)).hash != base
 
 
+def test_a_per_data_set_evaluation_setting_hashes_only_the_runs_own_entry():
+    tiny = PRESETS.get("tiny")
+    base = RunConfig.resolve("digits", 1, method="dm", preset=tiny).hash
+    elsewhere = replace(tiny, eval_augment={"mnist": "crop_scale_rotate"})
+    assert RunConfig.resolve("digits", 1, method="dm", preset=elsewhere).hash == base  # presets before it: same
+    here = replace(tiny, eval_augment={"digits": "crop_scale_rotate"})
+    assert RunConfig.resolve("digits", 1, method="dm", preset=here).hash != base
+    assert RunConfig.resolve("digits", 1, method="dm", preset=here).identity()["preset"]["eval_augment"] == \
+        "crop_scale_rotate"
+
+
 @pytest.mark.parametrize("change", [{"seed": 1}, {"ipc": 2}, {"init": "herding"}, {"sampler": "relative-loss"},
                                     {"method_options": {"iterations": 9}}, {"init_options": {"coreset_size": 50}},
                                     {"features": "pixels"}, {"zca_eps": 0.1}, {"eval_every": 2},

@@ -37,6 +37,22 @@ def test_more_data_helps_and_dsa_runs(digits_real):
     assert r_dsa.dsa and r_dsa.mean > 0.2
 
 
+def test_per_image_augmentation_trains_only_without_dsa_and_is_recorded(digits_real):
+    x, y, tx, ty = digits_real
+    idx = _ipc_subset(y, 2)
+    kw = dict(num_classes=10, preset="tiny", nets=1, epochs=20, seed=1, progress=False)
+    plain = evaluate(x[idx], y[idx], tx, ty, **kw)
+    aug = evaluate(x[idx], y[idx], tx, ty, augment_without_dsa="crop_scale_rotate", **kw)
+    assert plain.augment is None and aug.augment == "crop_scale_rotate" and not aug.dsa
+    assert aug.accuracies != plain.accuracies  # the nets saw other images
+    assert evaluate(x[idx], y[idx], tx, ty, augment_without_dsa="crop_scale_rotate", **kw).accuracies == \
+        aug.accuracies
+    with_dsa = evaluate(x[idx], y[idx], tx, ty, dsa=True, augment_without_dsa="crop_scale_rotate", **kw)
+    assert with_dsa.dsa and with_dsa.augment is None
+    with pytest.raises(InvalidParameterError, match="strategy='flip'"):
+        evaluate(x[idx], y[idx], tx, ty, augment_without_dsa="flip", **kw)
+
+
 def test_soft_labels_and_cross_architecture(digits_real):
     x, y, tx, ty = digits_real
     idx = _ipc_subset(y, 5)

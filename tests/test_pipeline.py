@@ -72,6 +72,30 @@ def test_evaluation_augmentation_never_flips_digits(digits, monkeypatch):
     assert len(seen) == 3 and all(s is not None and "flip" not in s for s in seen)
 
 
+def test_a_set_evaluated_without_dsa_trains_under_its_data_sets_per_image_augmentation(digits, monkeypatch):
+    # the field's DC protocol: a preset names a per-image augmentation per data set; it reaches every evaluation of
+    # a run evaluated without DSA (curve, final, re-evaluation) and is recorded; other data sets train without it
+    import coredistill.pipeline as pipeline
+
+    seen = []
+    real_evaluate = pipeline.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs.get("dsa"), kwargs.get("augment_without_dsa")))
+        return real_evaluate(*args, **{**kwargs, "epochs": 1, "nets": 1})
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
+    p = get_preset("tiny").with_overrides(eval_augment={"digits": "crop_rotate"})
+    art = distill(digits, ipc=1, method="dc", preset=p, iterations=2, eval_every=1, progress=False)
+    assert art.record.result.augment == "crop_rotate"
+    assert art.manifest["preset"]["eval_augment"] == {"digits": "crop_rotate"}
+    evaluate_artifact(art, digits, preset=p, progress=False)
+    assert seen == [(False, "crop_rotate")] * 3
+    other = get_preset("tiny").with_overrides(eval_augment={"mnist": "crop_rotate"})
+    art = distill(digits, ipc=1, method="dc", preset=other, iterations=1, progress=False)
+    assert art.record.result.augment is None
+
+
 def test_curve_nets_trains_fewer_nets_along_the_curve_only(digits, monkeypatch):
     import coredistill.pipeline as pipeline
     from coredistill.config import RunConfig

@@ -30,3 +30,12 @@ def test_preset_sampler_defaults_reach_the_sampler_and_explicit_options_win(digi
                 progress=False, sampler_options={"pool": 30, "predictor_options": {"epochs": 1}})
     assert r.manifest["sampler"]["options"]["pool"] == 30
     assert get_preset("cpu").sampler_options("relative-loss") == {"pool": 128}
+
+
+def test_the_field_protocols_augment_mnist_alone_without_dsa_and_the_cpu_preset_nothing():
+    # VICO-UoE/DatasetCondensation get_daparam: 'crop_scale_rotate' for MNIST, no augmentation for other data sets
+    for name in ("paper", "reproduce"):
+        p = get_preset(name)
+        assert p.augment_without_dsa("mnist") == "crop_scale_rotate", name
+        assert p.augment_without_dsa("fashion-mnist") is None, name
+    assert get_preset("cpu").eval_augment == {} and get_preset("tiny").eval_augment == {}

@@ -29,11 +29,19 @@ _METHOD_FIELDS = ("methods", "methods_by_ipc", "samplers", "experts")
 # preset fields that change no result (beyond float summation order, as the thread count): rewording a
 # description or training the eval nets stacked must not invalidate finished runs
 _DOC_FIELDS = ("description", "eval_ensemble", "eval_compiled", "citations")
+# per-data-set evaluation settings: a run hashes its own data set's entry, and none when there is none (so that the
+# field's arrival changed no stored run's hash)
+_PER_DATASET_FIELDS = ("eval_augment",)
 
 
-def preset_identity(preset: Preset) -> dict[str, Any]:
-    """The evaluation part of a preset that a run's result depends on."""
-    return {k: v for k, v in preset.to_dict().items() if k not in _METHOD_FIELDS + _DOC_FIELDS}
+def preset_identity(preset: Preset, dataset: str) -> dict[str, Any]:
+    """The evaluation part of a preset that a run on ``dataset`` depends on."""
+    ident = {k: v for k, v in preset.to_dict().items()
+             if k not in _METHOD_FIELDS + _DOC_FIELDS + _PER_DATASET_FIELDS}
+    for k in _PER_DATASET_FIELDS:
+        if getattr(preset, k).get(dataset) is not None:
+            ident[k] = getattr(preset, k)[dataset]
+    return ident
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,7 @@ class RunConfig:
         ident = {"dataset": self.dataset, "dataset_options": self.dataset_options, "ipc": self.ipc,
                  "seed": self.seed, "method": self.method, "method_options": self.method_options, "init": self.init,
                  "sampler": self.sampler, "sampler_options": self.sampler_options,
-                 "preset": preset_identity(self.preset), "eval_every": self.eval_every, "zca_eps": self.zca_eps,
+                 "preset": preset_identity(self.preset, self.dataset), "eval_every": self.eval_every, "zca_eps": self.zca_eps,
                  "experts": None if self.experts is None else self.experts.identity()}
         if self.init_options:
             ident["init_options"] = self.init_options

@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .augment import DSA, default_strategy
+from .augment import DSA, PerImageAugment, default_strategy
 from .device import resolve_device
 from .distributed import current_shard, gather_by_index
 from .errors import invalid
@@ -44,6 +44,7 @@ class EvalResult:
     mode: str = "sequential"
     fallback: str | None = None
     compiled: bool = False  # each net's training step ran through one torch.compile (models.compiled)
+    augment: str | None = None  # the per-image augmentation's strategy, when the nets trained under it (no DSA)
 
     @property
     def mean(self) -> float:
@@ -115,10 +116,12 @@ def _batch_loss(loss_of, xb: torch.Tensor, yb: torch.Tensor, chunk: int) -> None
 
 
 def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-              momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256, augment: DSA | None = None,
+              momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256,
+              augment: DSA | PerImageAugment | None = None,
               generator: torch.Generator, progress: tqdm | None = None, compiled: bool = False) -> torch.nn.Module:
     """The protocol's training: SGD with momentum and weight decay, lr x0.1 at half the epochs, cross-entropy
-    (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional per-image DSA.
+    (hard or soft labels), reshuffled mini-batches drawn from ``generator``, optional augmentation with per-image
+    draws (DSA, or the field's plain :class:`~coredistill.augment.PerImageAugment`).
     ``compiled=True`` runs forward and backward through one compilation per architecture
     (:func:`~coredistill.models.compiled.compiled_call`; same draws, results equal up to float tolerance).
 
@@ -154,7 +157,7 @@ def train_net(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoch
 
 def train_stacked(nets: Sequence[torch.nn.Module], x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
                   momentum: float = 0.9, weight_decay: float = 5e-4, batch_size: int = 256,
-                  augment: DSA | None = None, generators: Sequence[torch.Generator],
+                  augment: DSA | PerImageAugment | None = None, generators: Sequence[torch.Generator],
                   progress: tqdm | None = None) -> StackedNets:
     """:func:`train_net` for several nets at once, as one :class:`~coredistill.models.stacked.StackedNets`.
 
@@ -211,13 +214,15 @@ def stack_pays(net: torch.nn.Module, nets: int, batch: int, device: torch.device
 def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor, *,
              num_classes: int, model: str = "ConvNet", preset: str | Preset = "cpu", nets: int | None = None,
              epochs: int | None = None, dsa: bool | None = None, dsa_strategy: str | None = None,
-             lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
+             augment_without_dsa: str | None = None, lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
              ensemble: bool | str | None = None, compiled: bool | str | None = None,
              progress: bool = True) -> EvalResult:
     """Train ``nets`` fresh ``model`` nets on ``(images, labels)`` and test each on the test set.
 
     Images of both sets must be in the same (normalized, possibly ZCA-whitened) space. ``preset`` supplies
-    every default; explicit arguments override it. ``ensemble=True`` trains the nets as one stacked model
+    every default; explicit arguments override it. Nets that train without DSA train under
+    ``augment_without_dsa`` when given: a :class:`~coredistill.augment.PerImageAugment` strategy (the field's DC
+    evaluation of MNIST: ``"crop_scale_rotate"``, :meth:`Preset.augment_without_dsa`). ``ensemble=True`` trains the nets as one stacked model
     (:func:`train_stacked`: the same per-net seeds, shuffling, augmentation and optimizer state, results equal up
     to float summation order); ``"auto"`` does so when the stacked batch still fits the CPU's cache
     (:func:`stack_pays`); architectures that cannot be stacked fall back to one net after another, and the
@@ -247,7 +252,9 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     x, y = images.detach().float().to(dev), labels.detach().to(dev)
     y = y.long() if y.ndim == 1 else y.float()
     tx, ty = test_images.float().to(dev), test_labels.long().to(dev)
-    augment = DSA(strategy=dsa_strategy or default_strategy(True)) if use_dsa else None
+    plain = None if use_dsa or not augment_without_dsa else augment_without_dsa
+    augment = DSA(strategy=dsa_strategy or default_strategy(True)) if use_dsa else (
+        PerImageAugment(plain) if plain else None)
     options = p.model_options if model == p.model else {}
     ensemble = p.eval_ensemble if ensemble is None else ensemble
     if ensemble not in (True, False, "auto"):
@@ -283,4 +290,5 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     gathered = gather_by_index(local, shard)
     accs = [gathered[i] for i in range(len(seeds))]
     return EvalResult(model, accs, epochs, use_dsa, p.name, time.perf_counter() - start, seeds,
-                      mode="ensembled" if stacked else "sequential", fallback=fallback, compiled=compiled)
+                      mode="ensembled" if stacked else "sequential", fallback=fallback, compiled=compiled,
+                      augment=plain)

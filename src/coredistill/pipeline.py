@@ -234,11 +234,13 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
                   shard=current_shard())
     eval_dsa = p.eval_dsa and learner.eval_dsa
     eval_strategy = default_strategy(dataset.allow_flip)  # no flips for digits, in evaluation too
+    eval_plain = p.augment_without_dsa(config.dataset)  # the name the run hashes it by
 
     def evaluate_during(images: torch.Tensor, iteration: int) -> float:
         return evaluate(images, y_train[idx], data.test_x, dataset.y_test, num_classes=dataset.num_classes,
                         model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
-                        seed=seeds["eval"] + iteration, device=dev, nets=config.curve_nets, progress=False).mean
+                        augment_without_dsa=eval_plain, seed=seeds["eval"] + iteration, device=dev,
+                        nets=config.curve_nets, progress=False).mean
 
     # what a checkpoint must match: the run, the data's content, and every option with the code's defaults; an
     # expert buffer the run built is matched by its identity (in the run's), not by the folder it lies in
@@ -264,7 +266,8 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     models = [p.model] if evaluate_with is None else list(evaluate_with)
     evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, data.test_x,
                          dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
-                         dsa_strategy=eval_strategy, lr=out.learned_lr, seed=seeds["eval"], device=dev,
+                         dsa_strategy=eval_strategy, augment_without_dsa=eval_plain, lr=out.learned_lr,
+                         seed=seeds["eval"], device=dev,
                          progress=progress) for m in models}
     manifest = result.manifest
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
@@ -346,6 +349,7 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
     overrides.setdefault("dsa", p.eval_dsa and bool(m.get("method", {}).get("eval_dsa", False)))
     overrides.setdefault("lr", artifact.learned_lr)
     overrides.setdefault("dsa_strategy", default_strategy(dataset.allow_flip))
+    overrides.setdefault("augment_without_dsa", p.augment_without_dsa(dataset.name))
     return {name: evaluate(artifact.images, labels, test_x, dataset.y_test, num_classes=dataset.num_classes,
                            model=name, preset=p, seed=eval_seed, **overrides)
             for name in (models or [p.model])}

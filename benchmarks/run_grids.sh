@@ -5,16 +5,19 @@
 # same run); results land in this checkout's benchmarks/results/GRID, the log in GRID.log beside it.
 #   benchmarks/run_grids.sh tune-rfad-mnist-ipc1-b tune-gm-mnist-ipc1        # one core: jobs 1, 1 thread
 #   JOBS=2 benchmarks/run_grids.sh reproduce                                  # both cores
+#   ONLY="variant=baseline ipc=1" benchmarks/run_grids.sh cpu                 # only those cells (bench --only)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
 git -C "$root" worktree add --detach "$snapshot" HEAD >/dev/null 2>&1
 cp "$root"/benchmarks/grids/*.yaml "$snapshot/benchmarks/grids/"  # grids written since the last commit too
+only=()
+for pair in ${ONLY:-}; do only+=(--only "$pair"); done
 (
   cd "$snapshot"
   for grid in "$@"; do
     PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
-      --reuse "$root/benchmarks/results" \
+      --reuse "$root/benchmarks/results" ${only[@]+"${only[@]}"} \
       --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
       || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
   done

@@ -91,6 +91,41 @@ def test_bad_named_variants(variant, match):
         Grid.from_dict({**BASE, "methods": ["dm"], "variants": [variant]})
 
 
+def test_selection_baselines_and_variants_can_name_their_feature_space():
+    herding_teacher = {"name": "herding-teacher", "init": "herding", "features": "teacher",
+                       "feature_options": {"epochs": 1, "width": 8}}
+    grid = Grid.from_dict({**BASE, "methods": ["dm"], "selection": ["herding", herding_teacher],
+                           "variants": ["baseline", {"name": "dream", "init": "kmeans-centroid",
+                                                     "features": "teacher"}]})
+    by = {(c.method, c.variant): c for c in grid.cells()}
+    assert grid.selection_names() == ["herding", "herding-teacher"]
+    plain, trained = by["none", "herding"], by["none", "herding-teacher"]
+    assert (plain.init, plain.run.features) == ("herding", None)
+    assert (trained.init, trained.run.features, trained.run.feature_options) == ("herding", "teacher",
+                                                                                  {"epochs": 1, "width": 8})
+    assert trained.hash != plain.hash
+    assert (by["dm", "dream"].init, by["dm", "dream"].run.features) == ("kmeans-centroid", "teacher")
+    # a name-only selection is the same cell as before mappings existed (stored results keep their hashes)
+    assert plain.hash == Grid.from_dict({**BASE, "methods": [], "selection": ["herding"]}).cells()[0].hash
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"name": "x", "init": "herding", "sampler": "relative-loss"}, "selection key='sampler'"),
+    ({"name": "x"}, "selection.init=None"),
+    ({"name": "x", "init": "herding", "features": "colour"}, "features='colour'"),
+    ("greedy", "selection='greedy': expected an initializer"),
+])
+def test_bad_selection_entries_name_the_key(entry, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        Grid.from_dict({**BASE, "methods": [], "selection": [entry]})
+
+
+def test_selection_names_are_distinct():
+    with pytest.raises(InvalidParameterError, match="distinct names"):
+        Grid.from_dict({**BASE, "methods": [], "selection": ["herding", {"name": "herding", "init": "herding",
+                                                                         "features": "teacher"}]})
+
+
 def test_a_variant_can_set_method_options():
     grid = Grid.from_dict({**BASE, "methods": ["dm"], "method_options": {"dm": {"batch_real": 8}},
                            "variants": ["baseline", {"name": "long", "method_options": {"iterations": 9}}]})

@@ -41,7 +41,8 @@ from ..methods import METHODS
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import get_preset
 from ..sampling import SAMPLERS
-from ..select import INITIALIZERS, list_initializers
+from ..features import FEATURES
+from ..select import INITIALIZERS
 
 # the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
@@ -49,7 +50,9 @@ _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
          "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
-                 "prune_options", "init_filter", "init_filter_options"}
+                 "prune_options", "init_filter", "init_filter_options", "features", "feature_options"}
+# a selection baseline chooses real images and trains on them: no sampler, no method settings
+_SELECTION_KEYS = _VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Variant:
     prune_options: dict[str, Any] = field(default_factory=dict)
     init_filter: str | None = None  # "teacher-correct": initial images only among those a teacher gets right
     init_filter_options: dict[str, Any] = field(default_factory=dict)
+    # the selection feature space (None: the initializer's own), e.g. "teacher" for herding on trained features
+    features: str | None = None
+    feature_options: dict[str, Any] = field(default_factory=dict)
 
     def initializer(self, method: str) -> str:
         return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
@@ -93,7 +99,26 @@ class Variant:
             INITIALIZERS.get(name)
         if variant.sampler is not None:
             SAMPLERS.get(variant.sampler)
+        if variant.features is not None:
+            FEATURES.get(variant.features)
         return variant
+
+    @classmethod
+    def selection(cls, entry: Any, where: str) -> "Variant":
+        """A selection baseline: an initializer's name (``random``), or a mapping naming it and its settings, e.g.
+        ``{name: herding-teacher, init: herding, features: teacher, feature_options: {epochs: 3}}``."""
+        if isinstance(entry, str):
+            if entry not in INITIALIZERS.names():
+                raise invalid(where, entry, "an initializer (" + ", ".join(sorted(INITIALIZERS.names())) +
+                              ") or a mapping with keys " + ", ".join(sorted(_SELECTION_KEYS)))
+            return cls(entry, entry)
+        if isinstance(entry, dict):
+            unknown = sorted(set(entry) - _SELECTION_KEYS)
+            if unknown:
+                raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_SELECTION_KEYS)))
+            if not isinstance(entry.get("init"), str):
+                raise invalid(f"{where}.init", entry.get("init"), "the initializer's name")
+        return cls.from_entry(entry, where)
 
 
 VARIANTS = {v.name: v for v in (Variant("baseline"), Variant("init", dict(SENSITIVITY_INIT)),
@@ -203,10 +228,9 @@ class Grid:
         names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
         if len(set(names)) != len(names):
             raise invalid(f"{source}.variants", names, "variants with distinct names")
-        known = set(list_initializers())
-        for s in self.selection:
-            if s not in known:
-                raise invalid(f"{source}.selection", s, "an initializer: " + ", ".join(sorted(known)))
+        names = [Variant.selection(s, f"{source}.selection").name for s in self.selection]
+        if len(set(names)) != len(names):
+            raise invalid(f"{source}.selection", names, "selection baselines with distinct names")
         if not (self.methods or self.selection):
             raise invalid(f"{source}.methods", self.methods, "at least one method or selection baseline")
         POSITIVE_INT.check(f"{source}.experts.num_experts", self.experts.get("num_experts"))
@@ -231,6 +255,10 @@ class Grid:
         by_ipc.update({m: {int(k): dict(v) for k, v in o.items()} for m, o in self.preset_methods_by_ipc.items()})
         return base.with_overrides(methods={**base.methods, **self.preset_methods}, methods_by_ipc=by_ipc)
 
+    def selection_names(self) -> list[str]:
+        """The selection baselines' names (cells of method ``none``), in the grid's order."""
+        return [Variant.selection(s, "selection").name for s in self.selection]
+
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
         return [Variant.from_entry(v, "variants").name for v in self.variants]
@@ -243,8 +271,9 @@ class Grid:
         for dataset in self.datasets:
             for ipc in self.ipc:
                 for seed in self.seeds:
-                    for name in self.selection:
-                        out.append(self._cell(preset, dataset, ipc, seed, "none", Variant(name, name)))
+                    for entry in self.selection:
+                        out.append(self._cell(preset, dataset, ipc, seed, "none",
+                                              Variant.selection(entry, "selection")))
                     for method in self.methods:
                         out.extend(self._cell(preset, dataset, ipc, seed, method, v) for v in variants)
         return out
@@ -258,7 +287,8 @@ class Grid:
             init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
             zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
             prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
-            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets)
+            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets,
+            features=variant.features, feature_options=dict(variant.feature_options))
         if self.curve_points and method != "none":  # evenly spaced over the run's own (resolved) iterations
             iterations = run.method_options.get("iterations", 0)
             run = replace(run, eval_every=max(1, iterations // (self.curve_points + 1))

@@ -201,8 +201,9 @@ def reference_table(grid: Grid, records: list[dict]) -> str:
             ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(r)
     rows = []
     for dataset in grid.datasets:
-        for name in grid.selection + grid.methods:
-            key = ("none", name) if name in grid.selection else (name, "baseline")
+        selection = grid.selection_names()
+        for name in selection + grid.methods:
+            key = ("none", name) if name in selection else (name, "baseline")
             for ipc in grid.ipc:
                 pub = published(name, dataset, ipc)
                 got = ours.get((dataset, *key, ipc))
@@ -338,7 +339,7 @@ def plot_accuracy(grid: Grid, records: list[dict], path: Path) -> Path | None:
         return None
     groups = _groups(records)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
-    variants = list(dict.fromkeys(grid.selection + grid.variant_names()))
+    variants = list(dict.fromkeys(grid.selection_names() + grid.variant_names()))
     for ax, (dataset, ipc) in zip(axes[0], panels):
         methods = [m for m in (["none"] if grid.selection else []) + grid.methods if (dataset, ipc, m) in groups]
         width = 0.8 / max(len(variants), 1)

@@ -16,6 +16,7 @@ class Timings:
     prepare_s: float = 0.0
     features_s: float = 0.0
     select_s: float = 0.0
+    prune_s: float = 0.0  # static pruning: the teacher's scores (and its training, when not cached)
     distill_s: float = 0.0
     eval_s: float = 0.0
 

@@ -7,7 +7,7 @@ from scipy import stats
 from coredistill.bench import Grid
 from coredistill.table import parse_table as rows  # values, not column widths
 from coredistill.bench.report import (cost_table, paired, reference_table, remaining_estimate, sampler_table,
-                                      spent_table, verdict_table)
+                                      spent_table, variant_cost_table, verdict_table)
 
 
 def test_paired_difference_and_t_test_on_common_seeds_only():
@@ -43,6 +43,25 @@ def test_verdict_names_the_best_variant_and_cost_shares():
     # seeds 1 and 2 are there early
     assert cost["both reaches baseline's final acc at iteration (per cell)"] == "5/10, 5/10, 5/10"
     assert cost["baseline reaches its own final acc at"] == "10/10, 5/10, 5/10"
+
+
+def test_cost_by_variant_shows_each_extra_steps_share_and_a_teachers_build():
+    refreshes = [{"iteration": 0, "seconds": 2.0, "fit_s": 40.0}, {"iteration": 5, "seconds": 0.5, "fit_s": 0.1}]
+    recs = [_rec("baseline", 0, 0.7),
+            _rec("aligned-sampling", 0, 0.7, scoring_s=2.5, refreshes=refreshes),
+            _rec("aligned-sampling", 1, 0.7, scoring_s=0.5,  # the teacher came from the cache
+                 refreshes=[{"iteration": 0, "seconds": 0.3, "fit_s": 0.2}, {"iteration": 5, "seconds": 0.2}]),
+            _rec("rep-init", 0, 0.7, init="kmeans-coreset", select_s=3.0, distill_s=7.0),
+            _rec("prune", 0, 0.7, prune_s=12.0),
+            _rec("herding-old", 0, 0.7, select_s=0.0)]  # nothing extra: no row
+    table = {r["variant"]: r for r in rows(variant_cost_table(recs))}
+    assert set(table) == {"aligned-sampling", "rep-init", "prune"}
+    sampling = table["aligned-sampling"]
+    assert sampling["cells"] == "2" and sampling["scoring share of distillation"] == "16.7 %"  # mean of 2.5/9, 0.5/9
+    assert sampling["first predictor fit s (max; a teacher's build)"] == "40"
+    assert table["rep-init"]["selection share"] == "30.0 %" and table["rep-init"]["scoring share of distillation"] == ""
+    assert table["prune"]["pruning s (max)"] == "12"
+    assert variant_cost_table([_rec("baseline", 0, 0.7)]) == ""
 
 
 def test_reference_numbers_beside_the_papers_protocol_runs_only():

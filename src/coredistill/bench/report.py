@@ -282,6 +282,33 @@ def cost_table(records: list[dict]) -> str:
                          "baseline reaches its own final acc at"], rows)
 
 
+def variant_cost_table(records: list[dict]) -> str:
+    """Per method and variant (those that select, score or prune): the share of a run each extra step takes.
+    Selection share is of selection + distillation; scoring share of distillation (the sampler's re-scorings,
+    its predictor's fits included); a teacher's training shows once per data set and seed (later runs load it
+    from the cache), so its column is the largest first fit / pruning step seen."""
+    by: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r["method"] != "none" and r["variant"] != "baseline":
+            by[(r["method"], r["variant"])].append(r)
+    rows = []
+    for (method, variant), recs in by.items():
+        select = [r["select_s"] / (r["select_s"] + r["distill_s"]) for r in recs
+                  if r.get("init", "random") != "random" and r["select_s"] + r["distill_s"] > 0]
+        scoring = [r["scoring_s"] / r["distill_s"] for r in recs if r.get("scoring_s") and r["distill_s"] > 0]
+        fits = [h["fit_s"] for r in recs for h in r.get("refreshes", [])[:1] if h.get("fit_s") is not None]
+        prune = [r["prune_s"] for r in recs if r.get("prune_s")]
+        if not (select or scoring or prune):
+            continue
+        rows.append([method, variant, len(recs), f"{100 * np.mean(select):.1f} %" if select else "",
+                     f"{100 * np.mean(scoring):.1f} %" if scoring else "",
+                     f"{max(fits):.0f}" if fits else "", f"{max(prune):.0f}" if prune else ""])
+    if not rows:
+        return ""
+    return format_table(["method", "variant", "cells", "selection share", "scoring share of distillation",
+                         "first predictor fit s (max; a teacher's build)", "pruning s (max)"], rows)
+
+
 def _core_seconds(record: dict) -> float:
     """A finished cell's cost: its CPU seconds where recorded (older records: wall seconds × threads, which
     counts the time it waited for a core on a shared machine)."""
@@ -412,8 +439,9 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
               f"final-epoch {split} of the preset's eval nets\n\n")
     write_text(files["results"], header + results_table(grid, records) + "\n")
     write_text(files["verdict"], verdict_table(records) + "\n")
-    write_text(files["cost"], cost_table(records) + "\n\n" + remaining_estimate(grid, done) + "\n\n"
-                  + spent_table(grid, done) + "\n")
+    by_variant = variant_cost_table(records)
+    write_text(files["cost"], cost_table(records) + "\n\n" + (by_variant + "\n\n" if by_variant else "")
+                  + remaining_estimate(grid, done) + "\n\n" + spent_table(grid, done) + "\n")
     learning = learning_table(records)
     if learning:
         files["learning"] = out / "learning.md"

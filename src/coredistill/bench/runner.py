@@ -167,7 +167,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         "seed": cell.seed, "init": cell.init, "sampler": cell.run.real_data_sampler, "preset": cell.run.preset.name,
         "accuracy": rec.accuracy, "accuracy_std_nets": rec.result.std, "accuracies": rec.result.accuracies,
         "metrics": {k: v.mean for k, v in rec.metrics.items()},
-        "select_s": rec.timings.selection_s, "distill_s": rec.timings.distill_s,
+        "select_s": rec.timings.selection_s, "prune_s": rec.timings.prune_s, "distill_s": rec.timings.distill_s,
         "scoring_s": rec.sampler_seconds, "eval_s": rec.timings.eval_s,
         "experts_build_s": None if experts is None else experts["build_s"],
         "iterations": int(cell.run.method_options.get("iterations", 0)) if cell.method != "none" else 0,
@@ -177,7 +177,7 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
         # a cell resumed from its checkpoint: distill_s includes the earlier processes' time, wall_s and cpu_s not
         "resumed_from": res.manifest.get("log", {}).get("resumed_from"),
         "curve": rec.curve,
-        "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"],
+        "refreshes": [{"iteration": h["iteration"], "seconds": h["seconds"], "fit_s": h.get("fit_seconds"),
                        "entropy_ratio": float(np.mean([c["entropy"] / c["max_entropy"] for c in h["classes"]])),
                        "mass90": float(np.mean([c["mass90_fraction"] for c in h["classes"]]))}
                       for h in rec.refreshes],

@@ -218,7 +218,9 @@ class RelativeLossSampler(BatchSampler):
         predictor = self._make_predictor(scoring)
         loss = getattr(predictor, "default_loss", "cross-entropy") if self.loss == "auto" else self.loss
         self._loss_fn = resolve_loss(loss)
+        t_fit = time.perf_counter()
         predict = predictor.fit(images.detach(), labels.detach(), scoring, generator)
+        fit_seconds = time.perf_counter() - t_fit  # a teacher's first fit: its training, unless cached
         gamma = self.gamma_at(iteration, total)
         classes = []
         for c, idx in enumerate(self._class_indices):
@@ -231,7 +233,7 @@ class RelativeLossSampler(BatchSampler):
             classes.append(class_diagnostics(p, losses, pool))
         seconds = time.perf_counter() - t0
         self._seconds += seconds
-        entry = {"iteration": iteration, "seconds": seconds, "classes": classes}
+        entry = {"iteration": iteration, "seconds": seconds, "fit_seconds": fit_seconds, "classes": classes}
         if self.gamma_end is not None:
             entry["gamma"] = gamma
         self._history.append(entry)

@@ -143,6 +143,27 @@ def test_static_pruning_removes_each_class_hardest_by_a_teacher(digits, tmp_path
     assert "prune" not in plain.identity()  # runs without pruning keep their hashes
 
 
+def test_a_method_that_learns_from_experts_trains_them_on_the_pruned_split(digits, tmp_path, monkeypatch):
+    # MTT sees real data only in expert training: pruning must reach the buffer, which is then its own buffer
+    import json
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    kw = dict(ipc=1, method="mtt", preset="tiny", num_experts=1, evaluate_with=(), progress=False,
+              experts_dir=str(tmp_path / "experts"))
+    pruned = distill(digits, prune=0.1, prune_options={"epochs": 2}, **kw)
+    plain = distill(digits, **kw)
+    folders = {pruned.manifest["experts"]["hash"], plain.manifest["experts"]["hash"]}
+    assert len(folders) == 2 and pruned.manifest["experts"]["prune"] == [0.1, {"epochs": 2}]
+    assert "prune" not in plain.manifest["experts"]  # unpruned buffers keep their hashes
+    n_train = {}
+    for manifest in (tmp_path / "experts").glob("*/manifest.json"):
+        n_train[manifest.parent.name] = json.loads(manifest.read_text())["config"]["dataset"]["n_train"]
+    assert sorted(n_train.values()) == [pruned.manifest["dataset"]["n_train"], len(digits.y_train)]
+    with pytest.raises(InvalidParameterError, match="prune=0.1: expected 0 when the method trains experts on "
+                                                    "ZCA-whitened data"):
+        RunConfig.resolve("digits", 1, method="mtt", preset="tiny", prune=0.1, zca_eps=0.1)
+
+
 def test_static_pruning_by_el2n_at_an_early_epoch(digits, tmp_path, monkeypatch):
     monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
     noisy, planted = _planted_mislabels(digits, 3)

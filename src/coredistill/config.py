@@ -47,7 +47,8 @@ def preset_identity(preset: Preset, dataset: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ExpertsConfig:
     """How to train the expert trajectories a run learns from (MTT): built once per data set and sampler, shared
-    by every run (seed, IPC) that matches."""
+    by every run (seed, IPC) that matches. A run that prunes its data (``prune``) trains its experts on what is
+    left: expert training is where such a method sees real data."""
 
     dataset: str
     dataset_options: dict[str, Any]
@@ -56,12 +57,17 @@ class ExpertsConfig:
     num_experts: int
     preset: Preset = field(repr=False)
     zca_eps: float | None = None
+    prune: float = 0.0
+    prune_options: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "dataset_options": self.dataset_options, "sampler": self.sampler,
-                "sampler_options": self.sampler_options, "num_experts": self.num_experts,
-                "model": self.preset.model, "model_options": self.preset.model_options,
-                "experts": self.preset.experts, "zca_eps": self.zca_eps}
+        ident = {"dataset": self.dataset, "dataset_options": self.dataset_options, "sampler": self.sampler,
+                 "sampler_options": self.sampler_options, "num_experts": self.num_experts,
+                 "model": self.preset.model, "model_options": self.preset.model_options,
+                 "experts": self.preset.experts, "zca_eps": self.zca_eps}
+        if self.prune:  # absent when not pruning: unpruned buffers keep their hashes
+            ident["prune"] = [self.prune, self.prune_options]
+        return ident
 
     @property
     def hash(self) -> str:
@@ -153,8 +159,12 @@ class RunConfig:
                     raise invalid("sampler", sampler, "'uniform' when the method is given an expert buffer (its "
                                   "real data is the buffer's, drawn by the buffer's own sampler)")
             else:
+                if prune and zca_eps is not None:
+                    raise invalid("prune", prune, "0 when the method trains experts on ZCA-whitened data (not "
+                                  "supported yet: the buffer's whitening would be fit on the pruned split, the "
+                                  "run's on the whole one)")
                 experts = ExpertsConfig(dataset, dict(dataset_options or {}), sampler, requested, num_experts, p,
-                                        zca_eps)
+                                        zca_eps, float(prune), dict(prune_options or {}))
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
                    features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts,

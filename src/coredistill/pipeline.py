@@ -200,13 +200,9 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     p = config.preset
     dev = resolve_device(device)
     timings: dict[str, float] = {}
-    experts = None
-    if config.experts is not None:
-        t0 = time.perf_counter()
-        experts = ensure_experts(config.experts, dataset, experts_dir, device=dev, progress=progress)
-        timings["experts_s"] = time.perf_counter() - t0
-    parts = build_parts(config, experts)
     seeds = child_seeds(config.seed, SEED_NAMES)
+    # the components check their options before any work (a method that learns from experts: once they exist)
+    parts = build_parts(config) if config.experts is None else None
 
     t0 = time.perf_counter()
     data = prepare(dataset, config.zca_eps)
@@ -221,6 +217,11 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
         keep = torch.from_numpy(np.setdiff1d(np.arange(len(data.train_x)), dropped))
         data = Prepared(data.train_x[keep], data.test_x, data.zca, dataset_identity(dataset, config.zca_eps))
         timings["prune_s"] = time.perf_counter() - t0
+    if config.experts is not None:  # trained on the pruned split when the run prunes (the buffer's identity says so)
+        t0 = time.perf_counter()
+        experts = ensure_experts(config.experts, dataset, experts_dir, device=dev, progress=progress)
+        timings["experts_s"] = time.perf_counter() - t0
+        parts = build_parts(config, experts)
     selection = select_initial(config, parts, dataset, data, seeds, dev, progress, timings)
 
     t0 = time.perf_counter()

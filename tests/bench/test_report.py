@@ -77,6 +77,9 @@ def test_reference_numbers_beside_the_papers_protocol_runs_only():
     # every eval net of both seeds: 48 and 50 -> 49.00 ± 1.00 (the field's np.std over nets)
     assert (dm["published %"], dm["ours %"], dm["gap"]) == ("48.9", "49.00 ± 1.00", "+0.10")
     assert dm["iterations (paper)"] == "20000 (20000)" and dm["curve's last slope"] == "+0.10 / 1k it"
+    # the random cell ran under the cpu preset: listed as not run yet, and left out of the finished rows
+    assert table["random"]["ours %"].startswith("—")
+    assert [r["method"] for r in rows(reference_table(grid, recs, finished_only=True))] == ["dm"]
     # a cpu-preset cell is not the published protocol: the random row waits for a paper/reproduce run
     assert (table["random"]["published %"], table["random"]["ours %"]) == ("26", "— (no run under the papers' "
                                                                             "protocol yet)")

@@ -188,10 +188,11 @@ def learning_table(records: list[dict], alpha: float = 0.05) -> str:
                          "p (Holm, variant's cells)", "bar", "cleared"], rows)
 
 
-def reference_table(grid: Grid, records: list[dict]) -> str:
+def reference_table(grid: Grid, records: list[dict], finished_only: bool = False) -> str:
     """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
-    Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``)."""
+    Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
+    ``finished_only`` leaves out the rows with no such cell yet."""
     from ..published import published
     from ..reproduce import HEADERS, compare
 
@@ -211,7 +212,7 @@ def reference_table(grid: Grid, records: list[dict]) -> str:
                     accs = [a for r in got for a in r["accuracies"]]
                     rows.append(compare(name, dataset, ipc, got[0]["preset"], accs, got[0]["iterations"],
                                         got[0]["curve"]).row() + [str(len(got))])
-                elif pub is not None:
+                elif pub is not None and not finished_only:
                     rows.append([name, dataset, str(ipc), "— (no run under the papers' protocol yet)",
                                  f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])
     if not rows:
@@ -454,6 +455,8 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     if reference:  # only a grid under the papers' protocol is comparable with the published numbers
         files["reference"] = out / "reference.md"
         write_text(files["reference"], reference + "\n")
+        files["reproduced"] = out / "reproduced.md"  # the rows that have a run (a front page's table)
+        write_text(files["reproduced"], reference_table(grid, records, finished_only=True) + "\n")
     if plots and records:
         for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
             p = fn(grid, records, out / f"{name}.png")

@@ -27,6 +27,13 @@ def test_hash_ignores_the_presets_wording_but_not_its_evaluation():
     assert RunConfig.resolve("digits", 1, method="dm", preset=replace(tiny, weight_decay=0.0)).hash != base
 
 
+def test_a_presets_augmentation_for_the_runs_data_set_is_checked_before_any_work():
+    bad = replace(PRESETS.get("tiny"), eval_augment={"digits": "crop_flip"})
+    with pytest.raises(InvalidParameterError, match="eval_augment\\['digits'\\]='crop_flip': expected operations"):
+        RunConfig.resolve("digits", 1, method="dm", preset=bad)
+    RunConfig.resolve("mnist", 1, method="dm", preset=replace(bad, eval_augment={"digits": "crop_rotate"}))
+
+
 def test_a_per_data_set_evaluation_setting_hashes_only_the_runs_own_entry():
     tiny = PRESETS.get("tiny")
     base = RunConfig.resolve("digits", 1, method="dm", preset=tiny).hash

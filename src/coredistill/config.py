@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atomic import config_hash
-from .augment.per_image import OPERATIONS as AUGMENT_OPERATIONS
+from .augment.per_image import check_strategy
 from .errors import invalid
 from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, optional
 from .presets import Preset, get_preset
@@ -148,10 +148,8 @@ class RunConfig:
                 raise invalid(name, value, "a mapping of option names to values")
         p = get_preset(preset)
         strategy = p.augment_without_dsa(dataset)
-        # checked before any work, not at the evaluation after a long distillation
-        if strategy is not None and (not strategy or any(op not in AUGMENT_OPERATIONS for op in strategy.split("_"))):
-            raise invalid(f"eval_augment[{dataset!r}]", strategy, f"operations joined by '_' from "
-                          f"{', '.join(AUGMENT_OPERATIONS)} (preset {p.name!r})")
+        if strategy is not None:  # checked before any work, not at the evaluation after a long distillation
+            check_strategy(f"preset {p.name!r} eval_augment[{dataset!r}]", strategy)
         learner_cls, _ = METHODS.get(method), INITIALIZERS.get(init)
         SAMPLERS.get(sampler)
         options = {**p.method_options(method, ipc), **(method_options or {})}

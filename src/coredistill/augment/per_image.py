@@ -32,6 +32,13 @@ from ..errors import invalid
 OPERATIONS = ("crop", "scale", "rotate", "noise")
 
 
+def check_strategy(name: str, strategy: str) -> None:
+    """Raise the shared error unless ``strategy`` is operations of :data:`OPERATIONS` joined by '_'."""
+    ops = [op for op in str(strategy).split("_") if op]
+    if not isinstance(strategy, str) or not ops or any(op not in OPERATIONS for op in ops):
+        raise invalid(name, strategy, f"operations joined by '_' from {', '.join(OPERATIONS)}")
+
+
 @dataclass(frozen=True)
 class PerImageAugment:
     """One operation per image, drawn from ``strategy`` (underscore-joined names from :data:`OPERATIONS`); the
@@ -44,8 +51,7 @@ class PerImageAugment:
     noise: float = 0.001
 
     def __post_init__(self) -> None:
-        if not self.operations or any(op not in OPERATIONS for op in self.operations):
-            raise invalid("strategy", self.strategy, f"operations joined by '_' from {', '.join(OPERATIONS)}")
+        check_strategy("strategy", self.strategy)
         if isinstance(self.crop, bool) or not isinstance(self.crop, int) or self.crop < 1:
             raise invalid("crop", self.crop, "a positive number of pixels")
         if not 0 <= self.scale < 1:
@@ -72,9 +78,9 @@ class PerImageAugment:
         choice = torch.randint(len(ops), (len(x),), generator=generator)
         out = x.clone()
         for k, op in enumerate(ops):
-            rows = (choice == k).nonzero().flatten()
+            rows = (choice == k).nonzero().flatten().to(x.device)
             if len(rows):
-                out[rows.to(x.device)] = getattr(self, f"_{op}")(x, rows.to(x.device), generator)
+                out[rows] = getattr(self, f"_{op}")(x, rows, generator)
         return out
 
     # every operation takes the whole batch (whose statistics the fills use) and the rows it transforms

@@ -154,6 +154,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise invalid("--only", pair, "KEY=VALUE with KEY one of method, dataset, ipc, variant, seed")
         only.setdefault(key, set()).add(value)
     if args.report_only:
+        if args.reuse:  # copying finished cells runs nothing
+            from .bench.runner import reuse_results
+
+            out.mkdir(parents=True, exist_ok=True)
+            held = read_results(out)
+            reuse_results([c for c in grid.cells() if c.hash not in held], out, args.reuse)
         done = read_results(out)
     else:
         done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only, reuse=args.reuse or (),
@@ -473,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", action="append", metavar="DIR",
                    help="copy this grid's cells (same hash) finished in results folders under DIR instead of "
                         "running them, e.g. --reuse benchmarks/results; repeatable")
-    p.add_argument("--report-only", action="store_true", help="write the report of what --out holds; run nothing")
+    p.add_argument("--report-only", action="store_true",
+                   help="write the report of what --out holds (with the cells --reuse copies); run nothing")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")

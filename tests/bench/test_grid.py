@@ -48,6 +48,10 @@ def test_hash_follows_every_setting_that_changes_a_result():
     ({"selection": ["greedy"]}, "selection=.*greedy"),
     ({"ipc": [0]}, "ipc=0"),
     ({"seeds": [-1]}, "seeds=-1"),
+    ({"selection_seeds": []}, "selection_seeds=\\[\\]"),
+    ({"selection_seeds": [0, -2]}, "selection_seeds=-2"),
+    ({"selection_seeds": {10: [0]}}, "selection_seeds.10=10.*grid's ipc: 1"),
+    ({"selection_seeds": {1: 3}}, "selection_seeds.1=3.*list"),
     ({"colour": 1}, "key=.*colour"),
     ({"methods": [], "selection": []}, "at least one"),
     ({"experts": {"num_experts": 0}}, "num_experts=0"),
@@ -124,6 +128,23 @@ def test_selection_names_are_distinct():
     with pytest.raises(InvalidParameterError, match="distinct names"):
         Grid.from_dict({**BASE, "methods": [], "selection": ["herding", {"name": "herding", "init": "herding",
                                                                          "features": "teacher"}]})
+
+
+def test_selection_seeds_add_coreset_draws_without_adding_method_cells():
+    one = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"], "selection": ["random"]})
+    more = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"], "selection": ["random"],
+                           "selection_seeds": [0, 1, 2]})
+    assert [(c.method, c.seed) for c in more.cells()] == [("none", 0), ("dm", 0), ("none", 1), ("none", 2)]
+    # the shared cells are the same runs (same hashes) as in the grid without extra draws
+    assert {c.hash for c in one.cells()} <= {c.hash for c in more.cells()}
+    # a method seed the coresets do not use keeps its method cells only
+    fewer = Grid.from_dict({**BASE, "seeds": [0, 1], "methods": ["dm"], "variants": ["baseline"],
+                            "selection": ["random"], "selection_seeds": [1]})
+    assert [(c.method, c.seed) for c in fewer.cells()] == [("dm", 0), ("none", 1), ("dm", 1)]
+    # per IPC: more draws where one draw says little (IPC 1), the grid's seeds elsewhere
+    by_ipc = Grid.from_dict({**BASE, "ipc": [1, 2], "seeds": [0], "methods": [], "selection": ["random"],
+                             "selection_seeds": {1: [0, 1, 2]}})
+    assert [(c.ipc, c.seed) for c in by_ipc.cells()] == [(1, 0), (1, 1), (1, 2), (2, 0)]
 
 
 def test_a_variant_can_set_method_options():

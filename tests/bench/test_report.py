@@ -85,6 +85,18 @@ def test_reference_numbers_beside_the_papers_protocol_runs_only():
                                                                             "protocol yet)")
 
 
+def test_reference_table_says_when_a_published_number_used_another_evaluation():
+    rfad = Grid.from_dict({"name": "r", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
+                           "methods": ["rfad"], "variants": ["baseline"]})
+    table = reference_table(rfad, [])
+    assert rows(table)[0]["published %"] == "94.4"
+    assert "rfad: the published number is RFAD's own finite-network evaluation" in table
+    assert "width 1024" in table
+    dc = Grid.from_dict({"name": "d", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
+                         "methods": ["dc"], "variants": ["baseline"]})
+    assert "published number is" not in reference_table(dc, [])  # DC's own number is on the protocol ours runs
+
+
 def test_remaining_estimate_from_finished_siblings():
     grid = Grid.from_dict({"name": "e", "preset": "tiny", "datasets": ["digits"], "ipc": [1, 10], "seeds": [0, 1],
                            "methods": ["dm"], "variants": ["baseline"]})

@@ -135,6 +135,24 @@ def test_cli_bench_report_only(smoke, capsys):
     assert "--only='colour=red'" in capsys.readouterr().err
 
 
+def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_path, monkeypatch):
+    import yaml
+
+    import coredistill.bench.runner as runner
+
+    spec = {"name": "r", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0, 1],
+            "selection": ["random"]}
+    first = run_grid(Grid.from_dict({**spec, "seeds": [0]}), tmp_path / "results" / "a", jobs=0, log=lambda _: None)
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    monkeypatch.setattr(runner, "run_cell", lambda *a, **k: pytest.fail("--report-only ran a cell"))
+    out = tmp_path / "new" / "r"
+    assert main(["bench", "--grid", str(path), "--out", str(out), "--report-only", "--reuse",
+                 str(tmp_path / "results")]) == 0
+    assert set(read_results(out)) == set(first)  # seed 0 copied, seed 1 not run
+    assert "1 of 2 cells finished" in (out / "results.md").read_text()
+
+
 def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_path, monkeypatch):
     """checkpoint_every: a grid stopped inside a cell continues there on the next run (not from iteration 0), the
     result equals an uninterrupted cell's, the checkpoint folder goes when the cell is done, and the cell's hash

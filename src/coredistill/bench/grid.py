@@ -47,8 +47,8 @@ from ..select import INITIALIZERS
 # the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
-         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
-         "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
+         "selection_seeds", "sampler", "method_options", "sampler_options", "dataset_options", "experts",
+         "eval_every", "zca", "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options", "init_filter", "init_filter_options", "features", "feature_options"}
 # a selection baseline chooses real images and trains on them: no sampler, no method settings
@@ -163,6 +163,10 @@ class Grid:
     methods: list[str] = field(default_factory=list)
     variants: list[Any] = field(default_factory=lambda: list(VARIANTS))  # built-in names or variant mappings
     selection: list[str] = field(default_factory=list)
+    # the selection baselines' seeds (None: ``seeds``), one list or a mapping {ipc: list}: a coreset cell only
+    # evaluates, so a grid whose method cells run one seed can still average several draws of the coresets, whose
+    # spread at IPC 1 is large
+    selection_seeds: list[int] | dict[int, list[int]] | None = None
     sampler: str = "relative-loss"
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -223,6 +227,16 @@ class Grid:
             POSITIVE_INT.check(f"{source}.ipc", value)
         for value in self.seeds:
             NON_NEGATIVE_INT.check(f"{source}.seeds", value)
+        if self.selection_seeds is not None:
+            by_ipc = self.selection_seeds if isinstance(self.selection_seeds, dict) else {None: self.selection_seeds}
+            for ipc, seeds in by_ipc.items():
+                where = f"{source}.selection_seeds" + ("" if ipc is None else f".{ipc}")
+                if ipc is not None and ipc not in self.ipc:
+                    raise invalid(where, ipc, "one of the grid's ipc: " + ", ".join(map(str, self.ipc)))
+                if not isinstance(seeds, list) or not seeds:
+                    raise invalid(where, seeds, "a non-empty list of seeds")
+                for value in seeds:
+                    NON_NEGATIVE_INT.check(where, value)
         for m in self.methods:
             METHODS.get(m)
         names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
@@ -270,13 +284,23 @@ class Grid:
         out = []
         for dataset in self.datasets:
             for ipc in self.ipc:
-                for seed in self.seeds:
-                    for entry in self.selection:
-                        out.append(self._cell(preset, dataset, ipc, seed, "none",
-                                              Variant.selection(entry, "selection")))
+                selection_seeds = self.selection_seeds_at(ipc)
+                for seed in dict.fromkeys(self.seeds + selection_seeds):
+                    if seed in selection_seeds:
+                        for entry in self.selection:
+                            out.append(self._cell(preset, dataset, ipc, seed, "none",
+                                                  Variant.selection(entry, "selection")))
+                    if seed not in self.seeds:
+                        continue
                     for method in self.methods:
                         out.extend(self._cell(preset, dataset, ipc, seed, method, v) for v in variants)
         return out
+
+    def selection_seeds_at(self, ipc: int) -> list[int]:
+        """The seeds of the selection baselines' cells at ``ipc``."""
+        if isinstance(self.selection_seeds, dict):
+            return self.selection_seeds.get(ipc, self.seeds)
+        return self.seeds if self.selection_seeds is None else self.selection_seeds
 
     def _cell(self, preset, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
         sampler = self.sampler if variant.sampler is None else variant.sampler

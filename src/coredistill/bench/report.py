@@ -193,7 +193,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
     Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
     ``finished_only`` leaves out the rows with no such cell yet."""
-    from ..published import published
+    from ..published import PUBLISHED, published
     from ..reproduce import HEADERS, compare
 
     ours: dict[tuple, list[dict]] = defaultdict(list)
@@ -217,8 +217,11 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
                                  f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])
     if not rows:
         return ""
+    shown = {(r[0], r[1], int(r[2])) for r in rows}
+    notes = sorted({(m, p.evaluation) for (m, d, i), p in PUBLISHED.items() if (m, d, i) in shown and p.evaluation})
+    footer = "".join(f"\n\n{m}: the published number is {evaluation}." for m, evaluation in notes)
     return ("published vs ours (ConvNet-3; ours: every eval net of every seed of the `paper`/`reproduce` cells, "
-            "mean ± std; curve from the first seed)\n\n" + format_table([*HEADERS, "seeds"], rows))
+            "mean ± std; curve from the first seed)\n\n" + format_table([*HEADERS, "seeds"], rows) + footer)
 
 
 def sampler_table(records: list[dict]) -> str:

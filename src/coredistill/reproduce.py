@@ -81,13 +81,17 @@ def _paper_iterations(method: str, ipc: int) -> int | None:
 
 
 def compare(method: str, dataset: str, ipc: int, preset: str, accuracies: Sequence[float], iterations: int,
-            curve: Sequence[dict[str, float]] = ()) -> Comparison:
-    """A :class:`Comparison` from a run's numbers (accuracies as fractions, as the evaluator reports them)."""
+            curve: Sequence[dict[str, float]] = (), published_as: str | None = None) -> Comparison:
+    """A :class:`Comparison` from a run's numbers (accuracies as fractions, as the evaluator reports them).
+    ``published_as``: the published entry to compare with when it has another name than ``method`` (a grid's
+    ``herding-teacher`` selection beside the published ``herding``)."""
     mean = 100 * sum(accuracies) / len(accuracies)
     std = 100 * math.sqrt(sum((a - mean / 100) ** 2 for a in accuracies) / len(accuracies))
     points = [(int(p["iteration"]), 100 * float(p["accuracy"])) for p in curve]
-    return Comparison(method, dataset, ipc, preset, mean, std, iterations, _paper_iterations(method, ipc),
-                      published(method, dataset, ipc), points)
+    reference = published_as or method
+    return Comparison(method, dataset, ipc, preset, mean, std, iterations,
+                      None if reference in BASELINES else _paper_iterations(method, ipc),
+                      published(reference, dataset, ipc), points)
 
 
 def compare_artifact(artifact: DistilledSet) -> Comparison:

@@ -48,10 +48,10 @@ def test_hash_follows_every_setting_that_changes_a_result():
     ({"selection": ["greedy"]}, "selection=.*greedy"),
     ({"ipc": [0]}, "ipc=0"),
     ({"seeds": [-1]}, "seeds=-1"),
-    ({"selection_seeds": []}, "selection_seeds=\\[\\]"),
-    ({"selection_seeds": [0, -2]}, "selection_seeds=-2"),
-    ({"selection_seeds": {10: [0]}}, "selection_seeds.10=10.*grid's ipc: 1"),
-    ({"selection_seeds": {1: 3}}, "selection_seeds.1=3.*list"),
+    ({"selection": [{"name": "random", "init": "random", "seeds": []}]}, r"random.seeds=\[\]"),
+    ({"selection": [{"name": "random", "init": "random", "seeds": [0, -2]}]}, "random.seeds=-2"),
+    ({"selection": [{"name": "random", "init": "random", "seeds": {10: [0]}}]}, "random.seeds.10=10.*grid's ipc: 1"),
+    ({"selection": [{"name": "random", "init": "random", "seeds": {1: 3}}]}, "random.seeds.1=3.*list"),
     ({"colour": 1}, "key=.*colour"),
     ({"methods": [], "selection": []}, "at least one"),
     ({"experts": {"num_experts": 0}}, "num_experts=0"),
@@ -130,20 +130,24 @@ def test_selection_names_are_distinct():
                                                                          "features": "teacher"}]})
 
 
-def test_selection_seeds_add_coreset_draws_without_adding_method_cells():
-    one = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"], "selection": ["random"]})
-    more = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"], "selection": ["random"],
-                           "selection_seeds": [0, 1, 2]})
-    assert [(c.method, c.seed) for c in more.cells()] == [("none", 0), ("dm", 0), ("none", 1), ("none", 2)]
-    # the shared cells are the same runs (same hashes) as in the grid without extra draws
+def test_a_selection_entry_can_have_more_draws_than_the_method_cells():
+    random = {"name": "random", "init": "random"}
+    one = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"],
+                          "selection": ["random", "herding"]})
+    more = Grid.from_dict({**BASE, "seeds": [0], "methods": ["dm"], "variants": ["baseline"],
+                           "selection": [{**random, "seeds": [0, 1, 2]}, "herding"]})
+    assert [(c.method, c.variant, c.seed) for c in more.cells()] == [
+        ("none", "random", 0), ("none", "herding", 0), ("dm", "baseline", 0), ("none", "random", 1),
+        ("none", "random", 2)]
+    # the same runs as without the extra draws: a mapping with seeds hashes as the bare name
     assert {c.hash for c in one.cells()} <= {c.hash for c in more.cells()}
-    # a method seed the coresets do not use keeps its method cells only
+    # a method seed the entry does not draw keeps its method cells only
     fewer = Grid.from_dict({**BASE, "seeds": [0, 1], "methods": ["dm"], "variants": ["baseline"],
-                            "selection": ["random"], "selection_seeds": [1]})
+                            "selection": [{**random, "seeds": [1]}]})
     assert [(c.method, c.seed) for c in fewer.cells()] == [("dm", 0), ("none", 1), ("dm", 1)]
     # per IPC: more draws where one draw says little (IPC 1), the grid's seeds elsewhere
-    by_ipc = Grid.from_dict({**BASE, "ipc": [1, 2], "seeds": [0], "methods": [], "selection": ["random"],
-                             "selection_seeds": {1: [0, 1, 2]}})
+    by_ipc = Grid.from_dict({**BASE, "ipc": [1, 2], "seeds": [0], "methods": [],
+                             "selection": [{**random, "seeds": {1: [0, 1, 2]}}]})
     assert [(c.ipc, c.seed) for c in by_ipc.cells()] == [(1, 0), (1, 1), (1, 2), (2, 0)]
 
 

@@ -85,6 +85,17 @@ def test_reference_numbers_beside_the_papers_protocol_runs_only():
                                                                             "protocol yet)")
 
 
+def test_a_selection_entry_is_compared_with_its_initializers_published_number():
+    grid = Grid.from_dict({"name": "h", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
+                           "selection": ["herding", {"name": "herding-teacher", "init": "herding",
+                                                     "features": "teacher"}]})
+    recs = [_rec(name, 0, a, method="none", dataset="mnist", preset="reproduce", accuracies=[a], iterations=0)
+            for name, a in (("herding", 0.84), ("herding-teacher", 0.87))]
+    table = {r["method"]: r for r in rows(reference_table(grid, recs))}
+    assert table["herding"]["published %"] == table["herding-teacher"]["published %"] == "89.2 ± 1.6"
+    assert (table["herding"]["gap"], table["herding-teacher"]["gap"]) == ("-5.20", "-2.20")
+
+
 def test_reference_table_says_when_a_published_number_used_another_evaluation():
     rfad = Grid.from_dict({"name": "r", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
                            "methods": ["rfad"], "variants": ["baseline"]})

@@ -47,12 +47,12 @@ from ..select import INITIALIZERS
 # the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
 SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
-         "selection_seeds", "sampler", "method_options", "sampler_options", "dataset_options", "experts",
-         "eval_every", "zca", "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
+         "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
+         "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
 _VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
                  "prune_options", "init_filter", "init_filter_options", "features", "feature_options"}
 # a selection baseline chooses real images and trains on them: no sampler, no method settings
-_SELECTION_KEYS = _VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}
+_SELECTION_KEYS = (_VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}) | {"seeds"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ class Variant:
     @classmethod
     def selection(cls, entry: Any, where: str) -> "Variant":
         """A selection baseline: an initializer's name (``random``), or a mapping naming it and its settings, e.g.
-        ``{name: herding-teacher, init: herding, features: teacher, feature_options: {epochs: 3}}``."""
+        ``{name: herding-teacher, init: herding, features: teacher, feature_options: {epochs: 3}}``; a mapping's
+        ``seeds`` (see :meth:`Grid.selection_seeds`) choose its cells, not how each runs."""
         if isinstance(entry, str):
             if entry not in INITIALIZERS.names():
                 raise invalid(where, entry, "an initializer (" + ", ".join(sorted(INITIALIZERS.names())) +
@@ -118,6 +119,7 @@ class Variant:
                 raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_SELECTION_KEYS)))
             if not isinstance(entry.get("init"), str):
                 raise invalid(f"{where}.init", entry.get("init"), "the initializer's name")
+            entry = {k: v for k, v in entry.items() if k != "seeds"}  # which cells, not how each runs
         return cls.from_entry(entry, where)
 
 
@@ -163,10 +165,6 @@ class Grid:
     methods: list[str] = field(default_factory=list)
     variants: list[Any] = field(default_factory=lambda: list(VARIANTS))  # built-in names or variant mappings
     selection: list[str] = field(default_factory=list)
-    # the selection baselines' seeds (None: ``seeds``), one list or a mapping {ipc: list}: a coreset cell only
-    # evaluates, so a grid whose method cells run one seed can still average several draws of the coresets, whose
-    # spread at IPC 1 is large
-    selection_seeds: list[int] | dict[int, list[int]] | None = None
     sampler: str = "relative-loss"
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -227,16 +225,6 @@ class Grid:
             POSITIVE_INT.check(f"{source}.ipc", value)
         for value in self.seeds:
             NON_NEGATIVE_INT.check(f"{source}.seeds", value)
-        if self.selection_seeds is not None:
-            by_ipc = self.selection_seeds if isinstance(self.selection_seeds, dict) else {None: self.selection_seeds}
-            for ipc, seeds in by_ipc.items():
-                where = f"{source}.selection_seeds" + ("" if ipc is None else f".{ipc}")
-                if ipc is not None and ipc not in self.ipc:
-                    raise invalid(where, ipc, "one of the grid's ipc: " + ", ".join(map(str, self.ipc)))
-                if not isinstance(seeds, list) or not seeds:
-                    raise invalid(where, seeds, "a non-empty list of seeds")
-                for value in seeds:
-                    NON_NEGATIVE_INT.check(where, value)
         for m in self.methods:
             METHODS.get(m)
         names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
@@ -245,6 +233,8 @@ class Grid:
         names = [Variant.selection(s, f"{source}.selection").name for s in self.selection]
         if len(set(names)) != len(names):
             raise invalid(f"{source}.selection", names, "selection baselines with distinct names")
+        for entry in self.selection:
+            self._check_selection_seeds(entry, source)
         if not (self.methods or self.selection):
             raise invalid(f"{source}.methods", self.methods, "at least one method or selection baseline")
         POSITIVE_INT.check(f"{source}.experts.num_experts", self.experts.get("num_experts"))
@@ -284,10 +274,10 @@ class Grid:
         out = []
         for dataset in self.datasets:
             for ipc in self.ipc:
-                selection_seeds = self.selection_seeds_at(ipc)
-                for seed in dict.fromkeys(self.seeds + selection_seeds):
-                    if seed in selection_seeds:
-                        for entry in self.selection:
+                draws = {i: self.selection_seeds(entry, ipc) for i, entry in enumerate(self.selection)}
+                for seed in dict.fromkeys(self.seeds + [s for seeds in draws.values() for s in seeds]):
+                    for i, entry in enumerate(self.selection):
+                        if seed in draws[i]:
                             out.append(self._cell(preset, dataset, ipc, seed, "none",
                                                   Variant.selection(entry, "selection")))
                     if seed not in self.seeds:
@@ -296,11 +286,25 @@ class Grid:
                         out.extend(self._cell(preset, dataset, ipc, seed, method, v) for v in variants)
         return out
 
-    def selection_seeds_at(self, ipc: int) -> list[int]:
-        """The seeds of the selection baselines' cells at ``ipc``."""
-        if isinstance(self.selection_seeds, dict):
-            return self.selection_seeds.get(ipc, self.seeds)
-        return self.seeds if self.selection_seeds is None else self.selection_seeds
+    def selection_seeds(self, entry: Any, ipc: int) -> list[int]:
+        """The seeds of a selection baseline's cells at ``ipc``: the entry's own ``seeds`` (a list, or a mapping
+        {ipc: list} with the grid's seeds at the IPCs it does not name), else the grid's."""
+        seeds = entry.get("seeds", self.seeds) if isinstance(entry, dict) else self.seeds
+        return seeds.get(ipc, self.seeds) if isinstance(seeds, dict) else seeds
+
+    def _check_selection_seeds(self, entry: Any, source: str) -> None:
+        if not isinstance(entry, dict) or "seeds" not in entry:
+            return
+        where = f"{source}.selection.{entry['name']}.seeds"
+        seeds = entry["seeds"]
+        for ipc, listed in (seeds.items() if isinstance(seeds, dict) else [(None, seeds)]):
+            at = where + ("" if ipc is None else f".{ipc}")
+            if ipc is not None and ipc not in self.ipc:
+                raise invalid(at, ipc, "one of the grid's ipc: " + ", ".join(map(str, self.ipc)))
+            if not isinstance(listed, list) or not listed:
+                raise invalid(at, listed, "a non-empty list of seeds")
+            for value in listed:
+                NON_NEGATIVE_INT.check(at, value)
 
     def _cell(self, preset, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
         sampler = self.sampler if variant.sampler is None else variant.sampler

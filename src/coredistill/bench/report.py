@@ -25,7 +25,7 @@ import numpy as np
 
 from ..atomic import write_text
 from ..table import format_table
-from .grid import Grid
+from .grid import Grid, Variant
 
 CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
                "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
@@ -200,18 +200,20 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     for r in records:
         if r["preset"] in PROTOCOL_PRESETS:
             ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(r)
+    # a selection baseline is compared with the published number of its initializer (herding-teacher: herding)
+    selection = {v.name: v.init for v in (Variant.selection(s, "selection") for s in grid.selection)}
     rows = []
     for dataset in grid.datasets:
-        selection = grid.selection_names()
-        for name in selection + grid.methods:
+        for name in list(selection) + grid.methods:
             key = ("none", name) if name in selection else (name, "baseline")
+            reference = selection.get(name, name)
             for ipc in grid.ipc:
-                pub = published(name, dataset, ipc)
+                pub = published(reference, dataset, ipc)
                 got = ours.get((dataset, *key, ipc))
                 if got:
                     accs = [a for r in got for a in r["accuracies"]]
                     rows.append(compare(name, dataset, ipc, got[0]["preset"], accs, got[0]["iterations"],
-                                        got[0]["curve"]).row() + [str(len(got))])
+                                        got[0]["curve"], published_as=reference).row() + [str(len(got))])
                 elif pub is not None and not finished_only:
                     rows.append([name, dataset, str(ipc), "— (no run under the papers' protocol yet)",
                                  f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])

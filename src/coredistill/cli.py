@@ -154,13 +154,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise invalid("--only", pair, "KEY=VALUE with KEY one of method, dataset, ipc, variant, seed")
         only.setdefault(key, set()).add(value)
     if args.report_only:
+        done = read_results(out)
         if args.reuse:  # copying finished cells runs nothing
             from .bench.runner import reuse_results
 
             out.mkdir(parents=True, exist_ok=True)
-            held = read_results(out)
-            reuse_results([c for c in grid.cells() if c.hash not in held], out, args.reuse)
-        done = read_results(out)
+            for rec in reuse_results([c for c in grid.cells() if c.hash not in done], out, args.reuse):
+                done[rec["hash"]] = rec
     else:
         done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only, reuse=args.reuse or (),
                         on_record=lambda _: write_report(grid, read_results(out), out, plots=False))

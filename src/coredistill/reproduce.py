@@ -89,8 +89,7 @@ def compare(method: str, dataset: str, ipc: int, preset: str, accuracies: Sequen
     std = 100 * math.sqrt(sum((a - mean / 100) ** 2 for a in accuracies) / len(accuracies))
     points = [(int(p["iteration"]), 100 * float(p["accuracy"])) for p in curve]
     reference = published_as or method
-    return Comparison(method, dataset, ipc, preset, mean, std, iterations,
-                      None if reference in BASELINES else _paper_iterations(method, ipc),
+    return Comparison(method, dataset, ipc, preset, mean, std, iterations, _paper_iterations(reference, ipc),
                       published(reference, dataset, ipc), points)
 
 

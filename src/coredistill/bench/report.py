@@ -193,7 +193,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
     Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
     ``finished_only`` leaves out the rows with no such cell yet."""
-    from ..published import PUBLISHED, published
+    from ..published import published
     from ..reproduce import HEADERS, compare
 
     ours: dict[tuple, list[dict]] = defaultdict(list)
@@ -202,7 +202,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
             ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(r)
     # a selection baseline is compared with the published number of its initializer (herding-teacher: herding)
     selection = {v.name: v.init for v in (Variant.selection(s, "selection") for s in grid.selection)}
-    rows = []
+    rows, notes = [], {}
     for dataset in grid.datasets:
         for name in list(selection) + grid.methods:
             key = ("none", name) if name in selection else (name, "baseline")
@@ -210,6 +210,8 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
             for ipc in grid.ipc:
                 pub = published(reference, dataset, ipc)
                 got = ours.get((dataset, *key, ipc))
+                if pub is not None and pub.evaluation and (got or not finished_only):
+                    notes[name] = pub.evaluation
                 if got:
                     accs = [a for r in got for a in r["accuracies"]]
                     rows.append(compare(name, dataset, ipc, got[0]["preset"], accs, got[0]["iterations"],
@@ -219,9 +221,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
                                  f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])
     if not rows:
         return ""
-    shown = {(r[0], r[1], int(r[2])) for r in rows}
-    notes = sorted({(m, p.evaluation) for (m, d, i), p in PUBLISHED.items() if (m, d, i) in shown and p.evaluation})
-    footer = "".join(f"\n\n{m}: the published number is {evaluation}." for m, evaluation in notes)
+    footer = "".join(f"\n\n{m}: the published number is {evaluation}." for m, evaluation in sorted(notes.items()))
     return ("published vs ours (ConvNet-3; ours: every eval net of every seed of the `paper`/`reproduce` cells, "
             "mean ± std; curve from the first seed)\n\n" + format_table([*HEADERS, "seeds"], rows) + footer)
 

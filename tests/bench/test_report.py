@@ -46,19 +46,25 @@ def test_verdict_names_the_best_variant_and_cost_shares():
 
 
 def test_cost_by_variant_shows_each_extra_steps_share_and_a_teachers_build():
-    refreshes = [{"iteration": 0, "seconds": 2.0, "fit_s": 40.0}, {"iteration": 5, "seconds": 0.5, "fit_s": 0.1}]
+    teacher = {"sampler_options": {"predictor": "teacher", "gamma": -1.0}}
+    # the first cell trains the teacher (40 s inside its first re-scoring, inside distillation), the second loads it
+    refreshes = [{"iteration": 0, "seconds": 41.0, "fit_s": 40.0}, {"iteration": 5, "seconds": 0.5, "fit_s": 0.1}]
     recs = [_rec("baseline", 0, 0.7),
-            _rec("aligned-sampling", 0, 0.7, scoring_s=2.5, refreshes=refreshes),
-            _rec("aligned-sampling", 1, 0.7, scoring_s=0.5,  # the teacher came from the cache
+            _rec("aligned-sampling", 0, 0.7, scoring_s=41.5, distill_s=49.0, refreshes=refreshes, config=teacher),
+            _rec("aligned-sampling", 1, 0.7, scoring_s=0.5, config=teacher,
                  refreshes=[{"iteration": 0, "seconds": 0.3, "fit_s": 0.2}, {"iteration": 5, "seconds": 0.2}]),
+            # the synthetic set's proxy is fitted at every re-scoring: all of its fits are scoring
+            _rec("both", 0, 0.7, scoring_s=3.0, refreshes=[{"iteration": 0, "seconds": 1.5, "fit_s": 1.0}]),
             _rec("rep-init", 0, 0.7, init="kmeans-coreset", select_s=3.0, distill_s=7.0),
             _rec("prune", 0, 0.7, prune_s=12.0),
             _rec("herding-old", 0, 0.7, select_s=0.0)]  # nothing extra: no row
     table = {r["variant"]: r for r in rows(variant_cost_table(recs))}
-    assert set(table) == {"aligned-sampling", "rep-init", "prune"}
+    assert set(table) == {"aligned-sampling", "both", "rep-init", "prune"}
     sampling = table["aligned-sampling"]
-    assert sampling["cells"] == "2" and sampling["scoring share of distillation"] == "16.7 %"  # mean of 2.5/9, 0.5/9
-    assert sampling["first predictor fit s (max; a teacher's build)"] == "40"
+    # the build left out of both sides: (41.5 - 40) / (49 - 40) and 0.5 / 9, less the 0.2 s load -> 0.3 / 8.8
+    assert sampling["cells"] == "2" and sampling["scoring share of distillation"] == "10.0 %"
+    assert sampling["teacher build s (max)"] == "40"
+    assert table["both"]["scoring share of distillation"] == "33.3 %" and table["both"]["teacher build s (max)"] == ""
     assert table["rep-init"]["selection share"] == "30.0 %" and table["rep-init"]["scoring share of distillation"] == ""
     assert table["prune"]["pruning s (max)"] == "12"
     assert variant_cost_table([_rec("baseline", 0, 0.7)]) == ""

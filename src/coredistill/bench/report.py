@@ -290,9 +290,10 @@ def cost_table(records: list[dict]) -> str:
 
 def variant_cost_table(records: list[dict]) -> str:
     """Per method and variant (those that select, score or prune): the share of a run each extra step takes.
-    Selection share is of selection + distillation; scoring share of distillation (the sampler's re-scorings,
-    its predictor's fits included); a teacher's training shows once per data set and seed (later runs load it
-    from the cache), so its column is the largest first fit / pruning step seen."""
+    Selection share is of selection + distillation (a feature teacher's training included: it is trained per run
+    seed); scoring share of distillation, the sampler's re-scorings with its predictor's fits — except a teacher
+    predictor's first fit, which trains the teacher once per data set (later runs load it from the cache, like an
+    expert buffer) and shows as the teacher's build: the largest such first fit seen, as for pruning."""
     by: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         if r["method"] != "none" and r["variant"] != "baseline":
@@ -301,8 +302,10 @@ def variant_cost_table(records: list[dict]) -> str:
     for (method, variant), recs in by.items():
         select = [r["select_s"] / (r["select_s"] + r["distill_s"]) for r in recs
                   if r.get("init", "random") != "random" and r["select_s"] + r["distill_s"] > 0]
-        scoring = [r["scoring_s"] / r["distill_s"] for r in recs if r.get("scoring_s") and r["distill_s"] > 0]
-        fits = [h["fit_s"] for r in recs for h in r.get("refreshes", [])[:1] if h.get("fit_s") is not None]
+        builds = [_teacher_build_s(r) for r in recs]
+        scoring = [(r["scoring_s"] - build) / (r["distill_s"] - build) for r, build in zip(recs, builds)
+                   if r.get("scoring_s") and r["distill_s"] - build > 0]
+        fits = [build for build in builds if build]
         prune = [r["prune_s"] for r in recs if r.get("prune_s")]
         if not (select or scoring or prune):
             continue
@@ -312,7 +315,17 @@ def variant_cost_table(records: list[dict]) -> str:
     if not rows:
         return ""
     return format_table(["method", "variant", "cells", "selection share", "scoring share of distillation",
-                         "first predictor fit s (max; a teacher's build)", "pruning s (max)"], rows)
+                         "teacher build s (max)", "pruning s (max)"], rows)
+
+
+def _teacher_build_s(record: dict) -> float:
+    """The seconds a teacher predictor's first fit took (its training, or a load from the cache); 0 for a
+    predictor fitted anew at every refresh (the synthetic set's proxy), whose fits are all scoring."""
+    options = (record.get("config") or {}).get("sampler_options") or {}
+    first = (record.get("refreshes") or [{}])[0]
+    if options.get("predictor") != "teacher" or first.get("fit_s") is None:
+        return 0.0
+    return float(first["fit_s"])
 
 
 def _core_seconds(record: dict) -> float:

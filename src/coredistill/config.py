@@ -21,6 +21,7 @@ from .augment.per_image import check_strategy
 from .errors import invalid
 from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, optional
 from .presets import Preset, get_preset
+from .sampling.alignment import resolve_gamma
 
 DEFAULT_NUM_EXPERTS = 5
 ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
@@ -111,6 +112,9 @@ class RunConfig:
     init_filter_options: dict[str, Any] = field(default_factory=dict)
     # eval nets of each evaluation along the curve (eval_every); None: the preset's eval_nets, as the final one
     curve_nets: int | None = None
+    # sampler options given as "auto" and resolved here (sampling.alignment): recorded, not hashed — the resolved
+    # value is what the run depends on
+    auto: tuple[str, ...] = ()
 
     @classmethod
     def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
@@ -126,7 +130,9 @@ class RunConfig:
         that fraction of each class's hardest train images by a teacher's loss (``prune_options``: the teacher's)
         before selection and distillation; ``init_filter="teacher-correct"`` lets the initializer choose only
         among train images a teacher classifies correctly (``init_filter_options``: the teacher's); ``curve_nets``
-        trains fewer eval nets for the curve's evaluations than for the final one (cheaper curves on long runs)."""
+        trains fewer eval nets for the curve's evaluations than for the final one (cheaper curves on long runs);
+        ``sampler_options={"gamma": "auto"}`` takes the method's exponent validated for this IPC
+        (:mod:`coredistill.sampling.alignment`)."""
         from .methods import METHODS
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
@@ -155,7 +161,9 @@ class RunConfig:
         options = {**p.method_options(method, ipc), **(method_options or {})}
         if iterations is not None:
             options["iterations"] = iterations
-        requested = {**p.sampler_options(sampler), **(sampler_options or {})}
+        given = {**p.sampler_options(sampler), **(sampler_options or {})}
+        requested = resolve_gamma(given, method, learner_cls, ipc)
+        auto = tuple(k for k in given if given[k] != requested[k])
         experts = None
         if getattr(learner_cls, "needs_experts", False):
             if options.get("experts") is not None:
@@ -172,7 +180,8 @@ class RunConfig:
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),
                    features, dict(feature_options or {}), dict(dataset_options or {}), zca_eps, eval_every, experts,
-                   float(prune), dict(prune_options or {}), init_filter, dict(init_filter_options or {}), curve_nets)
+                   float(prune), dict(prune_options or {}), init_filter, dict(init_filter_options or {}), curve_nets,
+                   auto)
 
     @property
     def real_data_sampler(self) -> str:
@@ -209,4 +218,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The identity plus the preset's name, as recorded in an artifact's manifest."""
-        return {**self.identity(), "preset_name": self.preset.name, "hash": self.hash}
+        out = {**self.identity(), "preset_name": self.preset.name, "hash": self.hash}
+        if self.auto:
+            out["auto"] = list(self.auto)
+        return out

@@ -125,7 +125,9 @@ class RelativeLossSampler(BatchSampler):
                    "score_batch": POSITIVE_INT,
                    "beta": fraction().describe("a number in [0, 1] (0: pure relative loss, 1: uniform)"),
                    "prune": fraction(closed_right=False).describe("a fraction in [0, 1)"), "weighted": BOOL,
-                   "gamma": REAL, "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)"),
+                   "gamma": REAL.describe("a finite number (\"auto\" is resolved by a run's configuration, "
+                                          "for its method and IPC)"),
+                   "drop_hardest": fraction(closed_right=False).describe("a fraction in [0, 1)"),
                    "drop_misclassified": BOOL, "gamma_end": optional(REAL)}
 
     def check(self) -> None:

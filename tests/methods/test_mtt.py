@@ -143,6 +143,18 @@ def test_relative_loss_sampler_drives_expert_training(digits, tmp_path):
     assert not torch.equal(b.trajectory(0), ExpertBuffer(uniform).trajectory(0))
 
 
+def test_experts_can_be_trained_on_a_teachers_batches(digits, tmp_path, monkeypatch):
+    # expert training passes the labels and the data's identity on: a teacher trains on them, cached by them
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    folder = train_experts(digits, tmp_path / "t", num_experts=1, epochs=1, preset="tiny", sampler="relative-loss",
+                           sampler_options={"predictor": "teacher", "predictor_options": {"epochs": 1},
+                                            "gamma": -1.0, "drop_hardest": 0.1}, progress=False)
+    report = ExpertBuffer(folder).manifest["sampler"]["0"]
+    assert len(list((tmp_path / "teachers").glob("teacher-*.pt"))) == 1
+    # the hardest tenth of each class's pool is never drawn
+    assert all(c["mass90_fraction"] < 0.9 for h in report["refreshes"] for c in h["classes"])
+
+
 def test_a_step_size_learned_below_zero_stops_the_run_with_the_option_to_change(buffer, digits):
     """A learned step size at or below zero would make the student ascend its loss (the field's runs then end in
     NaN images): the next iteration, and the end of a run, stop with a DivergenceError naming lr_lr."""

@@ -110,7 +110,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
         else:
             t0 = time.perf_counter()
             trajectory = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr, batch_size,
-                                       batch_sampler, dsa_strategy, s, dev, bar)
+                                       batch_sampler, dsa_strategy, s, dev, bar, dataset_id)
             write_with(path, lambda f, t=trajectory: torch.save(t, f))
             manifest["seconds"][str(i)] = time.perf_counter() - t0
             manifest["sampler"][str(i)] = batch_sampler.report()
@@ -122,14 +122,16 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
 
 
 def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_size, sampler: BatchSampler,
-                  dsa_strategy, seed, device, bar) -> torch.Tensor:
+                  dsa_strategy, seed, device, bar, dataset_id=None) -> torch.Tensor:
     net = create_model(model, x.shape[1], num_classes, tuple(x.shape[2:]), seed=seed, **model_options).to(device)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.0, weight_decay=0.0)
     generator = torch_generator(seed)
     rng = np.random.default_rng(seed)
     sampler.setup(y.numpy(), num_classes, seed=seed)
-    scoring = ScoringContext(x, num_classes, device, model, model_options, predictor=_CurrentNet(net))
+    # the labels and the data's identity too: a teacher predictor trains on them (and is cached by them)
+    scoring = ScoringContext(x, num_classes, device, model, model_options, predictor=_CurrentNet(net),
+                             real_labels=y, data_id=dataset_id)
     augment = DSA(strategy=dsa_strategy) if dsa_strategy else None
     per_class = max(1, batch_size // num_classes)
     steps = max(1, len(x) // batch_size)

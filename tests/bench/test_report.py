@@ -208,3 +208,31 @@ def test_a_renamed_variant_reports_its_stored_cells_under_the_new_name(tmp_path)
     assert renamed.cells()[0].hash == cell.hash  # the same resolved run
     write_report(renamed, read_results(tmp_path), tmp_path, plots=False)
     assert [r["variant"] for r in rows((tmp_path / "results.md").read_text().split("\n\n", 1)[1])] == ["pinned"]
+
+
+def test_aligned_verdicts_per_cell_with_holm_over_the_variants_cells():
+    from coredistill.bench.report import aligned_table, holm
+
+    base = {1: [0.80, 0.81, 0.79, 0.80, 0.805], 10: [0.90, 0.91, 0.905, 0.90, 0.91]}
+    # IPC 1: a steady gain of 2 points, above both rivals; IPC 10: a steady loss of about 1 point
+    aligned = {1: [0.82, 0.83, 0.81, 0.82, 0.826], 10: [0.89, 0.90, 0.894, 0.891, 0.90]}
+    rivals = {("both", 1): 0.01, ("herding-init", 1): 0.015, ("both", 10): -0.02, ("herding-init", 10): 0.0}
+    recs = []
+    for ipc in (1, 10):
+        recs += [_rec("baseline", s, a, ipc=ipc) for s, a in enumerate(base[ipc])]
+        recs += [_rec("aligned-both", s, a, ipc=ipc) for s, a in enumerate(aligned[ipc])]
+        for name in ("both", "herding-init"):
+            recs += [_rec(name, s, a + rivals[(name, ipc)], ipc=ipc) for s, a in enumerate(base[ipc])]
+    recs += [_rec("random", s, 0.5, method="none") for s in range(5)]  # coresets are not cells of this table
+    text = aligned_table(recs)
+    table = {r["ipc"]: r for r in rows(text.split("\n\n")[0])}
+    assert list(rows(text.split("\n\n")[0])[0])[5:8] == ["both Δ", "herding-init Δ", "aligned-both Δ"]
+    ps = [stats.ttest_rel(aligned[i], base[i]).pvalue for i in (1, 10)]
+    one, ten = table["1"], table["10"]
+    assert one["aligned-both Δ"].startswith("+2.02") and f"Holm {holm(ps)[0]:.3f}" in one["aligned-both Δ"]
+    assert holm(ps)[0] < 0.05 and holm(ps)[1] < 0.05  # both cells significant after the correction
+    assert one["aligned-both: met"] == "no significant loss, significant gain, ≥ best rival"
+    assert ten["aligned-both: met"] == "none"  # a significant loss, and below herding-init's (equal) baseline
+    assert text.endswith("no significant loss against the baseline in 1, a significant gain in 1, a mean at least "
+                         "the best of both / herding-init in 1")
+    assert aligned_table([r for r in recs if r["variant"] != "aligned-both"]) == ""

@@ -188,6 +188,63 @@ def learning_table(records: list[dict], alpha: float = 0.05) -> str:
                          "p (Holm, variant's cells)", "bar", "cleared"], rows)
 
 
+# issue 18's difficulty-aligned variants are judged by this one; and against the best of these (the seed's
+# phases together, and the plain representative initialization)
+ALIGNED = "aligned-both"
+ALIGNED_RIVALS = ("both", "herding-init")
+
+
+def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
+    """Per (method, data set, IPC) cell: each variant's paired Δ against the baseline with its p-value
+    Holm-adjusted over that variant's cells, and for ``aligned-both`` the three verdicts issue 18 asks for: no
+    significant loss against the baseline, a significant gain (after the correction), and a mean at least the best
+    of :data:`ALIGNED_RIVALS`; the counts follow the table. Empty without ``aligned-both`` cells."""
+    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    if not any(ALIGNED in v for v in groups.values()):
+        return ""
+    names = sorted({n for v in groups.values() for n in v if n != "baseline"},
+                   key=lambda n: (n == ALIGNED, n not in ALIGNED_RIVALS, ALIGNED_RIVALS.index(n)
+                                  if n in ALIGNED_RIVALS else 0, n))
+    deltas: dict[str, list[tuple]] = {}
+    for name in names:
+        found = []
+        for key, by_variant in groups.items():
+            base = {s: r["accuracy"] for s, r in by_variant["baseline"].items()}
+            acc = {s: r["accuracy"] for s, r in by_variant.get(name, {}).items()}
+            found.append((key, *paired(acc, base)) if acc else (key, math.nan, math.nan, math.nan, 0))
+        for i, p_holm in enumerate(holm([f[3] for f in found])):
+            found[i] = (*found[i], p_holm)
+        deltas[name] = found
+    rows, counts = [], {"no significant loss": 0, "significant gain": 0, "≥ best rival": 0, "cells": 0}
+    for i, ((dataset, ipc, method), by_variant) in enumerate(groups.items()):
+        base = [r["accuracy"] for r in by_variant["baseline"].values()]
+        row = [method, dataset, ipc, f"{100 * np.mean(base):.2f}", len(base)]
+        for name in names:
+            _, d, sd, p, n, p_holm = deltas[name][i]
+            row.append("" if n == 0 else _fmt_delta(d, sd) + ("" if math.isnan(p) else
+                                                              f" (p {p:.3f}, Holm {p_holm:.3f})"))
+        verdict = ""
+        _, d, _, _, n, p_holm = deltas[ALIGNED][i]
+        if n:
+            counts["cells"] += 1
+            means = {v: np.mean([r["accuracy"] for r in by_variant[v].values()])
+                     for v in (ALIGNED, *ALIGNED_RIVALS) if v in by_variant}
+            rivals = [means[v] for v in ALIGNED_RIVALS if v in means]
+            flags = {"no significant loss": not (d < 0 and p_holm < alpha),
+                     "significant gain": bool(d > 0 and p_holm < alpha),
+                     "≥ best rival": bool(rivals) and means[ALIGNED] >= max(rivals)}
+            for k, ok in flags.items():
+                counts[k] += ok
+            verdict = ", ".join(k for k, ok in flags.items() if ok) or "none"
+        rows.append([*row, verdict])
+    table = format_table(["method", "dataset", "ipc", "baseline acc %", "seeds",
+                          *(f"{n} Δ" for n in names), f"{ALIGNED}: met"], rows)
+    n = counts["cells"]
+    return (table + f"\n\n{ALIGNED}, over its {n} cells (Holm over them, α = {alpha}): no significant loss against "
+            f"the baseline in {counts['no significant loss']}, a significant gain in {counts['significant gain']}, "
+            f"a mean at least the best of {' / '.join(ALIGNED_RIVALS)} in {counts['≥ best rival']}")
+
+
 def reference_table(grid: Grid, records: list[dict], finished_only: bool = False) -> str:
     """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
@@ -443,7 +500,7 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (learning.md, sampler.md, accuracy.png and curves.png
+    """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, sampler.md, accuracy.png and curves.png
     where there is something to show, reference.md for a grid under the papers' protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -465,6 +522,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     if learning:
         files["learning"] = out / "learning.md"
         write_text(files["learning"], learning + "\n")
+    aligned = aligned_table(records)
+    if aligned:
+        files["aligned"] = out / "aligned.md"
+        write_text(files["aligned"], aligned + "\n")
     sampler = sampler_table(records)
     if sampler:
         files["sampler"] = out / "sampler.md"

@@ -1,12 +1,14 @@
-"""Derive ``gamma="auto"`` from the validation explorations (issue 18): per method and IPC, which exponent γ of a
-teacher-scored relative-loss sampler (p ∝ ℓ^γ over the examples the teacher classifies correctly, its hardest
-tenth out) gains most over the method's uniform batches, paired by data set and seed.
+"""Derive the methods' ``aligned_sampling`` (``sampler="aligned"``, ``gamma="auto"``) from the validation explorations
+(issue 18): per method and IPC, which relative-loss batches gain most over the method's uniform batches, paired by
+data set and seed — a teacher's scores (p ∝ ℓ^γ over the examples it classifies correctly, its hardest tenth out)
+at γ = −1 / 0 / +1, or the synthetic set's proxy (the coreset paper's scores) with or without its hardest tenth.
 
 Reads every ``benchmarks/results/aligned-explore-*`` grid (validation splits only: a cell scored on the test
-split is refused), keeps the cells whose only change from the baseline is such a sampler (random initial images,
-no pruning, one γ for the whole run), and writes ``benchmarks/results/aligned-rule.md``: the paired Δ per γ and
-the exponent chosen per (method, IPC) — the largest mean Δ. The methods' ``aligned_gamma`` attributes hold those
-choices; ``tests/sampling/test_alignment.py`` checks that they still agree with this table.
+split is refused), keeps the cells whose only change from the baseline is the sampler (random initial images, no
+pruning, one γ for the whole run), and writes ``benchmarks/results/aligned-rule.md``: the paired Δ per sampler
+setting and the setting chosen per (method, IPC) — the largest mean Δ, provided it is positive (otherwise
+uniform batches: ``None``). The methods' ``aligned_sampling`` attributes hold those
+choices; ``tests/sampling/test_alignment.py`` checks that they agree with this table.
 
     python benchmarks/aligned_rule.py
 """
@@ -27,16 +29,33 @@ from coredistill.bench.report import paired  # noqa: E402
 from coredistill.table import format_table  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "aligned-rule.md"
+# explored methods standing for others (the exploration grids say why): their rules are the same
+STANDS_FOR = {"dsa": "dc", "rfad": "kip"}
 
 
-def teacher_gamma(record: dict) -> float | None:
-    """γ of a cell that differs from its baseline only by a teacher-scored sampler; None for any other cell."""
+def sampler_setting(record: dict) -> tuple | None:
+    """The relative-loss setting of a cell that differs from its baseline only in its sampler, as sorted
+    (option, value) pairs; None for any other cell."""
     cfg = record.get("config") or {}
     opts = cfg.get("sampler_options") or {}
-    if (record["sampler"] != "relative-loss" or opts.get("predictor") != "teacher" or opts.get("gamma_end")
-            is not None or cfg.get("init") != "random" or cfg.get("prune") or cfg.get("init_filter")):
+    if (record["sampler"] != "relative-loss" or opts.get("gamma_end") is not None or cfg.get("init") != "random"
+            or cfg.get("prune") or cfg.get("init_filter")):
         return None
-    return float(opts.get("gamma", 1.0))
+    setting = {"gamma": float(opts.get("gamma", 1.0))}
+    for key in ("predictor", "drop_misclassified", "drop_hardest"):
+        if opts.get(key) not in (None, False, 0, 0.0, "auto"):
+            setting[key] = opts[key]
+    return tuple(sorted(setting.items()))
+
+
+def describe(setting: tuple) -> str:
+    s = dict(setting)
+    parts = [f"{s.get('predictor', 'proxy')} γ {s['gamma']:+g}"]
+    if s.get("drop_misclassified"):
+        parts.append("its mistakes out")
+    if s.get("drop_hardest"):
+        parts.append(f"hardest {s['drop_hardest']:g} out")
+    return ", ".join(parts)
 
 
 def load(folders: list[Path]) -> list[dict]:
@@ -54,47 +73,51 @@ def load(folders: list[Path]) -> list[dict]:
     return list(records.values())
 
 
-def rule(records: list[dict]) -> tuple[list[list], dict[str, dict[int, float]]]:
+def rule(records: list[dict]) -> tuple[list[list], dict[str, dict[int, dict]]]:
     base = {(r["method"], r["dataset"], r["ipc"], r["seed"]): r["accuracy"] for r in records
             if r["variant"] == "baseline"}
     by: dict[tuple, dict[tuple, float]] = defaultdict(dict)
     for r in records:
-        gamma = teacher_gamma(r)
-        if gamma is None or r["method"] == "none":
+        setting = sampler_setting(r)
+        if setting is not None and r["method"] != "none":
+            by[(r["method"], r["ipc"], setting)][(r["dataset"], r["seed"])] = r["accuracy"]
+    stats, best = {}, {}
+    for (method, ipc, setting), acc in sorted(by.items()):
+        keys = sorted(k for k in acc if (method, k[0], ipc, k[1]) in base)
+        if not keys:
             continue
-        by[(r["method"], r["ipc"], gamma)][(r["dataset"], r["seed"])] = r["accuracy"]
-    rows, chosen = [], defaultdict(dict)
-    best: dict[tuple, tuple[float, float]] = {}
-    stats = {}
-    for (method, ipc, gamma), acc in sorted(by.items()):
-        b = {k: base[(method, k[0], ipc, k[1])] for k in acc if (method, k[0], ipc, k[1]) in base}
-        keys = sorted(b)
+        b = {k: base[(method, k[0], ipc, k[1])] for k in keys}
         mean, std, p, n = paired({i: acc[k] for i, k in enumerate(keys)}, {i: b[k] for i, k in enumerate(keys)})
-        if n == 0:
-            continue
         per_set = {d: np.mean([acc[k] - b[k] for k in keys if k[0] == d]) for d in sorted({k[0] for k in keys})}
-        stats[(method, ipc, gamma)] = (mean, std, p, n, per_set)
-        if (method, ipc) not in best or mean > best[(method, ipc)][1]:
-            best[(method, ipc)] = (gamma, mean)
-    for (method, ipc, gamma), (mean, std, p, n, per_set) in stats.items():
-        pick = best[(method, ipc)][0] == gamma
+        stats[(method, ipc, setting)] = (mean, std, p, n, per_set)
+        if mean > 0 and ((method, ipc) not in best or mean > best[(method, ipc)][1]):
+            best[(method, ipc)] = (setting, mean)
+    rows, chosen = [], defaultdict(dict)
+    for method, ipc, _ in stats:  # measured, and nothing beat uniform batches
+        chosen[method].setdefault(ipc, None)
+    for (method, ipc, setting), (mean, std, p, n, per_set) in stats.items():
+        pick = best.get((method, ipc), (None,))[0] == setting
         if pick:
-            chosen[method][ipc] = gamma
-        rows.append([method, ipc, f"{gamma:+g}", n, f"{100 * mean:+.2f}" + (f" ± {100 * std:.2f}" if n > 1 else ""),
-                     "" if p != p else f"{p:.3f}", ", ".join(f"{d} {100 * v:+.2f}" for d, v in per_set.items()),
-                     "chosen" if pick else ""])
-    return rows, dict(chosen)
+            chosen[method][ipc] = dict(setting)
+        rows.append([method, ipc, describe(setting), n,
+                     f"{100 * mean:+.2f}" + (f" ± {100 * std:.2f}" if n > 1 else ""), "" if p != p else f"{p:.3f}",
+                     ", ".join(f"{d} {100 * v:+.2f}" for d, v in per_set.items()), "chosen" if pick else ""])
+    for explored, other in STANDS_FOR.items():
+        if explored in chosen:
+            chosen[other] = chosen[explored]
+    return rows, {m: dict(sorted(c.items())) for m, c in sorted(chosen.items())}
 
 
 def main() -> None:
     folders = sorted(f for f in (ROOT / "benchmarks" / "results").glob("aligned-explore-*") if f.is_dir())
     rows, chosen = rule(load(folders))
-    table = format_table(["method", "ipc", "γ", "pairs (data set × seed)", "Δ vs uniform batches (paired)", "p",
-                          "per data set", "γ=auto"], rows)
-    lines = [f"Validation splits of {', '.join(f.name for f in folders)}: teacher-scored batches (p ∝ ℓ^γ, the "
-             "teacher's mistakes and hardest tenth never drawn) vs the method's uniform batches, random initial "
-             "images. `gamma=\"auto\"` takes the γ with the largest mean Δ per method and IPC.", "", table, "",
-             "Chosen (`aligned_gamma`): " + "; ".join(f"{m} {dict(sorted(c.items()))}" for m, c in sorted(chosen.items()))]
+    table = format_table(["method", "ipc", "batches (relative loss)", "pairs (data set × seed)",
+                          "Δ vs uniform batches (paired)", "p", "per data set", "aligned"], rows)
+    lines = [f"Validation splits of {', '.join(f.name for f in folders)}: relative-loss batches vs the method's "
+             "uniform batches, random initial images. `sampler=\"aligned\"` takes the setting with the largest "
+             "mean Δ per method and IPC when it is positive.", "", table, "",
+             "aligned_sampling (" + ", ".join(f"{o} as {e}" for e, o in STANDS_FOR.items()) + "): "
+             + json.dumps(chosen, sort_keys=True)]
     write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -21,7 +21,7 @@ from .augment.per_image import check_strategy
 from .errors import invalid
 from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, optional
 from .presets import Preset, get_preset
-from .sampling.alignment import resolve_gamma
+from .sampling.alignment import resolve_aligned
 
 DEFAULT_NUM_EXPERTS = 5
 ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
@@ -112,8 +112,8 @@ class RunConfig:
     init_filter_options: dict[str, Any] = field(default_factory=dict)
     # eval nets of each evaluation along the curve (eval_every); None: the preset's eval_nets, as the final one
     curve_nets: int | None = None
-    # sampler options given as "auto" and resolved here (sampling.alignment): recorded, not hashed — the resolved
-    # value is what the run depends on
+    # what the method's validated rule chose here ("sampler" for sampler="aligned", option names for "auto";
+    # sampling.alignment): recorded, not hashed — the resolved values are what the run depends on
     auto: tuple[str, ...] = ()
 
     @classmethod
@@ -131,8 +131,8 @@ class RunConfig:
         before selection and distillation; ``init_filter="teacher-correct"`` lets the initializer choose only
         among train images a teacher classifies correctly (``init_filter_options``: the teacher's); ``curve_nets``
         trains fewer eval nets for the curve's evaluations than for the final one (cheaper curves on long runs);
-        ``sampler_options={"gamma": "auto"}`` takes the method's exponent validated for this IPC
-        (:mod:`coredistill.sampling.alignment`)."""
+        ``sampler="aligned"`` and ``sampler_options={"gamma": "auto"}`` take the batches the method validated for
+        this IPC (:mod:`coredistill.sampling.alignment`)."""
         from .methods import METHODS
         from .sampling import SAMPLERS
         from .select import INITIALIZERS
@@ -161,9 +161,12 @@ class RunConfig:
         options = {**p.method_options(method, ipc), **(method_options or {})}
         if iterations is not None:
             options["iterations"] = iterations
+        asked = sampler
         given = {**p.sampler_options(sampler), **(sampler_options or {})}
-        requested = resolve_gamma(given, method, learner_cls, ipc)
-        auto = tuple(k for k in given if given[k] != requested[k])
+        sampler, requested = resolve_aligned(sampler, given, method, learner_cls, ipc)
+        if sampler != asked:  # "aligned": the preset's options for the sampler it resolved to, under the rule's
+            requested = {**p.sampler_options(sampler), **requested}
+        auto = (("sampler",) if sampler != asked else ()) + tuple(k for k in given if given[k] != requested.get(k))
         experts = None
         if getattr(learner_cls, "needs_experts", False):
             if options.get("experts") is not None:

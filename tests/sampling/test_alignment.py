@@ -1,5 +1,8 @@
-"""gamma="auto": the exponent a method validated per budget, interpolated in log IPC, constant beyond."""
+"""sampler="aligned" and gamma="auto": the batches a method validated per budget — the nearest measured IPC's
+options, the exponent interpolated in log IPC between measured IPCs that agree on the rest, constant beyond."""
+import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -8,7 +11,7 @@ from hypothesis import strategies as st
 from coredistill.config import RunConfig
 from coredistill.errors import InvalidParameterError
 from coredistill.methods import METHODS
-from coredistill.sampling.alignment import aligned_gamma
+from coredistill.sampling.alignment import aligned_gamma, aligned_options
 
 ANCHORS = {1: -1.0, 10: 1.0, 50: 0.5}
 
@@ -29,34 +32,76 @@ def test_between_two_budgets_the_exponent_is_linear_in_log_ipc(a, b):
     assert aligned_gamma(ANCHORS, hi) == pytest.approx(-1.0 + 2.0 * math.log(hi) / math.log(10))
 
 
-def test_a_run_resolves_auto_with_its_methods_rule_and_hashes_the_value(monkeypatch):
-    monkeypatch.setattr(METHODS.get("dm"), "aligned_gamma", {1: -1.0, 10: 1.0})
-    auto = RunConfig.resolve("digits", 10, method="dm", preset="tiny", sampler="relative-loss",
-                             sampler_options={"gamma": "auto", "predictor": "teacher"})
-    given_ = RunConfig.resolve("digits", 10, method="dm", preset="tiny", sampler="relative-loss",
-                               sampler_options={"gamma": 1.0, "predictor": "teacher"})
-    assert auto.sampler_options["gamma"] == 1.0 and auto.hash == given_.hash  # the same run
-    assert auto.to_dict()["auto"] == ["gamma"] and "auto" not in given_.to_dict()  # but the manifest says why
-    small = RunConfig.resolve("digits", 1, method="dm", preset="tiny", sampler="relative-loss",
+TEACHER = {"predictor": "teacher", "drop_misclassified": True, "drop_hardest": 0.1}
+RULE = {1: {**TEACHER, "gamma": -1.0}, 10: {**TEACHER, "gamma": 1.0}, 50: {"gamma": 1.0}}
+
+
+def test_the_nearest_budgets_options_and_an_exponent_only_between_alike_budgets():
+    assert aligned_options(RULE, 1) == RULE[1] and aligned_options(RULE, 10) == RULE[10]
+    assert aligned_options(RULE, 3) == {**TEACHER, "gamma": round(-1.0 + 2.0 * math.log(3) / math.log(10), 3)}
+    # 25 is nearer 50 in log IPC, whose options (the proxy) share no other measured budget: γ is its own
+    assert aligned_options(RULE, 25) == {"gamma": 1.0} and aligned_options(RULE, 20) == {**TEACHER, "gamma": 1.0}
+    assert aligned_options({1: {"gamma": 0.0}, 9: {"gamma": 1.0}}, 3) == {"gamma": 0.5}  # alike: halfway in log
+    tie = {1: {"predictor": "teacher", "gamma": 0.0}, 9: {"gamma": 1.0}}
+    assert aligned_options(tie, 3) == tie[1]  # equally near both: the smaller IPC's
+
+
+def test_a_budget_where_uniform_batches_won_stays_uniform(monkeypatch):
+    rule = {1: None, 10: {**TEACHER, "gamma": 1.0}}
+    assert aligned_options(rule, 2) is None and aligned_options(rule, 5)["gamma"] == 1.0  # nothing to interpolate
+    monkeypatch.setattr(METHODS.get("dm"), "aligned_sampling", rule)
+    one = RunConfig.resolve("digits", 1, method="dm", preset="cpu", sampler="aligned")
+    assert one.sampler == "uniform" and one.hash == RunConfig.resolve("digits", 1, method="dm", preset="cpu").hash
+    gamma = RunConfig.resolve("digits", 1, method="dm", preset="cpu", sampler="relative-loss",
                               sampler_options={"gamma": "auto"})
-    assert small.sampler_options["gamma"] == -1.0
+    assert gamma.sampler_options["gamma"] == 0.0
 
 
-def test_experts_are_trained_with_the_resolved_exponent(monkeypatch):
-    monkeypatch.setattr(METHODS.get("mtt"), "aligned_gamma", {1: -1.0})
-    cfg = RunConfig.resolve("digits", 1, method="mtt", preset="tiny", sampler="relative-loss",
-                            sampler_options={"gamma": "auto"})
-    assert cfg.experts.sampler_options["gamma"] == -1.0
+def test_a_run_resolves_the_methods_rule_and_hashes_the_values(monkeypatch):
+    monkeypatch.setattr(METHODS.get("dm"), "aligned_sampling", RULE)
+    kw = dict(method="dm", preset="cpu")
+    aligned = RunConfig.resolve("digits", 10, sampler="aligned", **kw)
+    explicit = RunConfig.resolve("digits", 10, sampler="relative-loss", sampler_options=RULE[10], **kw)
+    assert aligned.sampler == "relative-loss" and aligned.hash == explicit.hash  # the same run, preset's pool too
+    assert aligned.sampler_options["pool"] == 128 and aligned.to_dict()["auto"] == ["sampler"]
+    assert "auto" not in explicit.to_dict()
+    # the caller's options stand over the rule's
+    assert RunConfig.resolve("digits", 1, sampler="aligned", sampler_options={"drop_hardest": 0.2},
+                             **kw).sampler_options["drop_hardest"] == 0.2
+    gamma = RunConfig.resolve("digits", 1, sampler="relative-loss", sampler_options={"gamma": "auto"}, **kw)
+    assert gamma.sampler_options["gamma"] == -1.0 and "predictor" not in gamma.sampler_options  # γ only
+    assert gamma.to_dict()["auto"] == ["gamma"]
 
 
-def test_a_method_without_a_validated_rule_refuses_auto(monkeypatch):
-    monkeypatch.setattr(METHODS.get("dc"), "aligned_gamma", {})
-    with pytest.raises(InvalidParameterError, match=r"gamma='auto'.*'dc' has no exponent validated"):
+def test_experts_are_trained_with_the_resolved_batches(monkeypatch):
+    monkeypatch.setattr(METHODS.get("mtt"), "aligned_sampling", {1: {**TEACHER, "gamma": -1.0}})
+    cfg = RunConfig.resolve("digits", 1, method="mtt", preset="tiny", sampler="aligned")
+    assert cfg.experts.sampler == "relative-loss" and cfg.experts.sampler_options["gamma"] == -1.0
+
+
+def test_a_method_without_a_validated_rule_refuses_both(monkeypatch):
+    monkeypatch.setattr(METHODS.get("dc"), "aligned_sampling", {})
+    with pytest.raises(InvalidParameterError, match=r"gamma='auto'.*'dc' has none"):
         RunConfig.resolve("digits", 1, method="dc", preset="tiny", sampler="relative-loss",
                           sampler_options={"gamma": "auto"})
+    with pytest.raises(InvalidParameterError, match=r"sampler='aligned'.*'dc' has none"):
+        RunConfig.resolve("digits", 1, method="dc", preset="tiny", sampler="aligned")
 
 
-def test_the_sampler_itself_explains_that_auto_belongs_to_a_run():
+def test_the_samplers_themselves_explain_that_the_rule_belongs_to_a_run():
     from coredistill.sampling import create_sampler
     with pytest.raises(InvalidParameterError, match="resolved by a run's configuration"):
         create_sampler("relative-loss", gamma="auto").check()
+    with pytest.raises(InvalidParameterError, match="resolved by a run's configuration"):
+        create_sampler("aligned").check()
+
+
+def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():
+    # benchmarks/aligned_rule.py writes the choice; a method holds it (or none, until its exploration is done)
+    table = (Path(__file__).parents[2] / "benchmarks" / "results" / "aligned-rule.md").read_text()
+    chosen = json.loads(table.rsplit("): ", 1)[1])
+    for name in METHODS.names():
+        rule = METHODS.get(name).aligned_sampling
+        if rule:
+            assert name in chosen, f"{name} has a rule the validation table does not hold"
+            assert rule == {int(ipc): options for ipc, options in chosen[name].items()}, name

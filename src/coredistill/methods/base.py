@@ -164,9 +164,9 @@ class Method(Params):
     # are combined after each step; "gradients" — losses() yields this process's share of one loss over all
     # images and the gradients are all-reduced before each step; None — runs in one process only
     parallel: str | None = None
-    # the relative-loss sampler's exponent its validation runs chose per IPC ({ipc: γ}), for gamma="auto"
-    # (coredistill.sampling.alignment); empty: no validated rule
-    aligned_gamma: dict[int, float] = {}
+    # the relative-loss options its validation runs chose per IPC ({ipc: options}), for sampler="aligned" and
+    # gamma="auto" (coredistill.sampling.alignment; benchmarks/aligned_rule.py); empty: no validated rule
+    aligned_sampling: dict[int, dict] = {}
 
     def losses(self, syn: torch.Tensor, labels: torch.Tensor, ctx: Context) -> Iterator[torch.Tensor]:
         return iter(())

@@ -1,29 +1,45 @@
-"""``gamma="auto"``: the relative-loss sampler's exponent chosen by the synthetic budget.
+"""Budget-aware batches: the relative-loss sampler configured by the synthetic budget, as validated per method.
 
 Which real examples help depends on the budget (``../shared/RESEARCH.md``): easy, representative ones at a small
-IPC, harder ones at a larger IPC. A method states the exponents of p ∝ ℓ^γ that its validation runs chose, at the
-IPCs they were measured at, as the class attribute ``aligned_gamma`` (``{ipc: γ}``). For another IPC the exponent
-moves linearly in log IPC between the two nearest measured ones and stays at the nearest one's outside them — the
-rule claims nothing beyond the budgets it was validated at. A method without measurements has no rule: asking it
-for ``"auto"`` is an error, not a guess.
+IPC, harder ones at a larger IPC, never the hardest tail. A method states what its validation runs chose, per IPC
+they were measured at, as the class attribute ``aligned_sampling`` — ``{ipc: relative-loss options}`` (the
+predictor that scores, the exponent γ of p ∝ ℓ^γ, the filters), or ``{ipc: None}`` where none beat uniform
+batches. ``benchmarks/aligned_rule.py`` derives those choices from the validation explorations, never from test
+accuracy. A run asks for them in two ways:
 
->>> aligned_gamma({1: -1.0, 10: 1.0}, 1), aligned_gamma({1: -1.0, 10: 1.0}, 50)
-(-1.0, 1.0)
->>> round(aligned_gamma({1: -1.0, 10: 1.0}, 3), 3)  # log 3 / log 10 of the way
--0.046
+- ``sampler="aligned"``: the options of the measured IPC nearest in log IPC (ties: the smaller IPC), any options
+  the caller gives on top — or uniform batches where that IPC's are;
+- ``sampler_options={"gamma": "auto"}`` (relative-loss): only the exponent, from the measured IPCs whose other
+  options are those of the nearest one — linear in log IPC between two of them, the nearest one's beyond them
+  (0, uniform over the sampler's pool, where the nearest IPC's batches are uniform).
+
+Neither claims anything beyond the budgets measured; a method without measurements refuses both.
+
+>>> rule = {1: {"predictor": "teacher", "gamma": -1.0}, 10: {"predictor": "teacher", "gamma": 1.0},
+...         50: {"gamma": 1.0}}
+>>> aligned_options(rule, 3), aligned_options(rule, 1000)
+({'predictor': 'teacher', 'gamma': -0.046}, {'gamma': 1.0})
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from ..errors import invalid
+from .base import SAMPLERS
+from .relative_loss import RelativeLossSampler
 
 AUTO = "auto"
+ALIGNED = "aligned"
 
 
 def aligned_gamma(anchors: Mapping[int, float], ipc: int) -> float:
-    """γ at ``ipc`` from the measured ``anchors`` ({ipc: γ}): interpolated in log IPC, constant beyond them."""
+    """γ at ``ipc`` from measured ``anchors`` ({ipc: γ}): interpolated in log IPC, constant beyond them.
+
+    >>> aligned_gamma({1: -1.0, 10: 1.0}, 1), aligned_gamma({1: -1.0, 10: 1.0}, 50)
+    (-1.0, 1.0)
+    """
     points = sorted((int(k), float(v)) for k, v in anchors.items())
     if ipc <= points[0][0]:
         return points[0][1]
@@ -34,16 +50,55 @@ def aligned_gamma(anchors: Mapping[int, float], ipc: int) -> float:
     return points[-1][1]
 
 
-def resolve_gamma(options: Mapping, method: str, method_cls: type, ipc: int) -> dict:
-    """``options`` with ``gamma="auto"`` replaced by the method's validated exponent at ``ipc`` (unchanged when
-    the exponent is given as a number)."""
-    if options.get("gamma") != AUTO:
-        return dict(options)
-    anchors = getattr(method_cls, "aligned_gamma", None)
-    if not anchors:
-        raise invalid("gamma", AUTO, f"a number: method {method!r} has no exponent validated per budget "
-                      "(its class attribute aligned_gamma is empty)")
-    return {**options, "gamma": aligned_gamma(anchors, ipc)}
+def aligned_options(rule: Mapping[int, Mapping[str, Any] | None], ipc: int) -> dict[str, Any] | None:
+    """The relative-loss options at ``ipc``: the nearest measured IPC's (None: uniform batches there), γ
+    interpolated (rounded to 3 decimals) over the measured IPCs that share its other options."""
+    nearest = min(rule, key=lambda k: (abs(math.log(ipc) - math.log(k)), k))
+    if rule[nearest] is None:
+        return None
+    options = dict(rule[nearest])
+    if "gamma" in options:
+        rest = {k: v for k, v in options.items() if k != "gamma"}
+        alike = {k: o["gamma"] for k, o in rule.items()
+                 if o is not None and "gamma" in o and {n: v for n, v in o.items() if n != "gamma"} == rest}
+        options["gamma"] = round(aligned_gamma(alike, ipc), 3)
+    return options
 
 
-__all__ = ["AUTO", "aligned_gamma", "resolve_gamma"]
+def _rule(method: str, method_cls: type, asked: str) -> Mapping[int, Mapping[str, Any]]:
+    rule = getattr(method_cls, "aligned_sampling", None)
+    if not rule:
+        raise invalid(*asked.split("=", 1), f"a method with batches validated per budget: {method!r} has none "
+                      "(its class attribute aligned_sampling is empty); name the sampler and its options instead")
+    return rule
+
+
+def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, method_cls: type,
+                    ipc: int) -> tuple[str, dict[str, Any]]:
+    """(sampler, options) with ``"aligned"`` and ``gamma="auto"`` replaced by the method's validated choices at
+    ``ipc``; anything else unchanged."""
+    options = dict(options)
+    if sampler == ALIGNED:
+        chosen = aligned_options(_rule(method, method_cls, "sampler=aligned"), ipc)
+        sampler, options = ("uniform", options) if chosen is None else ("relative-loss", {**chosen, **options})
+    if options.get("gamma") == AUTO:
+        chosen = aligned_options(_rule(method, method_cls, "gamma=auto"), ipc)
+        options["gamma"] = 0.0 if chosen is None else chosen.get("gamma", 1.0)
+    return sampler, options
+
+
+@SAMPLERS.decorator(ALIGNED)
+class AlignedSampler(RelativeLossSampler):
+    """The relative-loss sampler with the options a method validated for the run's budget (this module's doc).
+    A run's configuration (``distill``, the CLI, a benchmark grid) resolves it into ``relative-loss``; built
+    directly it has no method and IPC to resolve them from."""
+
+    resolved_by_run = True  # the registry's generated tests exercise what it resolves to, not this name
+
+    def check(self) -> None:
+        raise invalid("sampler", ALIGNED, "a sampler resolved by a run's configuration (its method and IPC choose "
+                      "the options): pass sampler='aligned' to distill / the CLI / a grid, or use 'relative-loss' "
+                      "with explicit options here")
+
+
+__all__ = ["ALIGNED", "AUTO", "AlignedSampler", "aligned_gamma", "aligned_options", "resolve_aligned"]

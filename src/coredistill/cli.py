@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import list_models
     from .presets import PRESETS
     from .released import LABEL_MODES, list_layouts
-    from .sampling import LOSSES, list_samplers
+    from .sampling import LOSSES, list_samplers, sampler_names
     from .select import list_initializers
 
     parser = argparse.ArgumentParser(prog="coredistill", description=__doc__)
@@ -433,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_args(p, "random")
     p.add_argument("--method", default="none", choices=list_methods())
     p.add_argument("--method-opt", action="append", metavar="KEY=VALUE", help="method option, e.g. lr_images=0.5")
-    p.add_argument("--sampler", default="uniform", choices=list_samplers())
+    p.add_argument("--sampler", default="uniform", choices=sampler_names())
     p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
     p.add_argument("--iterations", type=int, help="distillation iterations (default: the preset's for the method)")
     p.add_argument("--prune", type=float, default=0.0, metavar="FRACTION",

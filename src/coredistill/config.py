@@ -21,7 +21,7 @@ from .augment.per_image import check_strategy
 from .errors import invalid
 from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, optional
 from .presets import Preset, get_preset
-from .sampling.alignment import resolve_aligned
+from .sampling.alignment import check_sampler_name, resolve_aligned
 
 DEFAULT_NUM_EXPERTS = 5
 ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
@@ -134,7 +134,6 @@ class RunConfig:
         ``sampler="aligned"`` and ``sampler_options={"gamma": "auto"}`` take the batches the method validated for
         this IPC (:mod:`coredistill.sampling.alignment`)."""
         from .methods import METHODS
-        from .sampling import SAMPLERS
         from .select import INITIALIZERS
 
         POSITIVE_INT.check("ipc", ipc)
@@ -157,7 +156,7 @@ class RunConfig:
         if strategy is not None:  # checked before any work, not at the evaluation after a long distillation
             check_strategy(f"preset {p.name!r} eval_augment[{dataset!r}]", strategy)
         learner_cls, _ = METHODS.get(method), INITIALIZERS.get(init)
-        SAMPLERS.get(sampler)
+        check_sampler_name(sampler)
         options = {**p.method_options(method, ipc), **(method_options or {})}
         if iterations is not None:
             options["iterations"] = iterations

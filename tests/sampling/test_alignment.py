@@ -93,7 +93,7 @@ def test_the_samplers_themselves_explain_that_the_rule_belongs_to_a_run():
     with pytest.raises(InvalidParameterError, match="resolved by a run's configuration"):
         create_sampler("relative-loss", gamma="auto").check()
     with pytest.raises(InvalidParameterError, match="resolved by a run's configuration"):
-        create_sampler("aligned").check()
+        create_sampler("aligned")
 
 
 def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():

@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from coredistill.sampling import SAMPLERS, ScoringContext, create_sampler, list_samplers
+from coredistill.sampling import ScoringContext, create_sampler, list_samplers
 
-# a name a run's configuration resolves into another sampler ("aligned") is tested as what it resolves to
-SAMPLER_NAMES = [n for n in list_samplers() if not getattr(SAMPLERS.get(n), "resolved_by_run", False)]
 SIZES = [7, 30, 12]  # class sizes: one smaller than the batch asked for
 
 
@@ -31,14 +29,14 @@ def _ready(name, real, seed=0):
     return s
 
 
-@pytest.mark.parametrize("name", SAMPLER_NAMES)
+@pytest.mark.parametrize("name", list_samplers())
 def test_options_are_plain_data_and_rebuild_the_sampler(name):
     options = create_sampler(name).options()
     assert json.loads(json.dumps(options)) == options
     assert create_sampler(name, **options).options() == options
 
 
-@pytest.mark.parametrize("name", SAMPLER_NAMES)
+@pytest.mark.parametrize("name", list_samplers())
 @pytest.mark.parametrize("batch", [1, 10])
 def test_batches_are_distinct_members_of_the_class(name, batch, real):
     _, labels = real
@@ -51,7 +49,7 @@ def test_batches_are_distinct_members_of_the_class(name, batch, real):
         assert w is None or (np.shape(w) == (len(idx),) and np.isfinite(w).all() and (np.asarray(w) > 0).all())
 
 
-@pytest.mark.parametrize("name", SAMPLER_NAMES)
+@pytest.mark.parametrize("name", list_samplers())
 def test_draws_depend_only_on_the_seeds_and_state_resumes(name, real):
     a, b = _ready(name, real), _ready(name, real)
     draws = [a.sample(1, 5, np.random.default_rng(3))[0] for _ in range(2)]

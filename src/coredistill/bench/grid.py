@@ -40,7 +40,7 @@ from ..errors import invalid
 from ..methods import METHODS
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import get_preset
-from ..sampling import SAMPLERS
+from ..sampling.alignment import check_sampler_name
 from ..features import FEATURES
 from ..select import INITIALIZERS
 
@@ -98,7 +98,7 @@ class Variant:
         for name in inits:
             INITIALIZERS.get(name)
         if variant.sampler is not None:
-            SAMPLERS.get(variant.sampler)
+            check_sampler_name(variant.sampler)
         if variant.features is not None:
             FEATURES.get(variant.features)
         return variant

@@ -28,7 +28,6 @@ from typing import Any
 
 from ..errors import invalid
 from .base import SAMPLERS
-from .relative_loss import RelativeLossSampler
 
 AUTO = "auto"
 ALIGNED = "aligned"
@@ -87,18 +86,15 @@ def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, metho
     return sampler, options
 
 
-@SAMPLERS.decorator(ALIGNED)
-class AlignedSampler(RelativeLossSampler):
-    """The relative-loss sampler with the options a method validated for the run's budget (this module's doc).
-    A run's configuration (``distill``, the CLI, a benchmark grid) resolves it into ``relative-loss``; built
-    directly it has no method and IPC to resolve them from."""
-
-    resolved_by_run = True  # the registry's generated tests exercise what it resolves to, not this name
-
-    def check(self) -> None:
-        raise invalid("sampler", ALIGNED, "a sampler resolved by a run's configuration (its method and IPC choose "
-                      "the options): pass sampler='aligned' to distill / the CLI / a grid, or use 'relative-loss' "
-                      "with explicit options here")
+def sampler_names() -> list[str]:
+    """The samplers a run's configuration accepts: the registered ones, and ``"aligned"``, which it resolves."""
+    return [*SAMPLERS.names(), ALIGNED]
 
 
-__all__ = ["ALIGNED", "AUTO", "AlignedSampler", "aligned_gamma", "aligned_options", "resolve_aligned"]
+def check_sampler_name(name: str) -> None:
+    if name not in sampler_names():
+        raise invalid("sampler", name, "one of: " + ", ".join(sampler_names()))
+
+
+__all__ = ["ALIGNED", "AUTO", "aligned_gamma", "aligned_options", "check_sampler_name", "resolve_aligned",
+           "sampler_names"]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from coredistill.config import RunConfig
 from coredistill.errors import InvalidParameterError
 from coredistill.methods import METHODS
+from coredistill.sampling import create_sampler
 from coredistill.sampling.alignment import aligned_gamma, aligned_options
 
 ANCHORS = {1: -1.0, 10: 1.0, 50: 0.5}
@@ -100,6 +101,11 @@ def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():
     # benchmarks/aligned_rule.py writes the choice; a method holds it (or none, until its exploration is done)
     table = (Path(__file__).parents[2] / "benchmarks" / "results" / "aligned-rule.md").read_text()
     chosen = json.loads(table.rsplit("): ", 1)[1])
+    assert chosen, "the table chose nothing"
+    for name, rule in chosen.items():  # every choice is a method's, at a budget, as options the sampler takes
+        assert name in METHODS.names() and all(int(ipc) > 0 for ipc in rule)
+        for options in filter(None, rule.values()):
+            create_sampler("relative-loss", **options).check()
     for name in METHODS.names():
         rule = METHODS.get(name).aligned_sampling
         if rule:

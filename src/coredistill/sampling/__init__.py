@@ -26,6 +26,6 @@ def create_sampler(name: str, **options: Any) -> BatchSampler:
     return SAMPLERS.create(name, **options)
 
 
-__all__ = ["ALIGNED", "LOSSES", "PREDICTORS", "SAMPLERS", "BatchSampler", "Predictor", "ProxyNet", "RelativeLossSampler",
-           "ScoringContext", "Teacher", "UniformSampler", "checked_losses", "create_sampler", "list_samplers",
-           "sampler_names"]
+__all__ = ["ALIGNED", "LOSSES", "PREDICTORS", "SAMPLERS", "BatchSampler", "Predictor", "ProxyNet",
+           "RelativeLossSampler", "ScoringContext", "Teacher", "UniformSampler", "checked_losses", "create_sampler",
+           "list_samplers", "sampler_names"]

@@ -64,10 +64,10 @@ def aligned_options(rule: Mapping[int, Mapping[str, Any] | None], ipc: int) -> d
     return options
 
 
-def _rule(method: str, method_cls: type, asked: str) -> Mapping[int, Mapping[str, Any]]:
+def _rule(method: str, method_cls: type, option: str, value: str) -> Mapping[int, Mapping[str, Any]]:
     rule = getattr(method_cls, "aligned_sampling", None)
     if not rule:
-        raise invalid(*asked.split("=", 1), f"a method with batches validated per budget: {method!r} has none "
+        raise invalid(option, value, f"a method with batches validated per budget: {method!r} has none "
                       "(its class attribute aligned_sampling is empty); name the sampler and its options instead")
     return rule
 
@@ -78,10 +78,10 @@ def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, metho
     ``ipc``; anything else unchanged."""
     options = dict(options)
     if sampler == ALIGNED:
-        chosen = aligned_options(_rule(method, method_cls, "sampler=aligned"), ipc)
+        chosen = aligned_options(_rule(method, method_cls, "sampler", ALIGNED), ipc)
         sampler, options = ("uniform", options) if chosen is None else ("relative-loss", {**chosen, **options})
     if options.get("gamma") == AUTO:
-        chosen = aligned_options(_rule(method, method_cls, "gamma=auto"), ipc)
+        chosen = aligned_options(_rule(method, method_cls, "gamma", AUTO), ipc)
         options["gamma"] = 0.0 if chosen is None else chosen.get("gamma", 1.0)
     return sampler, options
 

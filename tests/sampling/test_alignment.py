@@ -62,8 +62,13 @@ def test_a_run_resolves_the_methods_rule_and_hashes_the_values(monkeypatch):
     monkeypatch.setattr(METHODS.get("dm"), "aligned_sampling", RULE)
     kw = dict(method="dm", preset="cpu")
     aligned = RunConfig.resolve("digits", 10, sampler="aligned", **kw)
-    explicit = RunConfig.resolve("digits", 10, sampler="relative-loss", sampler_options=RULE[10], **kw)
+    # γ = 1 is the sampler's default: the rule's run is the one asked for by name without it (one hash, so a
+    # grid reuses the coreset paper's own loss-proportional cells where the rule chose them)
+    explicit = RunConfig.resolve("digits", 10, sampler="relative-loss", sampler_options=TEACHER, **kw)
     assert aligned.sampler == "relative-loss" and aligned.hash == explicit.hash  # the same run, preset's pool too
+    assert "gamma" not in aligned.sampler_options
+    assert RunConfig.resolve("digits", 50, sampler="aligned", **kw).hash == RunConfig.resolve(
+        "digits", 50, sampler="relative-loss", **kw).hash
     assert aligned.sampler_options["pool"] == 128 and aligned.to_dict()["auto"] == ["sampler"]
     assert "auto" not in explicit.to_dict()
     # the caller's options stand over the rule's

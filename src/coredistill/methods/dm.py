@@ -42,6 +42,9 @@ class DM(Method):
     eval_dsa = True
     uses_dsa = True
     parallel = "classes"
+    # chosen on validation splits (benchmarks/results/aligned-rule.md): uniform batches at IPC 1, the coreset
+    # paper's loss-proportional batches at IPC 10
+    aligned_sampling = {1: None, 10: {"gamma": 1.0}}
     constraints = {"batched": optional(BOOL), "compiled": optional(BOOL)}
 
     def __init__(self, iterations: int = 20000, batch_real: int = 256, lr_images: float = 1.0,

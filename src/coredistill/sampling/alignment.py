@@ -22,6 +22,7 @@ Neither claims anything beyond the budgets measured; a method without measuremen
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -79,11 +80,20 @@ def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, metho
     options = dict(options)
     if sampler == ALIGNED:
         chosen = aligned_options(_rule(method, method_cls, "sampler", ALIGNED), ipc)
-        sampler, options = ("uniform", options) if chosen is None else ("relative-loss", {**chosen, **options})
+        sampler, options = (("uniform", options) if chosen is None
+                            else ("relative-loss", {**_without_defaults(chosen), **options}))
     if options.get("gamma") == AUTO:
         chosen = aligned_options(_rule(method, method_cls, "gamma", AUTO), ipc)
-        options["gamma"] = 0.0 if chosen is None else chosen.get("gamma", 1.0)
+        del options["gamma"]
+        options.update(_without_defaults({"gamma": 0.0 if chosen is None else chosen.get("gamma", 1.0)}))
     return sampler, options
+
+
+def _without_defaults(chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's options less those at the relative-loss sampler's defaults: a resolved run is then the same
+    configuration (and hash) as the same batches asked for by name."""
+    defaults = {name: p.default for name, p in inspect.signature(SAMPLERS.get("relative-loss")).parameters.items()}
+    return {k: v for k, v in chosen.items() if k not in defaults or v != defaults[k]}
 
 
 def sampler_names() -> list[str]:

@@ -103,6 +103,25 @@ def test_cells_another_grid_finished_are_reused_not_run(tmp_path, monkeypatch):
     assert again == done and ran == ["herding"]
 
 
+def test_variants_that_resolve_to_one_run_run_it_once_and_report_it_under_each(tmp_path, monkeypatch):
+    from coredistill.bench import runner
+    from coredistill.methods import METHODS
+
+    monkeypatch.setattr(METHODS.get("dm"), "aligned_sampling", {1: None})  # uniform batches at IPC 1: the baseline
+    grid = Grid.from_dict({"name": "u", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["dm"], "selection": [],
+                           "variants": ["baseline", {"name": "aligned-sampling", "sampler": "aligned"}]})
+    ran = []
+    real = runner.run_cell
+    monkeypatch.setattr(runner, "run_cell", lambda cell, *a, **k: ran.append(cell.variant) or real(cell, *a, **k))
+    done = run_grid(grid, tmp_path, jobs=0, log=lambda _: None)
+    assert ran == ["baseline"] and len(done) == 1
+    write_report(grid, done, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    by = {r["variant"]: r["accuracy"] for r in rows if r["method"] == "dm"}
+    assert set(by) == {"baseline", "aligned-sampling"} and by["baseline"] == by["aligned-sampling"]
+
+
 def test_an_unexpected_failure_is_logged_with_its_traceback(tmp_path, monkeypatch):
     from coredistill.bench import runner
 

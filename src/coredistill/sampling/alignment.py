@@ -22,7 +22,6 @@ Neither claims anything beyond the budgets measured; a method without measuremen
 """
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -92,7 +91,7 @@ def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, metho
 def _without_defaults(chosen: Mapping[str, Any]) -> dict[str, Any]:
     """The rule's options less those at the relative-loss sampler's defaults: a resolved run is then the same
     configuration (and hash) as the same batches asked for by name."""
-    defaults = {name: p.default for name, p in inspect.signature(SAMPLERS.get("relative-loss")).parameters.items()}
+    defaults = SAMPLERS.get("relative-loss")().options()
     return {k: v for k, v in chosen.items() if k not in defaults or v != defaults[k]}
 
 

@@ -10,6 +10,10 @@ setting and the setting chosen per (method, IPC) — the largest mean Δ, provid
 uniform batches: ``None``). The methods' ``aligned_sampling`` attributes hold those
 choices; ``tests/sampling/test_alignment.py`` checks that they agree with this table.
 
+It also applies aligned-final's pre-registered rule for aligned-both's feature space (its grid's header): the space,
+pixels (``rep-init``) or the teacher's (``rep-init-teacher``), with the larger mean paired Δ vs the baseline over
+every (method, data set, IPC, seed) of aligned-explore-dm / -dsa where both ran; ties: pixels.
+
     python benchmarks/aligned_rule.py
 """
 from __future__ import annotations
@@ -108,6 +112,22 @@ def rule(records: list[dict]) -> tuple[list[list], dict[str, dict[int, dict]]]:
     return rows, {m: dict(sorted(c.items())) for m, c in sorted(chosen.items())}
 
 
+FEATURE_SPACE_GRIDS = ("aligned-explore-dm", "aligned-explore-dsa")
+FEATURE_SPACES = {"rep-init": "pixels", "rep-init-teacher": "teacher"}
+
+
+def feature_space(records: list[dict]) -> tuple[str, dict[str, float], int]:
+    """aligned-both's feature space by the pre-registered rule: (the space, mean paired Δ per space, pairs)."""
+    acc: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for r in records:
+        acc[(r["method"], r["dataset"], r["ipc"], r["seed"])][r["variant"]] = r["accuracy"]
+    both = [v for v in acc.values() if "baseline" in v and all(name in v for name in FEATURE_SPACES)]
+    means = {space: float(np.mean([v[name] - v["baseline"] for v in both])) if both else float("nan")
+             for name, space in FEATURE_SPACES.items()}
+    pick = "teacher" if both and means["teacher"] > means["pixels"] else "pixels"
+    return pick, means, len(both)
+
+
 def main() -> None:
     folders = sorted(f for f in (ROOT / "benchmarks" / "results").glob("aligned-explore-*") if f.is_dir())
     rows, chosen = rule(load(folders))
@@ -118,6 +138,10 @@ def main() -> None:
              "mean Δ per method and IPC when it is positive.", "", table, "",
              "aligned_sampling (" + ", ".join(f"{o} as {e}" for e, o in STANDS_FOR.items()) + "): "
              + json.dumps(chosen, sort_keys=True)]
+    space, means, n = feature_space(load([f for f in folders if f.name in FEATURE_SPACE_GRIDS]))
+    lines += ["", f"aligned-both's feature space ({' / '.join(FEATURE_SPACE_GRIDS)}, {n} (method, data set, IPC, "
+              "seed) pairs where rep-init and rep-init-teacher both ran; mean paired Δ vs baseline: "
+              + ", ".join(f"{s_} {100 * m:+.2f}" for s_, m in means.items()) + f"): {space}"]
     write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -105,7 +105,8 @@ def test_the_samplers_themselves_explain_that_the_rule_belongs_to_a_run():
 def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():
     # benchmarks/aligned_rule.py writes the choice; a method holds it (or none, until its exploration is done)
     table = (Path(__file__).parents[2] / "benchmarks" / "results" / "aligned-rule.md").read_text()
-    chosen = json.loads(table.rsplit("): ", 1)[1])
+    line = next(line for line in table.splitlines() if line.startswith("aligned_sampling ("))
+    chosen = json.loads(line.split("): ", 1)[1])
     assert chosen, "the table chose nothing"
     for name, rule in chosen.items():  # every choice is a method's, at a budget, as options the sampler takes
         assert name in METHODS.names() and all(int(ipc) > 0 for ipc in rule)

@@ -50,6 +50,9 @@ class DC(Method):
     eval_dsa = False
     uses_dsa = False
     parallel = "classes"
+    # chosen on validation splits with DSA standing for DC (benchmarks/results/aligned-rule.md): uniform batches at
+    # IPC 1 (the teacher's easy batches lost there), the coreset paper's loss-proportional batches at IPC 10
+    aligned_sampling = {1: None, 10: {"gamma": 1.0}}
     constraints = {"lr_net": LEARNING_RATE, "batch_train": POSITIVE_INT, "outer_loop": optional(POSITIVE_INT),
                    "inner_loop": optional(NON_NEGATIVE_INT)}
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coredistill.bench.grid import Grid, Variant
 from coredistill.config import RunConfig
 from coredistill.errors import InvalidParameterError
 from coredistill.methods import METHODS
@@ -102,9 +103,12 @@ def test_the_samplers_themselves_explain_that_the_rule_belongs_to_a_run():
         create_sampler("aligned")
 
 
+ROOT = Path(__file__).parents[2]
+
+
 def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():
     # benchmarks/aligned_rule.py writes the choice; a method holds it (or none, until its exploration is done)
-    table = (Path(__file__).parents[2] / "benchmarks" / "results" / "aligned-rule.md").read_text()
+    table = (ROOT / "benchmarks" / "results" / "aligned-rule.md").read_text()
     line = next(line for line in table.splitlines() if line.startswith("aligned_sampling ("))
     chosen = json.loads(line.split("): ", 1)[1])
     assert chosen, "the table chose nothing"
@@ -117,3 +121,13 @@ def test_the_methods_rules_are_the_ones_the_committed_validation_table_chose():
         if rule:
             assert name in chosen, f"{name} has a rule the validation table does not hold"
             assert rule == {int(ipc): options for ipc, options in chosen[name].items()}, name
+
+
+def test_the_final_grids_aligned_both_uses_the_feature_space_its_pre_registered_rule_chose():
+    # the rule's verdict is the last word of the table's last line: "pixels" (the initializer's own) or "teacher"
+    table = (ROOT / "benchmarks" / "results" / "aligned-rule.md").read_text().strip()
+    space = table.splitlines()[-1].rsplit(": ", 1)[1]
+    grid = Grid.load(ROOT / "benchmarks" / "grids" / "aligned-final.yaml")
+    variant = next(v for v in (Variant.from_entry(e, "variants") for e in grid.variants) if v.name == "aligned-both")
+    assert space in ("pixels", "teacher")
+    assert variant.features == (None if space == "pixels" else "teacher")

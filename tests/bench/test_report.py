@@ -6,8 +6,8 @@ from scipy import stats
 
 from coredistill.bench import Grid
 from coredistill.table import parse_table as rows  # values, not column widths
-from coredistill.bench.report import (cost_table, paired, reference_table, remaining_estimate, sampler_table,
-                                      spent_table, variant_cost_table, verdict_table)
+from coredistill.bench.report import (cost_table, paired, reference_table, remaining_estimate, results_table,
+                                      sampler_table, spent_table, variant_cost_table, verdict_table)
 
 
 def test_paired_difference_and_t_test_on_common_seeds_only():
@@ -68,6 +68,11 @@ def test_cost_by_variant_shows_each_extra_steps_share_and_a_teachers_build():
     assert table["rep-init"]["selection share"] == "30.0 %" and table["rep-init"]["scoring share of distillation"] == ""
     assert table["prune"]["pruning s (max)"] == "12"
     assert variant_cost_table([_rec("baseline", 0, 0.7)]) == ""
+    # the results table's scoring column is the same share: the teacher's build is not the sampler's scoring
+    grid = Grid.from_dict({"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0, 1],
+                           "methods": ["dm"]})
+    by_variant = {r["variant"]: r for r in rows(results_table(grid, recs))}
+    assert by_variant["aligned-sampling"]["scoring share"] == "10 %" and by_variant["both"]["scoring share"] == "33 %"
 
 
 def test_reference_numbers_beside_the_papers_protocol_runs_only():

@@ -100,7 +100,7 @@ def results_table(grid: Grid, records: list[dict]) -> str:
             mean_d, std_d, p, _ = (paired({s: r["accuracy"] for s, r in by_seed.items()}, base)
                                    if variant != _baseline_variant(method) else (math.nan,) * 3 + (0,))
             distill = np.mean([r["distill_s"] for r in by_seed.values()])
-            scoring = [r["scoring_s"] / r["distill_s"] for r in by_seed.values() if r["scoring_s"] and r["distill_s"]]
+            scoring = [share for share in map(_scoring_share, by_seed.values()) if share is not None]
             first = next(iter(by_seed.values()))
             rows.append([dataset, ipc, method, variant, first["init"], first["sampler"],
                          f"{100 * acc.mean():.2f} ± {100 * acc.std(ddof=1) if len(acc) > 1 else 0:.2f}",
@@ -359,10 +359,8 @@ def variant_cost_table(records: list[dict]) -> str:
     for (method, variant), recs in by.items():
         select = [r["select_s"] / (r["select_s"] + r["distill_s"]) for r in recs
                   if r.get("init", "random") != "random" and r["select_s"] + r["distill_s"] > 0]
-        builds = [_teacher_build_s(r) for r in recs]
-        scoring = [(r["scoring_s"] - build) / (r["distill_s"] - build) for r, build in zip(recs, builds)
-                   if r.get("scoring_s") and r["distill_s"] - build > 0]
-        fits = [build for build in builds if build]
+        scoring = [share for share in map(_scoring_share, recs) if share is not None]
+        fits = [build for build in map(_teacher_build_s, recs) if build]
         prune = [r["prune_s"] for r in recs if r.get("prune_s")]
         if not (select or scoring or prune):
             continue
@@ -373,6 +371,15 @@ def variant_cost_table(records: list[dict]) -> str:
         return ""
     return format_table(["method", "variant", "cells", "selection share", "scoring share of distillation",
                          "teacher build s (max)", "pruning s (max)"], rows)
+
+
+def _scoring_share(record: dict) -> float | None:
+    """The sampler's re-scorings as a share of distillation, a teacher's one-off build left out of both (it is
+    the teacher's cost, reported as such); None for a run that scored nothing."""
+    build = _teacher_build_s(record)
+    if not record.get("scoring_s") or record["distill_s"] - build <= 0:
+        return None
+    return (record["scoring_s"] - build) / (record["distill_s"] - build)
 
 
 def _teacher_build_s(record: dict) -> float:

@@ -1,6 +1,11 @@
 """The smoke grid end to end (what `make test` runs), resume by cell hash, failures, isolated cells."""
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +211,42 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     assert rec["accuracies"] == next(iter(plain.values()))["accuracies"]
     assert rec["resumed_from"] == 4 and next(iter(plain.values()))["resumed_from"] is None
     assert not any((tmp_path / "ck" / "checkpoints").iterdir())
+
+
+_POOL_THEN_DIE = """
+import os, sys, time, multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from coredistill.bench.runner import _exit_with_parent
+pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                           initializer=_exit_with_parent if sys.argv[1] == "watch" else None)
+open(sys.argv[2], "w").write(str(pool.submit(os.getpid).result()))
+pool.submit(time.sleep, 60)
+time.sleep(0.5)
+os._exit(0)  # the grid process killed: no shutdown of the pool
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="re-parenting of orphans is POSIX")
+@pytest.mark.parametrize("mode", ["watch", "plain"])
+def test_a_killed_grids_workers_end_with_it_instead_of_running_on_as_orphans(mode, tmp_path):
+    # "plain" is the control: a pool worker in the middle of a cell outlives its dead parent. No pipes to the
+    # script: an orphan holding them would keep the wait for their end open
+    subprocess.run([sys.executable, "-c", _POOL_THEN_DIE, mode, str(tmp_path / "pid")], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
+    worker = int((tmp_path / "pid").read_text())
+    try:
+        deadline = time.monotonic() + 10
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _alive(worker) == (mode == "plain")
+    finally:
+        if _alive(worker):
+            os.kill(worker, signal.SIGKILL)

@@ -14,6 +14,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -185,6 +186,20 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     }
 
 
+def _exit_with_parent(poll_s: float = 1.0) -> None:
+    """Pool initializer: end this worker when the grid process that started it dies. A killed grid's workers
+    would otherwise run their cells to the end as orphans, competing for the cores with whatever runs next,
+    and their results would be lost (only the parent writes results); a cell that checkpoints resumes anyway."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:  # an orphan is re-parented, so its parent id changes
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0) -> dict[str, Any]:
     return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every)
 
@@ -259,7 +274,8 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
             record(rec)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1,
+                                 initializer=_exit_with_parent) as pool:
             futures = {pool.submit(build_expert_buffer, s, str(out), threads): s for s in specs}
             for fut in as_completed(futures):
                 log(f"  experts {futures[fut].folder_name}: {fut.result()['build_s']:.0f} s")

@@ -11,6 +11,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
 git -C "$root" worktree add --detach "$snapshot" HEAD >/dev/null 2>&1
 cp "$root"/benchmarks/grids/*.yaml "$snapshot/benchmarks/grids/"  # grids written since the last commit too
+# teachers (about 100 KB, one per data set, split and setting; minutes each) are kept under benchmarks/results/teachers/
+# so that a fresh checkout does not train them again: seed the library's cache from there, keep what grids trained
+teachers="${COREDISTILL_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/coredistill}/teachers"
+mkdir -p "$teachers" "$root/benchmarks/results/teachers"
+cp -n "$root"/benchmarks/results/teachers/teacher-*.pt "$teachers/" 2>/dev/null || true
 only=()
 for pair in ${ONLY:-}; do only+=(--only "$pair"); done
 (
@@ -20,6 +25,7 @@ for pair in ${ONLY:-}; do only+=(--only "$pair"); done
       --reuse "$root/benchmarks/results" ${only[@]+"${only[@]}"} \
       --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
       || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
+    cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true
   done
   git -C "$root" worktree remove --force "$snapshot"
 ) > /dev/null 2>&1 &

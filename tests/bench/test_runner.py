@@ -231,7 +231,11 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    stat = Path(f"/proc/{pid}/stat")  # an exited orphan its new parent has not reaped yet is a zombie: ended
+    try:
+        return not stat.is_file() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="re-parenting of orphans is POSIX")

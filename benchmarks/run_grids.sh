@@ -11,9 +11,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
 git -C "$root" worktree add --detach "$snapshot" HEAD >/dev/null 2>&1
 cp "$root"/benchmarks/grids/*.yaml "$snapshot/benchmarks/grids/"  # grids written since the last commit too
-# teachers (about 100 KB, one per data set, split and setting; minutes each) are kept under benchmarks/results/teachers/
+# teachers (small; one per data set, split and setting; minutes to train) are kept under benchmarks/results/teachers/
 # so that a fresh checkout does not train them again: seed the library's cache from there, keep what grids trained
-teachers="${COREDISTILL_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/coredistill}/teachers"
+teachers="$(PYTHONPATH="$snapshot/src" "$root/.venv/bin/python" -c \
+  'from coredistill.data.paths import data_dir; print(data_dir() / "teachers")')"
 mkdir -p "$teachers" "$root/benchmarks/results/teachers"
 cp -n "$root"/benchmarks/results/teachers/teacher-*.pt "$teachers/" 2>/dev/null || true
 only=()

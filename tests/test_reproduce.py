@@ -18,6 +18,14 @@ def test_comparison_arithmetic():
     assert c.paper_iterations == 1000
     row = c.row()
     assert row[3] == "96.00 ± 1.00" and row[4] == "97.8 ± 0.1" and row[5] == "-1.80" and "300 (1000)" in row
+    # a point two iterations before the end (runs recorded before the loop skipped those) is not the slope's base:
+    # the latest point at least half the curve's spacing back is
+    late = compare("dm", "mnist", 1, "reproduce", [0.8942], 750, curve=[
+        {"iteration": i, "accuracy": a} for i, a in
+        [(187, 0.8970), (374, 0.8931), (561, 0.9009), (748, 0.89395), (750, 0.8942)]])
+    assert late.slope == pytest.approx((89.42 - 90.09) / 189 * 1000)
+    assert compare("dm", "mnist", 1, "reproduce", [0.9], 4, curve=[{"iteration": 4, "accuracy": 0.9}] * 2).slope \
+        is None
     none = compare("dm", "digits", 1, "tiny", [0.5], 4)
     assert none.published is None and none.gap is None and none.slope is None
     assert "no published number" in none.row()[-1]

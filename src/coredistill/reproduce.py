@@ -31,7 +31,9 @@ HEADERS = ["method", "dataset", "ipc", "ours %", "published %", "gap", "iteratio
 class Comparison:
     """Our result for one (method, data set, IPC) beside the published number. Accuracies in percent; ``curve``
     holds (iteration, accuracy %) pairs; ``slope`` is the accuracy change per 1,000 iterations between the curve's
-    last two points (``None`` without two points)."""
+    last point and the latest one at least half the curve's median spacing before it (a point just before the
+    end, as runs recorded before the loop skipped those, would measure noise over a few iterations); ``None``
+    without two such points."""
 
     method: str
     dataset: str
@@ -50,9 +52,15 @@ class Comparison:
 
     @property
     def slope(self) -> float | None:
-        if len(self.curve) < 2 or self.curve[-1][0] == self.curve[-2][0]:
+        if len(self.curve) < 2:
             return None
-        (i0, a0), (i1, a1) = self.curve[-2:]
+        gaps = sorted(b[0] - a[0] for a, b in zip(self.curve, self.curve[1:]))
+        span = gaps[len(gaps) // 2] / 2  # half the median spacing (the upper median for an even count)
+        i1, a1 = self.curve[-1]
+        earlier = [(i, a) for i, a in self.curve[:-1] if 0 < i1 - i and i1 - i >= span]
+        if not earlier:
+            return None
+        i0, a0 = earlier[-1]
         return (a1 - a0) / (i1 - i0) * 1000
 
     def row(self) -> list[str]:

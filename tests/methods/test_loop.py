@@ -179,3 +179,27 @@ def test_non_finite_learned_parameter_is_named():
     with pytest.raises(DivergenceError, match="learned parameter of _LabelsDiverge .* iteration 1"):
         run_loop(_LabelsDiverge(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx, LoopSettings(iterations=3),
                  progress=False)
+
+
+class _Quadratic(Method):
+    lr_images = 0.1
+
+    def losses(self, syn, labels, ctx):
+        yield (syn ** 2).sum()
+
+
+@pytest.mark.parametrize("iterations, every, points", [(7, 3, [3]), (8, 3, [3, 6]), (750, 187, [187, 374, 561]),
+                                                       (4, 1, [1, 2, 3])])
+def test_curve_points_stop_short_of_the_final_evaluation(iterations, every, points):
+    # evaluation every `every` iterations, except within half of that of the end, where the final evaluation
+    # (the caller's) stands for it: 750 iterations every 187 evaluate at 187, 374, 561, not again at 748
+    labels = np.repeat([0, 1], 3)
+    s = create_sampler("uniform")
+    s.setup(labels, 2)
+    ctx = Context(RealData(torch.zeros(6, 1, 4, 4), torch.as_tensor(labels), None), 2, 1, s,
+                  np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+    seen = []
+    out = run_loop(_Quadratic(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx,
+                   LoopSettings(iterations=iterations, eval_every=every),
+                   evaluate=lambda images, it: seen.append(it) or 0.5, progress=False)
+    assert seen == points and [c["iteration"] for c in out.log["curve"]] == points

@@ -31,8 +31,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
              evaluate: Callable[[torch.Tensor, int], float] | None = None, progress: bool = True) -> DistillOutput:
     """Optimize ``images`` with ``method``'s losses for ``settings.iterations`` iterations.
 
-    ``evaluate(images, iteration) -> accuracy`` is called every ``eval_every`` iterations (its randomness must
-    not come from ``ctx``, so that evaluation never changes the distillation). On resume, the loop restores the
+    ``evaluate(images, iteration) -> accuracy`` is called every ``eval_every`` iterations, except within half of
+    that of the end, where the caller's final evaluation stands for it (its randomness must not come from
+    ``ctx``, so that evaluation never changes the distillation). On resume, the loop restores the
     images, the optimizer, the sampler and both RNG states, so the result equals an uninterrupted run's.
     """
     iterations = settings.iterations
@@ -113,7 +114,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         elapsed = time.perf_counter() - t_start - log["eval_seconds"]
         bar.set_postfix(loss=f"{total:.4g}", **({"sampler": f"{overhead / elapsed:.0%}"} if overhead else {}))
         done = it + 1
-        if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 and done < iterations:
+        # a point nearer the end than half the spacing would repeat the final evaluation (and skew the curve's slope)
+        if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 \
+                and 2 * (iterations - done) >= settings.eval_every:
             t_eval = time.perf_counter()
             log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
             log["eval_seconds"] += time.perf_counter() - t_eval

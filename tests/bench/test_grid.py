@@ -168,6 +168,12 @@ def test_curve_points_space_each_cells_evaluations_over_its_own_budget():
                            "curve_points": 3, "method_options": {"dm": {"iterations": 40}, "dc": {"iterations": 8}}})
     every = {c.method: c.run.eval_every for c in grid.cells()}
     assert every == {"dm": 10, "dc": 2, "none": 0}  # 3 points inside each run (+ its end)
+    # 15 // 4 = 3 would evaluate at 3, 6, 9 and 12: a fourth point; 750 // 4 = 187 stops at 561 (748 is too near
+    # the end to be a point, curve_iterations)
+    odd = Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                          "methods": ["dm", "dc"], "variants": ["baseline"], "selection": [], "curve_points": 3,
+                          "method_options": {"dm": {"iterations": 750}, "dc": {"iterations": 15}}})
+    assert {c.method: c.run.eval_every for c in odd.cells()} == {"dm": 187, "dc": 4}
     cheap = Grid.from_dict({"name": "c", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
                             "methods": ["dm"], "curve_points": 3, "curve_nets": 1})
     assert {c.run.curve_nets for c in cheap.cells()} == {1}

@@ -37,7 +37,7 @@ from typing import Any
 
 from ..config import DEFAULT_NUM_EXPERTS, ZCA_EPS, RunConfig
 from ..errors import invalid
-from ..methods import METHODS
+from ..methods import METHODS, curve_iterations
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import get_preset
 from ..sampling.alignment import check_sampler_name
@@ -319,6 +319,8 @@ class Grid:
             features=variant.features, feature_options=dict(variant.feature_options))
         if self.curve_points and method != "none":  # evenly spaced over the run's own (resolved) iterations
             iterations = run.method_options.get("iterations", 0)
-            run = replace(run, eval_every=max(1, iterations // (self.curve_points + 1))
-                          if iterations > self.curve_points else 0)
+            every = max(1, iterations // (self.curve_points + 1)) if iterations > self.curve_points else 0
+            while every and len(curve_iterations(iterations, every)) > self.curve_points:
+                every += 1  # iterations // (points + 1) can leave room for one more point than asked
+            run = replace(run, eval_every=every)
         return Cell(variant.name, run)

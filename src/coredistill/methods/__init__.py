@@ -11,7 +11,7 @@ from .dm import DM  # noqa: F401
 from .dc import DC, DSAMethod  # noqa: F401
 from .krr import KIP, RFAD  # noqa: F401
 from .mtt import MTT  # noqa: F401
-from .loop import LoopSettings, run_loop
+from .loop import LoopSettings, curve_iterations, run_loop
 
 import_submodules(__name__, __path__)
 
@@ -25,4 +25,4 @@ def create_method(name: str, **options: Any) -> Method:
 
 
 __all__ = ["METHODS", "Context", "DistillOutput", "LoopSettings", "Method", "RealData", "create_method",
-           "list_methods", "run_loop"]
+           "curve_iterations", "list_methods", "run_loop"]

@@ -27,18 +27,27 @@ class LoopSettings:
     momentum: float = 0.5  # the field's SGD momentum on images
 
 
+def curve_iterations(iterations: int, eval_every: int) -> list[int]:
+    """The iterations after which a run of ``iterations`` evaluates for its curve: every ``eval_every``, except
+    within half of that of the end, where the final evaluation stands for it (a point there would repeat it and
+    skew the curve's last slope)."""
+    if not eval_every:
+        return []
+    return [k for k in range(eval_every, iterations, eval_every) if 2 * (iterations - k) >= eval_every]
+
+
 def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Context, settings: LoopSettings, *,
              evaluate: Callable[[torch.Tensor, int], float] | None = None, progress: bool = True) -> DistillOutput:
     """Optimize ``images`` with ``method``'s losses for ``settings.iterations`` iterations.
 
-    ``evaluate(images, iteration) -> accuracy`` is called every ``eval_every`` iterations, except within half of
-    that of the end, where the caller's final evaluation stands for it (its randomness must not come from
-    ``ctx``, so that evaluation never changes the distillation). On resume, the loop restores the
+    ``evaluate(images, iteration) -> accuracy`` is called after each of :func:`curve_iterations` (its randomness
+    must not come from ``ctx``, so that evaluation never changes the distillation). On resume, the loop restores the
     images, the optimizer, the sampler and both RNG states, so the result equals an uninterrupted run's.
     """
     iterations = settings.iterations
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise invalid("iterations", iterations, "an integer >= 0")
+    points = set(curve_iterations(iterations, settings.eval_every))
     shard = ctx.shard
     if shard.world > 1 and method.parallel not in ("classes", "gradients"):
         raise invalid("method", type(method).__name__.lower(), f"a method that splits across processes (dm, dc, dsa, "
@@ -114,9 +123,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         elapsed = time.perf_counter() - t_start - log["eval_seconds"]
         bar.set_postfix(loss=f"{total:.4g}", **({"sampler": f"{overhead / elapsed:.0%}"} if overhead else {}))
         done = it + 1
-        # a point nearer the end than half the spacing would repeat the final evaluation (and skew the curve's slope)
-        if evaluate is not None and settings.eval_every and done % settings.eval_every == 0 \
-                and 2 * (iterations - done) >= settings.eval_every:
+        if evaluate is not None and done in points:
             t_eval = time.perf_counter()
             log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
             log["eval_seconds"] += time.perf_counter() - t_eval

@@ -39,9 +39,11 @@ STANDS_FOR = {"dsa": "dc", "rfad": "kip"}
 
 def sampler_setting(record: dict) -> tuple | None:
     """The relative-loss setting of a cell that differs from its baseline only in its sampler, as sorted
-    (option, value) pairs; None for any other cell."""
+    (option, value) pairs; None for any other cell. A trajectory-matching cell meets real data only through its
+    experts: its record's sampler is theirs, and so are the options read here."""
     cfg = record.get("config") or {}
-    opts = cfg.get("sampler_options") or {}
+    experts = cfg.get("experts") or {}
+    opts = (experts if experts.get("sampler") else cfg).get("sampler_options") or {}
     if (record["sampler"] != "relative-loss" or opts.get("gamma_end") is not None or cfg.get("init") != "random"
             or cfg.get("prune") or cfg.get("init_filter")):
         return None

@@ -131,3 +131,38 @@ def test_the_final_grids_aligned_both_uses_the_feature_space_its_pre_registered_
     variant = next(v for v in (Variant.from_entry(e, "variants") for e in grid.variants) if v.name == "aligned-both")
     assert space in ("pixels", "teacher")
     assert variant.features == (None if space == "pixels" else "teacher")
+
+
+def _aligned_rule_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("aligned_rule", ROOT / "benchmarks" / "aligned_rule.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_rule_reads_an_mtt_cells_batches_from_its_experts():
+    # MTT draws real batches only to train its experts: the run's own sampler is uniform and the setting lives in
+    # the experts' config; two MTT settings must stay two rows, not collapse into one (the later overwriting)
+    script = _aligned_rule_script()
+
+    def mtt(variant, gamma, seed, acc):
+        experts = {"sampler": "relative-loss", "sampler_options": {"pool": 128, "predictor": "teacher",
+                                                                   "gamma": gamma, "drop_misclassified": True,
+                                                                   "drop_hardest": 0.1}}
+        return {"method": "mtt", "dataset": "mnist", "ipc": 1, "seed": seed, "variant": variant, "accuracy": acc,
+                "sampler": "relative-loss" if gamma is not None else "uniform",
+                "config": {"init": "random", "sampler": "uniform", "sampler_options": {},
+                           "experts": experts if gamma is not None else {"sampler": "uniform"}}}
+
+    records = [mtt("baseline", None, s, 0.77) for s in (0, 1)]
+    records += [mtt("aligned-sampling", -1.0, s, 0.79) for s in (0, 1)]
+    records += [mtt("teacher-hard", 1.0, s, 0.73) for s in (0, 1)]
+    easy, hard = (script.sampler_setting(r) for r in (records[2], records[4]))
+    assert dict(easy) == {"gamma": -1.0, "predictor": "teacher", "drop_misclassified": True, "drop_hardest": 0.1}
+    assert dict(hard)["gamma"] == 1.0 and script.sampler_setting(records[0]) is None
+    rows, chosen = script.rule(records)
+    assert sorted(row[2] for row in rows) == ["teacher γ +1, its mistakes out, hardest 0.1 out",
+                                              "teacher γ -1, its mistakes out, hardest 0.1 out"]
+    assert chosen["mtt"] == {1: dict(easy)}  # the easy batches gained 2 points, the hard ones lost 4

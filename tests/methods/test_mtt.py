@@ -65,6 +65,26 @@ def test_killed_build_resumes_at_the_first_missing_expert(buffer, digits, tmp_pa
         train_experts(digits, copy, num_experts=2, epochs=3, preset="tiny", progress=False)
 
 
+def test_a_buffer_read_from_another_path_is_the_same_buffer(buffer, digits, tmp_path):
+    # committed buffers travel between clones: the data's location is not its identity (its content fingerprint is)
+    import shutil
+
+    copy = tmp_path / "moved"
+    shutil.copytree(buffer, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["config"]["dataset"]["source"] = "/elsewhere/" + str(manifest["config"]["dataset"]["source"])
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    kept = [torch.load(expert_file(copy, i), weights_only=True) for i in (0, 1)]
+    expert_file(copy, 1).unlink()
+    train_experts(digits, copy, num_experts=2, preset="tiny", progress=False)  # resumes: no config error
+    assert torch.equal(torch.load(expert_file(copy, 0), weights_only=True), kept[0])
+    assert torch.equal(torch.load(expert_file(copy, 1), weights_only=True), kept[1])
+    manifest["config"]["dataset"]["fingerprint"] = "0" * 16  # other images: another buffer
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="another config.*dataset.fingerprint"):
+        train_experts(digits, copy, num_experts=2, preset="tiny", progress=False)
+
+
 def test_gradients_reach_images_and_step_size(buffer, digits):
     x, ctx = _real_and_context(digits)
     m = create_method("mtt", experts=str(buffer), syn_steps=3, expert_epochs=1, max_start_epoch=1)

@@ -61,6 +61,12 @@ class _CurrentNet:
         return predict
 
 
+def _portable(config: dict[str, Any]) -> dict[str, Any]:
+    """A buffer's config without where its data was read from: the data's content fingerprint identifies it, so a
+    buffer built from the same images under another path (another machine, a clone) is the same buffer."""
+    return {**config, "dataset": {k: v for k, v in config["dataset"].items() if k != "source"}}
+
+
 def _flat(net: torch.nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in net.parameters()]).float().cpu()
 
@@ -90,8 +96,8 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     old: dict[str, Any] = {}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        if old.get("config_hash") != config_hash(config):
-            keys = differing_keys(old["config"], config)
+        if config_hash(_portable(old["config"])) != config_hash(_portable(config)):
+            keys = differing_keys(_portable(old["config"]), _portable(config))
             raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
                                   f"{', '.join(keys)} differ): use another folder or the same settings")
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),

@@ -1,4 +1,6 @@
+import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +28,17 @@ def mnist():
 @pytest.fixture(scope="session")
 def fashion_mnist():
     return _require("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """Load a script of benchmarks/ (not a package) as a module: ``benchmark_script("aligned_rule")``."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

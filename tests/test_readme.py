@@ -1,19 +1,11 @@
 """Published tables are rendered from the committed benchmark files, never typed by hand; the README stays a front door."""
-import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _renderer():
-    spec = importlib.util.spec_from_file_location("render_readme", ROOT / "benchmarks" / "render_readme.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_document_tables_match_the_committed_results():
-    module = _renderer()
+def test_document_tables_match_the_committed_results(benchmark_script):
+    module = benchmark_script("render_readme")
     for name in module.DOCUMENTS:
         text = (ROOT / name).read_text()
         assert "<!-- table: " in text, name

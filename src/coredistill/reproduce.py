@@ -57,7 +57,7 @@ class Comparison:
         gaps = sorted(b[0] - a[0] for a, b in zip(self.curve, self.curve[1:]))
         span = gaps[len(gaps) // 2] / 2  # half the median spacing (the upper median for an even count)
         i1, a1 = self.curve[-1]
-        earlier = [(i, a) for i, a in self.curve[:-1] if 0 < i1 - i and i1 - i >= span]
+        earlier = [(i, a) for i, a in self.curve[:-1] if i1 - i >= max(span, 1)]  # iterations are integers
         if not earlier:
             return None
         i0, a0 = earlier[-1]

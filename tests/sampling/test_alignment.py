@@ -133,19 +133,10 @@ def test_the_final_grids_aligned_both_uses_the_feature_space_its_pre_registered_
     assert variant.features == (None if space == "pixels" else "teacher")
 
 
-def _aligned_rule_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("aligned_rule", ROOT / "benchmarks" / "aligned_rule.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_rule_reads_an_mtt_cells_batches_from_its_experts():
+def test_the_rule_reads_an_mtt_cells_batches_from_its_experts(benchmark_script):
     # MTT draws real batches only to train its experts: the run's own sampler is uniform and the setting lives in
     # the experts' config; two MTT settings must stay two rows, not collapse into one (the later overwriting)
-    script = _aligned_rule_script()
+    script = benchmark_script("aligned_rule")
 
     def mtt(variant, gamma, seed, acc):
         experts = {"sampler": "relative-loss", "sampler_options": {"pool": 128, "predictor": "teacher",

@@ -96,8 +96,9 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     old: dict[str, Any] = {}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        if config_hash(_portable(old["config"])) != config_hash(_portable(config)):
-            keys = differing_keys(_portable(old["config"]), _portable(config))
+        built, asked = _portable(old["config"]), _portable(config)
+        if config_hash(built) != config_hash(asked):
+            keys = differing_keys(built, asked)
             raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
                                   f"{', '.join(keys)} differ): use another folder or the same settings")
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),

@@ -216,3 +216,17 @@ def test_a_class_the_teacher_gets_wrong_keeps_its_lowest_loss_images(digits, mon
     rows, how = pruning.teacher_correct(None, digits.y_train, 10, 2, get_preset("tiny"), {}, torch.device("cpu"))
     threes = np.flatnonzero(digits.y_train.numpy() == 3)
     assert how["classes_below_ipc"] == [3] and set(rows[np.isin(rows, threes)].tolist()) == set(threes[-2:].tolist())
+
+
+def test_the_datas_identity_is_its_content_not_its_path(digits):
+    # what the teacher and feature caches, expert buffers and checkpoints are keyed by: the same images read from
+    # another clone or data folder are the same data; other images are not
+    import dataclasses
+
+    from coredistill.pipeline import dataset_identity
+
+    here = dataset_identity(digits, None)
+    assert dataset_identity(dataclasses.replace(digits, source="/another/clone/digits"), None) == here
+    relabelled = dataclasses.replace(digits, y_train=digits.y_train.roll(1))
+    assert dataset_identity(relabelled, None)["fingerprint"] != here["fingerprint"]
+    assert dataset_identity(digits, 0.1) != here

@@ -38,10 +38,13 @@ SEED_NAMES = ("select", "sampling", "distill", "eval", "features", "sampler")  #
 
 
 def dataset_identity(dataset: ImageDataset, zca_eps: float | None) -> dict[str, Any]:
-    """What identifies the training-space images for the feature cache: description + a content fingerprint."""
+    """What identifies the training-space images (for the feature and teacher caches, expert buffers and
+    checkpoints): the description and a content fingerprint, without where the files were read from — the same
+    images under another path (another clone, machine or data folder) are the same data."""
     stride = max(1, len(dataset.x_train) // 1000)
     digest = hashlib.sha256(dataset.x_train[::stride].numpy().tobytes() + dataset.y_train.numpy().tobytes())
-    return {**dataset.describe(), "zca_eps": zca_eps, "fingerprint": digest.hexdigest()[:16]}
+    described = {k: v for k, v in dataset.describe().items() if k != "source"}
+    return {**described, "zca_eps": zca_eps, "fingerprint": digest.hexdigest()[:16]}
 
 
 def fit_zca(dataset: ImageDataset, zca_eps: float | None) -> ZCA | None:

@@ -1,4 +1,5 @@
-"""ImageDataset.validation_split: a held-out part of train as the evaluation split, for tuning off the test set."""
+"""ImageDataset: its normalization statistics (exact, whatever the thread count); validation_split, a held-out part
+of train as the evaluation split, for tuning off the test set."""
 import numpy as np
 import pytest
 import torch
@@ -42,3 +43,32 @@ def test_seeded_and_loadable_by_name(digits):
 def test_bad_values_name_the_parameter(digits, per_class, seed, match):
     with pytest.raises(InvalidParameterError, match=match):
         digits.validation_split(per_class, seed)
+
+
+def test_statistics_are_exact_and_independent_of_the_thread_count():
+    # they are part of the data's identity (caches, expert buffers and checkpoints match by it): a float32
+    # reduction's last digits change with the thread count, which made a buffer built on 2 threads "another config"
+    # for a run on 1
+    from fractions import Fraction
+
+    from coredistill.data import ImageDataset
+
+    x = torch.randint(0, 256, (3000, 2, 9, 9), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(3000) % 3
+    threads = torch.get_num_threads()
+    try:
+        seen = set()
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            d = ImageDataset("t", x, y, x[:10], y[:10], ["a", "b", "c"])
+            seen.add((d.mean, d.std))
+    finally:
+        torch.set_num_threads(threads)
+    assert len(seen) == 1
+    mean, std = seen.pop()
+    values = x.transpose(0, 1).reshape(2, -1).tolist()
+    for c in range(2):
+        exact_mean = Fraction(sum(values[c]), 255 * len(values[c]))
+        assert mean[c] == float(exact_mean)
+        exact_var = sum((Fraction(v, 255) - exact_mean) ** 2 for v in values[c]) / (len(values[c]) - 1)
+        assert std[c] == pytest.approx(float(exact_var) ** 0.5, rel=1e-15)

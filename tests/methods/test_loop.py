@@ -68,6 +68,29 @@ def test_resume_refuses_another_runs_checkpoint_and_unreadable_ones(digits, tmp_
         _small(digits, tmp_path, iterations=5, resume=True)
 
 
+def test_a_checkpoint_read_from_another_data_path_resumes(digits, tmp_path):
+    # committed checkpoints travel between clones; older ones recorded the data's read path in their config
+    import dataclasses
+
+    reference = _small(digits, tmp_path / "ref", iterations=5)
+    _small(digits, tmp_path, iterations=5)  # checkpoint.pt at 4
+    path = tmp_path / "ck" / CHECKPOINT
+    state = torch.load(path, weights_only=True)
+    assert "source" not in state["config"]["dataset"]  # the data's identity is its content, not its path
+    state["config"]["dataset"]["source"] = "/elsewhere/digits"  # as an older checkpoint recorded it, with
+    state["config"]["dataset"]["mean"] = [m * (1 + 3e-8) for m in state["config"]["dataset"]["mean"]]  # float32 sums
+    torch.save(state, path)
+    moved = dataclasses.replace(digits, source="/another/clone/digits")
+    resumed = _small(moved, tmp_path, iterations=5, resume=True)
+    assert resumed.manifest["log"]["resumed_from"] == 4
+    assert torch.equal(resumed.images, reference.images)
+    for key, other in (("fingerprint", "0" * 16), ("mean", [0.5])):  # other images, another normalization
+        torch.save({**state, "config": {**state["config"], "dataset": {**state["config"]["dataset"], key: other}}},
+                   path)
+        with pytest.raises(CheckpointError, match=f"dataset.{key} differ"):
+            _small(digits, tmp_path, iterations=5, resume=True)
+
+
 @pytest.mark.parametrize("state", ["killed between the renames", "killed before the renames", "current torn"])
 def test_resume_takes_the_newest_complete_checkpoint_of_the_rotation_and_says_so(digits, tmp_path, state):
     reference = _small(digits, tmp_path / "ref", iterations=5)

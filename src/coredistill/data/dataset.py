@@ -1,6 +1,7 @@
 """The in-memory data set every source returns, and its per-class views."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,12 +61,8 @@ class ImageDataset:
                 f"{self.name}: train images {tuple(self.x_train.shape[1:])} and test images "
                 f"{tuple(self.x_test.shape[1:])} differ in shape"
             )
-        if not self.mean and self.memory_mapped:
-            self.mean, self.std = _chunked_channel_stats(self.x_train)
-        elif not self.mean:
-            x = _as_unit_float(self.x_train)
-            self.mean = tuple(float(v) for v in x.mean(dim=(0, 2, 3)))
-            self.std = tuple(float(v) for v in x.std(dim=(0, 2, 3)).clamp_min(1e-6))
+        if not self.mean:
+            self.mean, self.std = _channel_stats(self.x_train)
 
     @property
     def channels(self) -> int:
@@ -164,18 +161,44 @@ class ImageDataset:
         }
 
 
-def _chunked_channel_stats(x: torch.Tensor, rows: int = 65536) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and (unbiased) std in [0, 1] scale, reading ``rows`` images at a time (float64 sums)."""
-    total = torch.zeros(x.shape[1], dtype=torch.float64)
-    squares = torch.zeros(x.shape[1], dtype=torch.float64)
+def recorded_identity(recorded: dict, current: dict) -> dict:
+    """A data identity recorded earlier (an expert buffer's, a checkpoint's) in the form the current one is compared
+    with: without the read path older records kept (``source``; the content fingerprint identifies the images), and
+    with per-channel statistics that agree with the current ones to float32 precision taken as the current ones
+    (older records summed in float32, whose last digits depended on the thread count)."""
+    out = {k: v for k, v in recorded.items() if k != "source"}
+    for key in ("mean", "std"):
+        a, b = out.get(key), current.get(key)
+        if (isinstance(a, list) and isinstance(b, (list, tuple)) and len(a) == len(b)
+                and all(math.isclose(u, v, rel_tol=1e-5, abs_tol=1e-7) for u, v in zip(a, b))):
+            out[key] = b
+    return out
+
+
+def _channel_stats(x: torch.Tensor, rows: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and (unbiased) std in [0, 1] scale, reading ``rows`` images at a time (memory-mapped
+    splits too). They are part of the data's identity (caches, buffers and checkpoints match by it), so they must
+    not depend on the thread count, as a parallel float32 reduction does: 8-bit images are summed exactly in
+    integers; float images in float64."""
+    n = len(x) * x.shape[2] * x.shape[3]
+    if not torch.is_floating_point(x):
+        total, squares = [0] * x.shape[1], [0] * x.shape[1]
+        for s in range(0, len(x), rows):
+            chunk = torch.as_tensor(x[s:s + rows]).to(torch.int64)
+            total = [t + int(v) for t, v in zip(total, chunk.sum(dim=(0, 2, 3)))]
+            squares = [q + int(v) for q, v in zip(squares, (chunk * chunk).sum(dim=(0, 2, 3)))]
+        mean = [t / (255 * n) for t in total]
+        var = [(q * n - t * t) / (n * max(n - 1, 1) * 255 ** 2) for t, q in zip(total, squares)]
+        return tuple(mean), tuple(max(math.sqrt(max(v, 0.0)), 1e-6) for v in var)
+    total64 = torch.zeros(x.shape[1], dtype=torch.float64)
+    squares64 = torch.zeros(x.shape[1], dtype=torch.float64)
     for s in range(0, len(x), rows):
         chunk = _as_unit_float(x[s:s + rows]).double()
-        total += chunk.sum(dim=(0, 2, 3))
-        squares += (chunk * chunk).sum(dim=(0, 2, 3))
-    n = len(x) * x.shape[2] * x.shape[3]
-    mean = total / n
-    var = (squares - n * mean * mean) / max(n - 1, 1)
-    return tuple(float(v) for v in mean), tuple(float(v) for v in var.clamp_min(0).sqrt().clamp_min(1e-6))
+        total64 += chunk.sum(dim=(0, 2, 3))
+        squares64 += (chunk * chunk).sum(dim=(0, 2, 3))
+    mean64 = total64 / n
+    var64 = (squares64 - n * mean64 * mean64) / max(n - 1, 1)
+    return tuple(float(v) for v in mean64), tuple(float(v) for v in var64.clamp_min(0).sqrt().clamp_min(1e-6))
 
 
 def _as_unit_float(x: torch.Tensor) -> torch.Tensor:

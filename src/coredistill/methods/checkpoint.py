@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..atomic import config_hash, fsync_dir, write_with
+from ..data.dataset import recorded_identity
 from ..errors import CheckpointError
 
 CHECKPOINT = "checkpoint.pt"
@@ -60,7 +61,7 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
         raise CheckpointError(f"checkpoints in {str(folder)!r} cannot be read ({'; '.join(errors)}). Start afresh "
                               "without --resume (or with another --out).")
     state = max(states, key=lambda s: s["iteration"])
-    saved = state.get("config", {})
+    saved = comparable(state.get("config", {}), config)
     if config_hash(saved) != config_hash(config):
         keys = differing_keys(saved, config)
         raise CheckpointError(f"checkpoint {str(folder / state['file'])!r} belongs to a different run: config keys "
@@ -68,6 +69,16 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
                               "(or another --out).")
     state["skipped"] = errors
     return state
+
+
+def comparable(saved: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A stored run's (or expert buffer's) config as the new ``config`` is compared with it: its data identity as
+    :func:`~coredistill.data.dataset.recorded_identity` reads it, so a checkpoint or buffer moved to another clone
+    or data folder, or recorded by an older version, still belongs to the same run."""
+    data, now = saved.get("dataset"), config.get("dataset")
+    if isinstance(data, dict) and isinstance(now, dict):
+        return {**saved, "dataset": recorded_identity(data, now)}
+    return saved
 
 
 def differing_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

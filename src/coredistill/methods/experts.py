@@ -33,7 +33,7 @@ from ..models import create_model
 from ..models.footprint import in_cache_chunks
 from ..sampling import BatchSampler, ScoringContext, create_sampler
 from ..seeding import spawn, torch_generator
-from .checkpoint import differing_keys
+from .checkpoint import comparable, differing_keys
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -59,12 +59,6 @@ class _CurrentNet:
             return out
 
         return predict
-
-
-def _portable(config: dict[str, Any]) -> dict[str, Any]:
-    """A buffer's config without where its data was read from: the data's content fingerprint identifies it, so a
-    buffer built from the same images under another path (another machine, a clone) is the same buffer."""
-    return {**config, "dataset": {k: v for k, v in config["dataset"].items() if k != "source"}}
 
 
 def _flat(net: torch.nn.Module) -> torch.Tensor:
@@ -96,7 +90,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     old: dict[str, Any] = {}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        built, asked = _portable(old["config"]), _portable(config)
+        built, asked = comparable(old["config"], config), config
         if config_hash(built) != config_hash(asked):
             keys = differing_keys(built, asked)
             raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "

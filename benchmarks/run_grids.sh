@@ -21,6 +21,10 @@ only=()
 for pair in ${ONLY:-}; do only+=(--only "$pair"); done
 (
   cd "$snapshot"
+  # a teacher trained by a cell is kept as soon as it exists, not only when the grid ends (a session stopped
+  # mid-grid would otherwise lose it)
+  while true; do sleep 300; cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true; done &
+  keeper=$!
   for grid in "$@"; do
     PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
       --reuse "$root/benchmarks/results" ${only[@]+"${only[@]}"} \
@@ -28,6 +32,7 @@ for pair in ${ONLY:-}; do only+=(--only "$pair"); done
       || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
     cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true
   done
+  kill "$keeper" 2>/dev/null || true
   git -C "$root" worktree remove --force "$snapshot"
 ) > /dev/null 2>&1 &
 echo "running ${*} from $snapshot (pid $!); logs: benchmarks/results/GRID.log"

@@ -241,3 +241,26 @@ def test_aligned_verdicts_per_cell_with_holm_over_the_variants_cells():
     assert text.endswith("no significant loss against the baseline in 1, a significant gain in 1, a mean at least "
                          "the best of both / herding-init in 1")
     assert aligned_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
+
+
+def test_aligned_table_marks_the_baselines_own_runs_and_cells_still_running():
+    from coredistill.bench.report import aligned_table
+
+    recs = []
+    for ipc in (1, 10):
+        recs += [_rec("baseline", s, 0.80 + 0.01 * s, ipc=ipc, hash=f"b{ipc}{s}") for s in range(3)]
+    # IPC 1: the rule chose uniform batches, so aligned-sampling's cells are the baseline's runs (same hashes)
+    recs += [_rec("aligned-sampling", s, 0.80 + 0.01 * s, hash=f"b1{s}") for s in range(3)]
+    recs += [_rec("aligned-both", s, 0.82 + 0.01 * s, hash=f"a1{s}") for s in range(3)]
+    # IPC 10: a variant with the same accuracies but its own runs is a result (+0.00), not the baseline's;
+    # aligned-both has run one seed of three
+    recs += [_rec("aligned-sampling", s, 0.80 + 0.01 * s, ipc=10, hash=f"s10{s}") for s in range(3)]
+    recs += [_rec("aligned-both", 0, 0.70, ipc=10, hash="a100")]
+    text = aligned_table(recs)
+    table = {r["ipc"]: r for r in rows(text.split("\n\n")[0])}
+    assert table["1"]["aligned-sampling Δ"] == "= baseline"
+    assert table["10"]["aligned-sampling Δ"] == "+0.00 ± 0.00"
+    assert table["10"]["aligned-both Δ"] == "-10.00 [1 of 3 seeds]"
+    assert table["10"]["aligned-both: met"] == "pending (1 of 3 seeds)"  # not a verdict on one seed
+    assert table["1"]["aligned-both: met"].startswith("no significant loss")
+    assert "over its 1 cells with the baseline's seeds" in text

@@ -198,7 +198,10 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
     """Per (method, data set, IPC) cell: each variant's paired Δ against the baseline with its p-value
     Holm-adjusted over that variant's cells, and for ``aligned-both`` the three verdicts issue 18 asks for: no
     significant loss against the baseline, a significant gain (after the correction), and a mean at least the best
-    of :data:`ALIGNED_RIVALS`; the counts follow the table. Empty without ``aligned-both`` cells."""
+    of :data:`ALIGNED_RIVALS`; the counts follow the table. A variant whose runs are the baseline's own (the same
+    resolved configuration) reads ``= baseline``; one with fewer seeds than the baseline says how many, and its
+    ``aligned-both`` verdict waits (not counted) until it has the baseline's seeds, at least two. Empty without
+    ``aligned-both`` cells."""
     groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
     if not any(ALIGNED in v for v in groups.values()):
         return ""
@@ -221,11 +224,19 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
         row = [method, dataset, ipc, f"{100 * np.mean(base):.2f}", len(base)]
         for name in names:
             _, d, sd, p, n, p_holm = deltas[name][i]
+            runs = by_variant.get(name, {})
+            if n and all(r.get("hash") is not None and r.get("hash") == by_variant["baseline"].get(s, {}).get("hash")
+                         for s, r in runs.items()):
+                row.append("= baseline")
+                continue
+            seeds = f" [{n} of {len(base)} seeds]" if 0 < n < len(base) else ""
             row.append("" if n == 0 else _fmt_delta(d, sd) + ("" if math.isnan(p) else
-                                                              f" (p {p:.3f}, Holm {p_holm:.3f})"))
+                                                              f" (p {p:.3f}, Holm {p_holm:.3f})") + seeds)
         verdict = ""
         _, d, _, _, n, p_holm = deltas[ALIGNED][i]
-        if n:
+        if 0 < n and (n < len(base) or n < 2):
+            verdict = f"pending ({n} of {len(base)} seeds)"
+        elif n:
             counts["cells"] += 1
             means = {v: np.mean([r["accuracy"] for r in by_variant[v].values()])
                      for v in (ALIGNED, *ALIGNED_RIVALS) if v in by_variant}
@@ -240,7 +251,8 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
     table = format_table(["method", "dataset", "ipc", "baseline acc %", "seeds",
                           *(f"{n} Δ" for n in names), f"{ALIGNED}: met"], rows)
     n = counts["cells"]
-    return (table + f"\n\n{ALIGNED}, over its {n} cells (Holm over them, α = {alpha}): no significant loss against "
+    return (table + f"\n\n{ALIGNED}, over its {n} cells with the baseline's seeds (Holm over every cell it ran in, "
+            f"α = {alpha}): no significant loss against "
             f"the baseline in {counts['no significant loss']}, a significant gain in {counts['significant gain']}, "
             f"a mean at least the best of {' / '.join(ALIGNED_RIVALS)} in {counts['≥ best rival']}")
 

@@ -21,16 +21,17 @@ only=()
 for pair in ${ONLY:-}; do only+=(--only "$pair"); done
 (
   cd "$snapshot"
+  keep_teachers() { cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true; }
   # a teacher trained by a cell is kept as soon as it exists, not only when the grid ends (a session stopped
   # mid-grid would otherwise lose it)
-  while true; do sleep 300; cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true; done &
+  while true; do sleep 300; keep_teachers; done &
   keeper=$!
   for grid in "$@"; do
     PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
       --reuse "$root/benchmarks/results" ${only[@]+"${only[@]}"} \
       --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
       || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
-    cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true
+    keep_teachers
   done
   kill "$keeper" 2>/dev/null || true
   git -C "$root" worktree remove --force "$snapshot"

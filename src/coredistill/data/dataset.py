@@ -190,15 +190,15 @@ def _channel_stats(x: torch.Tensor, rows: int = 4096) -> tuple[tuple[float, ...]
         mean = [t / (255 * n) for t in total]
         var = [(q * n - t * t) / (n * max(n - 1, 1) * 255 ** 2) for t, q in zip(total, squares)]
         return tuple(mean), tuple(max(math.sqrt(max(v, 0.0)), 1e-6) for v in var)
-    total64 = torch.zeros(x.shape[1], dtype=torch.float64)
-    squares64 = torch.zeros(x.shape[1], dtype=torch.float64)
+    sums = torch.zeros(x.shape[1], dtype=torch.float64)
+    sums_sq = torch.zeros(x.shape[1], dtype=torch.float64)
     for s in range(0, len(x), rows):
         chunk = _as_unit_float(x[s:s + rows]).double()
-        total64 += chunk.sum(dim=(0, 2, 3))
-        squares64 += (chunk * chunk).sum(dim=(0, 2, 3))
-    mean64 = total64 / n
-    var64 = (squares64 - n * mean64 * mean64) / max(n - 1, 1)
-    return tuple(float(v) for v in mean64), tuple(float(v) for v in var64.clamp_min(0).sqrt().clamp_min(1e-6))
+        sums += chunk.sum(dim=(0, 2, 3))
+        sums_sq += (chunk * chunk).sum(dim=(0, 2, 3))
+    means = sums / n
+    variances = (sums_sq - n * means * means) / max(n - 1, 1)
+    return tuple(float(v) for v in means), tuple(float(v) for v in variances.clamp_min(0).sqrt().clamp_min(1e-6))
 
 
 def _as_unit_float(x: torch.Tensor) -> torch.Tensor:

@@ -90,9 +90,9 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     old: dict[str, Any] = {}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        built, asked = comparable(old["config"], config), config
-        if config_hash(built) != config_hash(asked):
-            keys = differing_keys(built, asked)
+        built = comparable(old["config"], config)
+        if config_hash(built) != config_hash(config):
+            keys = differing_keys(built, config)
             raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
                                   f"{', '.join(keys)} differ): use another folder or the same settings")
     manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),

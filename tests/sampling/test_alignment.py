@@ -57,6 +57,10 @@ def test_a_budget_where_uniform_batches_won_stays_uniform(monkeypatch):
     gamma = RunConfig.resolve("digits", 1, method="dm", preset="cpu", sampler="relative-loss",
                               sampler_options={"gamma": "auto"})
     assert gamma.sampler_options["gamma"] == 0.0
+    # options on top of a rule that chose uniform batches have nowhere to go: said by name, not a uniform
+    # sampler's complaint about options nobody gave it
+    with pytest.raises(InvalidParameterError, match=r"sampler_options=\{'gamma': -1.0\}.*'dm' at ipc=1.*uniform"):
+        RunConfig.resolve("digits", 1, method="dm", preset="cpu", sampler="aligned", sampler_options={"gamma": -1.0})
 
 
 def test_a_run_resolves_the_methods_rule_and_hashes_the_values(monkeypatch):

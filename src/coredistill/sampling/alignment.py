@@ -79,6 +79,10 @@ def resolve_aligned(sampler: str, options: Mapping[str, Any], method: str, metho
     options = dict(options)
     if sampler == ALIGNED:
         chosen = aligned_options(_rule(method, method_cls, "sampler", ALIGNED), ipc)
+        if chosen is None and options:  # they would reach the uniform sampler, which has no options
+            raise invalid("sampler_options", options, f"none with sampler='aligned' for {method!r} at ipc={ipc}: "
+                          "its validated rule draws uniform batches at this budget; name sampler='relative-loss' "
+                          "to set these options")
         sampler, options = (("uniform", options) if chosen is None
                             else ("relative-loss", {**_without_defaults(chosen), **options}))
     if options.get("gamma") == AUTO:

@@ -75,6 +75,19 @@ def test_bad_inputs(digits_real):
         evaluate(x[:5], y[:5], tx, ty, num_classes=10, preset="tiny", epochs=0, progress=False)
     with pytest.raises(InvalidParameterError, match="preset='huge'"):
         evaluate(x[:5], y[:5], tx, ty, num_classes=10, preset="huge", progress=False)
+    # class indices outside 0..num_classes-1 would be an IndexError from inside the loss, mid-training
+    with pytest.raises(InvalidParameterError, match=r"labels='classes 5\.\.14': expected class indices in 0\.\.9"):
+        evaluate(x[:10], torch.arange(10) + 5, tx, ty, num_classes=10, preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match=r"test_labels='classes -1\.\.9'"):
+        evaluate(x[:5], y[:5], tx, torch.cat([ty[:-1], torch.tensor([-1])]), num_classes=10, preset="tiny",
+                 progress=False)
+    with pytest.raises(InvalidParameterError, match="test_labels=.*integer labels"):
+        evaluate(x[:5], y[:5], tx, ty[:-1], num_classes=10, preset="tiny", progress=False)
+    # an array is named as such, not a TypeError from torch.isfinite
+    with pytest.raises(InvalidParameterError, match=r"images='ndarray': expected a torch.Tensor"):
+        evaluate(x[:5].numpy(), y[:5], tx, ty, num_classes=10, preset="tiny", progress=False)
+    with pytest.raises(InvalidParameterError, match="num_classes=1"):
+        evaluate(x[:5], y[:5] * 0, tx, ty * 0, num_classes=1, preset="tiny", progress=False)
 
 
 def _tiny_set(digits_real, ipc):

@@ -67,7 +67,13 @@ class EvalResult:
         return f"{self.model}: {100 * self.mean:.2f} ± {100 * self.std:.2f} % ({len(self.accuracies)} nets)"
 
 
-def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, num_classes: int) -> None:
+def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                        num_classes: int) -> None:
+    for name, value in (("images", x), ("labels", y), ("test_images", test_x), ("test_labels", test_y)):
+        if not isinstance(value, torch.Tensor):
+            raise invalid(name, type(value).__name__, "a torch.Tensor (torch.from_numpy converts an array)")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise invalid("num_classes", num_classes, "an integer of at least 2")
     if x.ndim != 4 or len(x) == 0:
         raise invalid("images", tuple(x.shape), "a non-empty batch (N, C, H, W)")
     if x.shape[1:] != test_x.shape[1:]:
@@ -77,11 +83,22 @@ def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, 
     if y.ndim == 1:
         if len(y) != len(x) or y.dtype not in (torch.int64, torch.int32):
             raise invalid("labels", f"{y.dtype} tensor of shape {tuple(y.shape)}", f"{len(x)} integer labels")
+        _check_class_range("labels", y, num_classes)
     elif y.ndim == 2:
         if y.shape != (len(x), num_classes) or not torch.isfinite(y).all():
             raise invalid("labels", f"soft labels of shape {tuple(y.shape)}", f"finite ({len(x)}, {num_classes})")
     else:
         raise invalid("labels", tuple(y.shape), "(N,) class indices or (N, num_classes) soft labels")
+    if test_y.ndim != 1 or len(test_y) != len(test_x) or test_y.is_floating_point():
+        raise invalid("test_labels", f"{test_y.dtype} tensor of shape {tuple(test_y.shape)}",
+                      f"{len(test_x)} integer labels")
+    _check_class_range("test_labels", test_y, num_classes)
+
+
+def _check_class_range(name: str, y: torch.Tensor, num_classes: int) -> None:
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise invalid(name, f"classes {int(y.min())}..{int(y.max())}", f"class indices in 0..{num_classes - 1} "
+                      f"(num_classes={num_classes})")
 
 
 def _lr_at(epoch: int, epochs: int, lr: float) -> float:
@@ -247,7 +264,7 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
             raise invalid(pname, value, "a positive integer")
     if not (lr > 0 and np.isfinite(lr)):
         raise invalid("lr", lr, "a positive finite learning rate")
-    _check_training_set(images, labels, test_images, num_classes)
+    _check_training_set(images, labels, test_images, test_labels, num_classes)
     dev = resolve_device(device)
     x, y = images.detach().float().to(dev), labels.detach().to(dev)
     y = y.long() if y.ndim == 1 else y.float()

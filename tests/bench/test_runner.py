@@ -87,6 +87,43 @@ def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path):
     assert "Traceback" not in text  # the library's own error: its message is the report
 
 
+@pytest.mark.parametrize("jobs", [0, 1])
+def test_cells_without_experts_run_before_a_build_and_a_failed_build_fails_only_its_cells(tmp_path, jobs):
+    # the builds are stubbed, the cells too (jobs=0); with jobs=1 the pool runs the stubs in fresh processes, so
+    # they come from a module those processes import: a failing build, and cells that say when they ran
+    from coredistill.bench import runner
+
+    grid = Grid.from_dict({"name": "order", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["mtt", "dm"], "variants": ["baseline", "sampling"], "selection": ["random"]})
+    logs: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "build_expert_buffer", _failing_build)
+        mp.setattr(runner, "run_cell", _stub_cell)
+        mp.setattr(runner, "_isolated_cell", _stub_isolated_cell)
+        done = run_grid(grid, tmp_path, jobs=jobs, threads=1, log=logs.append)
+    ran = [line.split()[5].rstrip(":") for line in logs if line.startswith("  digits ")]
+    failed = [line for line in logs if "FAILED experts" in line]
+    # the dm cells and the random coreset ran; the mtt cells waited for buffers whose builds failed, one per sampler
+    assert sorted(ran) == ["dm/baseline", "dm/sampling", "none/random"] and len(done) == 3
+    assert len(failed) == 2 and all("1 cells wait for it" in line and "disk on fire" in line for line in failed)
+    assert logs[-1].endswith("2 cell(s) failed; rerun to retry them")
+    if jobs == 0:  # one process: the order is the grid's, free cells before any build
+        assert logs.index(failed[0]) > max(i for i, line in enumerate(logs) if line.startswith("  digits "))
+
+
+def _failing_build(spec, out, threads=None):
+    raise RuntimeError("disk on fire")
+
+
+def _stub_cell(cell, out, threads=None, isolated=False, checkpoint_every=0):
+    return {"hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc,
+            "variant": cell.variant, "seed": cell.seed, "accuracy": 0.5, "wall_s": 0.0}
+
+
+def _stub_isolated_cell(cell, out, threads, checkpoint_every=0):
+    return _stub_cell(cell, out)
+
+
 def test_cells_another_grid_finished_are_reused_not_run(tmp_path, monkeypatch):
     from coredistill.bench import runner
 

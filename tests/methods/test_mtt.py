@@ -65,6 +65,47 @@ def test_killed_build_resumes_at_the_first_missing_expert(buffer, digits, tmp_pa
         train_experts(digits, copy, num_experts=2, epochs=3, preset="tiny", progress=False)
 
 
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("sampler,options", [("uniform", {}), ("relative-loss", {"refresh": 1, "weighted": True})])
+def test_a_build_killed_mid_expert_resumes_at_its_last_epoch(digits, tmp_path, monkeypatch, sampler, options):
+    # an expert is hours at the reproduce preset: a kill after epoch 2 of 3 must not lose those epochs, and the
+    # resumed expert must be the one an uninterrupted build trains (net, optimizer, sampler and both generators)
+    from coredistill.methods import experts
+
+    kw = dict(num_experts=1, epochs=3, preset="tiny", sampler=sampler, sampler_options=options, progress=False)
+    whole = ExpertBuffer(train_experts(digits, tmp_path / "whole", **kw))
+    save, epochs_trained = experts.save_checkpoint, []
+
+    def killed_after_two_epochs(folder, state):
+        save(folder, state)
+        if state["iteration"] == 2:
+            raise _Killed
+
+    monkeypatch.setattr(experts, "save_checkpoint", killed_after_two_epochs)
+    with pytest.raises(_Killed):
+        train_experts(digits, tmp_path / "killed", **kw)
+    monkeypatch.setattr(experts, "save_checkpoint", save)
+    partial = experts.partial_folder(tmp_path / "killed", 0)
+    assert not expert_file(tmp_path / "killed", 0).exists() and partial.is_dir()
+    flat = experts._flat
+    monkeypatch.setattr(experts, "_flat", lambda net: epochs_trained.append(1) or flat(net))
+    resumed = ExpertBuffer(train_experts(digits, tmp_path / "killed", **kw))
+    assert len(epochs_trained) == 1  # only the third epoch trained again (no snapshot of a fresh net either)
+    assert torch.equal(resumed.trajectory(0), whole.trajectory(0))
+    assert not partial.exists()  # the expert's file replaces its checkpoint
+    assert resumed.manifest["seconds"]["0"] > 0
+    # another expert config finds the leftover checkpoint of this one and refuses it by name
+    monkeypatch.setattr(experts, "save_checkpoint", killed_after_two_epochs)
+    with pytest.raises(_Killed):
+        train_experts(digits, tmp_path / "other", **kw)
+    monkeypatch.setattr(experts, "save_checkpoint", save)
+    with pytest.raises(CheckpointError, match="different run: config keys seed differ"):
+        train_experts(digits, tmp_path / "other", **kw, seed=1)
+
+
 def test_a_buffer_read_from_another_path_is_the_same_buffer(buffer, digits, tmp_path):
     # committed buffers travel between clones: the data's location is not its identity (its content fingerprint is)
     import shutil

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable
 
@@ -223,7 +223,8 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     (:func:`reuse_results`).
 
     ``only`` restricts the run to cells whose fields match, e.g. ``{"method": {"mtt"}, "ipc": {"1"}}``.
-    Expert buffers a cell needs are built first (resumable per expert). A failing cell is reported (the library's
+    Cells that need no expert buffer run first; a buffer is built (resumable per expert and epoch) before the
+    cells that need it, and a failed build fails only those. A failing cell is reported (the library's
     own errors by their message, which says what to change; anything else with its traceback) and left unfinished
     (a rerun retries it); the other cells go on.
     """
@@ -261,33 +262,67 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
         if on_record is not None:
             on_record(rec)
 
+    # cells that need no expert buffer run first, in grid order, so that an expert build of hours delays only
+    # the cells that need it; those run once their buffer is built
+    free = [c for c in todo if c.experts is None]
+    waiting: dict[str, list[Cell]] = {}
+    for c in todo:
+        if c.experts is not None:
+            waiting.setdefault(c.experts.hash, []).append(c)
+
+    def built(spec: ExpertsConfig, build: Callable[[], dict[str, Any]]) -> list[Cell]:
+        """The cells ``spec``'s buffer lets run: all of them once it is built, none when its build failed."""
+        nonlocal failures
+        try:
+            log(f"  experts {spec.folder_name}: {build()['build_s']:.0f} s")
+        except Exception as e:  # noqa: BLE001 — its cells cannot run; the others go on
+            failures += len(waiting[spec.hash])
+            log(f"  FAILED experts {spec.folder_name} ({len(waiting[spec.hash])} cells wait for it): {_failure(e)}")
+            return []
+        return waiting[spec.hash]
+
     if jobs == 0:
-        for spec in specs:
-            log(f"  experts {spec.folder_name}: {build_expert_buffer(spec, str(out))['build_s']:.0f} s")
-        for cell in todo:
+        def run_here(cell: Cell) -> None:
+            nonlocal failures
             try:
                 rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every)
             except Exception as e:  # noqa: BLE001 — one bad cell must not lose the others
                 failures += 1
                 log(f"  FAILED {cell.label()}: {_failure(e)}")
-                continue
+                return
             record(rec)
+
+        for cell in free:
+            run_here(cell)
+        for spec in specs:
+            for cell in built(spec, lambda: build_expert_buffer(spec, str(out))):
+                run_here(cell)
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1,
                                  initializer=_exit_with_parent) as pool:
-            futures = {pool.submit(build_expert_buffer, s, str(out), threads): s for s in specs}
-            for fut in as_completed(futures):
-                log(f"  experts {futures[fut].folder_name}: {fut.result()['build_s']:.0f} s")
-            cells = {pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every): c for c in todo}
-            for fut in as_completed(cells):
-                try:
-                    rec = fut.result()
-                except Exception as e:  # noqa: BLE001
-                    failures += 1
-                    log(f"  FAILED {cells[fut].label()}: {_failure(e)}")
-                    continue
-                record(rec)
+            # the pool takes tasks first in, first out: the free cells, then the builds, then (as each build
+            # finishes) its cells
+            pending: dict[Future, Cell | ExpertsConfig] = {}
+            for c in free:
+                pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every)] = c
+            for s in specs:
+                pending[pool.submit(build_expert_buffer, s, str(out), threads)] = s
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    item = pending.pop(fut)
+                    if isinstance(item, ExpertsConfig):
+                        for c in built(item, fut.result):
+                            pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every)] = c
+                        continue
+                    try:
+                        rec = fut.result()
+                    except Exception as e:  # noqa: BLE001
+                        failures += 1
+                        log(f"  FAILED {item.label()}: {_failure(e)}")
+                        continue
+                    record(rec)
     if failures:
         log(f"grid {grid.name}: {failures} cell(s) failed; rerun to retry them")
     return done

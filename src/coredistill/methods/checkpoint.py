@@ -8,6 +8,7 @@ the newest complete state among next, current and previous, and says which one i
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,19 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
                               "(or another --out).")
     state["skipped"] = errors
     return state
+
+
+def warn_on_resume(state: dict[str, Any], what: str, step: str = "iteration", stacklevel: int = 3) -> None:
+    """The warnings a resume owes its user: another torch thread count (float rounding may then differ from an
+    uninterrupted run), and a checkpoint other than the newest one of the rotation."""
+    if state.get("threads") not in (None, torch.get_num_threads()):
+        warnings.warn(f"resuming {what} checkpointed with {state['threads']} torch threads on "
+                      f"{torch.get_num_threads()}: results may differ from an uninterrupted run at float "
+                      "rounding (set the same thread count for a bit-identical resume)", stacklevel=stacklevel)
+    if state["file"] != CHECKPOINT or state["skipped"]:
+        warnings.warn(f"resumed from {state['file']} at {step} {state['iteration']} of {what} (the newest complete "
+                      f"checkpoint; {'; '.join(state['skipped']) or 'the rotation was interrupted'})",
+                      stacklevel=stacklevel)
 
 
 def comparable(saved: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,10 @@ Layout of an expert buffer (a directory)::
                       batch sampler's diagnostics per expert (for relative-loss: its refreshes)
     expert_0000.pt    float32 tensor (epochs + 1, P): the flattened parameters at the start and after each epoch
 
-Experts are written one file each, atomically, so a killed build resumes at the first missing expert; a buffer
-built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum,
+Experts are written one file each, atomically, so a killed build resumes at the first missing expert; the expert
+in training is also checkpointed after every epoch (``.expert_0000.partial/``, removed once its file is written), so
+a build killed mid-expert resumes at its last finished epoch, to the trajectory an uninterrupted build gives (same
+thread count). A buffer built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum,
 no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
 ``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
 this is where the coreset paper's phase (2) acts for MTT, whose distillation itself never touches real data.
@@ -16,6 +18,7 @@ this is where the coreset paper's phase (2) acts for MTT, whose distillation its
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ from ..models import create_model
 from ..models.footprint import in_cache_chunks
 from ..sampling import BatchSampler, ScoringContext, create_sampler
 from ..seeding import spawn, torch_generator
-from .checkpoint import comparable, differing_keys
+from .checkpoint import comparable, differing_keys, load_checkpoint, save_checkpoint, warn_on_resume
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -41,6 +44,11 @@ MANIFEST = "manifest.json"
 
 def expert_file(folder: Path, index: int) -> Path:
     return folder / f"expert_{index:04d}.pt"
+
+
+def partial_folder(folder: Path, index: int) -> Path:
+    """Where expert ``index`` is checkpointed while it trains."""
+    return folder / f".expert_{index:04d}.partial"
 
 
 class _CurrentNet:
@@ -109,11 +117,13 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
         if path.exists():
             bar.update(epochs)
         else:
-            t0 = time.perf_counter()
-            trajectory = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr, batch_size,
-                                       batch_sampler, dsa_strategy, s, dev, bar, dataset_id)
+            partial = partial_folder(folder, i)
+            trajectory, seconds = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr,
+                                                batch_size, batch_sampler, dsa_strategy, s, dev, bar, dataset_id,
+                                                partial=partial, partial_config={**config, "expert": i})
             write_with(path, lambda f, t=trajectory: torch.save(t, f))
-            manifest["seconds"][str(i)] = time.perf_counter() - t0
+            shutil.rmtree(partial, ignore_errors=True)
+            manifest["seconds"][str(i)] = seconds
             manifest["sampler"][str(i)] = batch_sampler.report()
         manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
                                if expert_file(folder, j).exists()]
@@ -123,7 +133,11 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
 
 
 def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_size, sampler: BatchSampler,
-                  dsa_strategy, seed, device, bar, dataset_id=None) -> torch.Tensor:
+                  dsa_strategy, seed, device, bar, dataset_id=None, partial: Path | None = None,
+                  partial_config: dict[str, Any] | None = None) -> tuple[torch.Tensor, float]:
+    """One expert's trajectory and its training seconds (summed over resumes); checkpointed into ``partial`` after
+    every epoch, and resumed from there when it holds this expert's (``partial_config``) state."""
+    t0 = time.perf_counter()
     net = create_model(model, x.shape[1], num_classes, tuple(x.shape[2:]), seed=seed, **model_options).to(device)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.0, weight_decay=0.0)
@@ -136,8 +150,19 @@ def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_siz
     augment = DSA(strategy=dsa_strategy) if dsa_strategy else None
     per_class = max(1, batch_size // num_classes)
     steps = max(1, len(x) // batch_size)
-    snapshots = [_flat(net)]
-    for epoch in range(epochs):
+    state = load_checkpoint(partial, partial_config) if partial is not None and partial.is_dir() else None
+    if state is None:
+        snapshots, start, before = [_flat(net)], 0, 0.0
+    else:
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["optimizer"])
+        sampler.load_state_dict(state["sampler"])
+        rng.bit_generator.state = state["numpy_rng"]
+        generator.set_state(state["torch_generator"])
+        snapshots, start, before = list(state["snapshots"]), int(state["iteration"]), float(state["seconds"])
+        warn_on_resume(state, f"expert {partial_config.get('expert')}", step="epoch")
+        bar.update(start)
+    for epoch in range(start, epochs):
         sampler.update(iteration=epoch, total=epochs, images=x[:1], labels=y[:1], scoring=scoring)
         for _ in range(steps):
             batches = [_real_batch(x, sampler, c, per_class, rng, device) for c in range(num_classes)]
@@ -154,7 +179,14 @@ def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_siz
             opt.step()
         snapshots.append(_flat(net))
         bar.update(1)
-    return torch.stack(snapshots)
+        if partial is not None and epoch + 1 < epochs:
+            partial.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(partial, {
+                "config": partial_config, "iteration": epoch + 1, "snapshots": torch.stack(snapshots),
+                "net": net.state_dict(), "optimizer": opt.state_dict(), "sampler": sampler.state_dict(),
+                "numpy_rng": rng.bit_generator.state, "torch_generator": generator.get_state(),
+                "seconds": before + time.perf_counter() - t0, "threads": torch.get_num_threads()})
+    return torch.stack(snapshots), before + time.perf_counter() - t0
 
 
 def _real_batch(x, sampler: BatchSampler, class_index: int, size: int, rng, device):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -13,7 +12,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, invalid
 from .base import Context, DistillOutput, Method
-from .checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint, warn_on_resume
 
 
 @dataclass
@@ -75,13 +74,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             # wall time the run had spent before this resume (distillation and periodic evaluations)
             log["seconds_before_resume"] = log["seconds"] + log.get("eval_seconds", 0.0)
             log["resumed_from_file"] = state["file"]
-            if state.get("threads") not in (None, torch.get_num_threads()):
-                warnings.warn(f"resuming a run checkpointed with {state['threads']} torch threads on "
-                              f"{torch.get_num_threads()}: results may differ from an uninterrupted run at float "
-                              "rounding (set the same thread count for a bit-identical resume)", stacklevel=2)
-            if state["file"] != CHECKPOINT or state["skipped"]:
-                warnings.warn(f"resumed from {state['file']} at iteration {start} (the newest complete checkpoint; "
-                              f"{'; '.join(state['skipped']) or 'the rotation was interrupted'})", stacklevel=2)
+            warn_on_resume(state, "a run")
     bar = tqdm(total=iterations, initial=start, desc=type(method).__name__.lower(), unit="it",
                disable=None if progress else True, leave=False)
     t_start = time.perf_counter() - log["seconds"] - log.get("eval_seconds", 0.0)

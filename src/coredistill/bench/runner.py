@@ -101,6 +101,14 @@ def expert_folder(out: Path, experts: ExpertsConfig) -> Path:
     return out / "experts" / experts.folder_name
 
 
+def buffer_complete(out: Path, experts: ExpertsConfig) -> bool:
+    """Whether ``out`` already holds every expert of this buffer (a cell then builds nothing)."""
+    from ..methods.experts import expert_file
+
+    folder = expert_folder(out, experts)
+    return all(expert_file(folder, i).is_file() for i in range(experts.num_experts))
+
+
 def limit_threads(threads: int | None) -> None:
     """Run this process on ``threads`` threads: torch's intra-op pool and numpy's BLAS (selection and scoring
     run in numpy; its BLAS otherwise starts a thread per core, and two single-thread cells on two cores then
@@ -245,7 +253,9 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     only = only or {}
     todo = [c for c in cells if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]
-    specs = list({c.experts.hash: c.experts for c in todo if c.experts is not None}.values())
+    # a buffer already complete holds back nothing: its cells run with the others
+    specs = [s for s in {c.experts.hash: c.experts for c in todo if c.experts is not None}.values()
+             if not buffer_complete(out, s)]
     threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
     log(f"grid {grid.name}: {len(done)} cells done here, {len(todo)} to run, {len(specs)} expert buffers, "
         f"jobs={jobs}" + (f" × {threads} threads" if jobs else ""))
@@ -264,10 +274,11 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
 
     # cells that need no expert buffer run first, in grid order, so that an expert build of hours delays only
     # the cells that need it; those run once their buffer is built
-    free = [c for c in todo if c.experts is None]
+    to_build = {s.hash for s in specs}
+    free = [c for c in todo if c.experts is None or c.experts.hash not in to_build]
     waiting: dict[str, list[Cell]] = {}
     for c in todo:
-        if c.experts is not None:
+        if c.experts is not None and c.experts.hash in to_build:
             waiting.setdefault(c.experts.hash, []).append(c)
 
     def built(spec: ExpertsConfig, build: Callable[[], dict[str, Any]]) -> list[Cell]:

@@ -1,6 +1,7 @@
 """No file received from someone else runs code when coredistill reads it: a payload planted in each kind of file
-(artifact, expert trajectory, feature cache, npz / npy data, CIFAR batch; checkpoints in methods/test_loop.py)
-is refused or ignored, and the payload never runs."""
+(artifact, expert trajectory, feature cache, teacher cache, npz / npy data, CIFAR batch; checkpoints in
+methods/test_loop.py) is refused or ignored, and the payload never runs; a refusal names what it found, not
+torch's advice to load the file with weights_only=False."""
 import json
 import os
 import pickle
@@ -48,8 +49,24 @@ def test_expert_trajectory(payload, tmp_path):
     torch.save(payload, expert_file(folder, 0))
     (folder / "manifest.json").write_text(json.dumps({"format": 1, "config": {"epochs": 2},
                                                       "experts": [expert_file(folder, 0).name]}))
-    with pytest.raises((CheckpointError, pickle.UnpicklingError)):
+    with pytest.raises(CheckpointError, match=r"expert_0000.pt.*cannot be read \(it holds a Python object "
+                                              r"\(\w+\.system\).*never unpickled") as caught:
         ExpertBuffer(folder).trajectory(0)
+    assert "weights_only" not in str(caught.value)
+
+
+def test_teacher_cache_entry(payload, tmp_path, digits):
+    from coredistill.sampling import ScoringContext, Teacher
+
+    x = digits.normalizer()(digits.train_float())
+    scoring = ScoringContext(x, 10, torch.device("cpu"), "ConvNet", {"width": 8}, None, digits.y_train,
+                             {"name": "planted-teacher"})
+    Teacher(epochs=1, cache_dir=str(tmp_path)).fit(None, None, scoring, torch.Generator())
+    (entry,) = tmp_path.glob("teacher-*.pt")
+    torch.save({"features.0.weight": payload}, entry)
+    predict = Teacher(epochs=1, cache_dir=str(tmp_path)).fit(None, None, scoring, torch.Generator())
+    assert predict(x[:4]).shape == (4, 10)  # the entry was ignored, the teacher trained again and replaced it
+    assert isinstance(torch.load(entry, weights_only=True)["features.0.weight"], torch.Tensor)
 
 
 def test_feature_cache_entry(payload, tmp_path):

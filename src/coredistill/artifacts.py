@@ -33,6 +33,7 @@ from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
 from .outputs import MANIFEST, TENSORS, check_out, hold, recover
+from .plain_files import load_plain, why_unreadable
 
 if TYPE_CHECKING:
     from .record import RunRecord
@@ -159,10 +160,9 @@ class DistilledSet:
                                 f"(this is coredistill {__version__})")
         try:
             with read(TENSORS) as f:
-                t = torch.load(f, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} cannot be read ({type(e).__name__}: "
-                                f"{str(e).splitlines()[0][:300]})") from None
+                t = load_plain(f)
+        except Exception as e:  # noqa: BLE001 - a torn, foreign or tampered file: one clear error
+            raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} cannot be read ({why_unreadable(e)})") from None
         if not isinstance(t, dict) or not {"images", "labels"} <= set(t):
             raise ArtifactError(f"artifact={str(path)!r}: {TENSORS} holds {type(t).__name__}"
                                 f"{' ' + str(sorted(t)) if isinstance(t, dict) else ''}: expected a mapping with "

@@ -17,6 +17,7 @@ import torch
 from ..atomic import config_hash, fsync_dir, write_with
 from ..data.dataset import recorded_identity
 from ..errors import CheckpointError
+from ..plain_files import load_plain, why_unreadable
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
@@ -37,7 +38,7 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_plain(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"format {state.get('format') if isinstance(state, dict) else None!r}, expected {FORMAT}")
     if not isinstance(state.get("iteration"), int):
@@ -57,7 +58,7 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
         try:
             states.append({**_read(path), "file": path.name})
         except Exception as e:  # noqa: BLE001 — a torn, foreign or tampered file: try the others
-            errors.append(f"{path.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            errors.append(f"{path.name}: {why_unreadable(e)}")
     if not states:
         raise CheckpointError(f"checkpoints in {str(folder)!r} cannot be read ({'; '.join(errors)}). Start afresh "
                               "without --resume (or with another --out).")

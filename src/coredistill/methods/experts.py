@@ -32,6 +32,7 @@ from ..atomic import config_hash, write_text, write_with
 from ..augment import DSA
 from ..errors import CheckpointError, invalid
 from ..params import POSITIVE_INT
+from ..plain_files import load_plain, why_unreadable
 from ..models import create_model
 from ..models.footprint import in_cache_chunks
 from ..sampling import BatchSampler, ScoringContext, create_sampler
@@ -234,10 +235,10 @@ class ExpertBuffer:
         if index not in self._cache:
             file = self.folder / self.manifest["experts"][index]
             try:
-                t = torch.load(file, map_location="cpu", weights_only=True)
+                t = load_plain(file)
             except Exception as e:  # noqa: BLE001 — missing, truncated or foreign: one clear error
                 raise CheckpointError(f"expert file {file.name!r} in {str(self.folder)!r} cannot be read "
-                                      f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+                                      f"({why_unreadable(e)})") from None
             if not isinstance(t, torch.Tensor) or t.ndim != 2 or t.shape[0] != self.epochs + 1 or not torch.isfinite(t).all():
                 raise CheckpointError(f"expert file {self.manifest['experts'][index]!r} in {str(self.folder)!r} is "
                                       f"corrupt: expected a finite ({self.epochs + 1}, P) tensor")

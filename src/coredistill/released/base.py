@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import ArtifactError
+from ..plain_files import load_plain, why_unreadable
 from ..registry import Registry
 
 
@@ -57,10 +57,9 @@ def torch_file(path: Path) -> Any:
     if not path.is_file():
         raise ArtifactError(f"file={str(path)!r}: expected an existing file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return load_plain(path)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is the file's fault, reported by name
-        raise ArtifactError(f"file={str(path)!r}: cannot be read as plain tensors ({type(e).__name__}: "
-                            f"{str(e).splitlines()[0][:300] if str(e) else ''})") from None
+        raise ArtifactError(f"file={str(path)!r}: cannot be read as plain tensors ({why_unreadable(e)})") from None
 
 
 def npz_file(path: Path) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from ..evaluate import train_net
 from ..models import create_model
 from ..models.footprint import in_cache_chunks
 from ..params import LEARNING_RATE, POSITIVE_INT, Params
+from ..plain_files import load_plain
 from ..seeding import torch_generator
 from .base import Predict, ScoringContext
 from .predictors import PREDICTORS
@@ -64,10 +65,10 @@ class Teacher(Params):
             path = folder / f"teacher-{self.key(scoring)}.pt"
             if path.is_file():
                 try:
-                    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+                    net.load_state_dict(load_plain(path))
                     return net.to(scoring.device).eval()
-                except (RuntimeError, ValueError, OSError, KeyError):
-                    pass  # an unreadable cache entry: train again and replace it
+                except Exception:  # noqa: BLE001 — an unreadable or foreign cache entry: train again, replace it
+                    pass
         net = net.to(scoring.device)
         with torch.enable_grad():
             train_net(net, x.to(scoring.device), y.to(scoring.device), epochs=self.epochs, lr=self.lr,

@@ -455,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "folder's experts/)")
     p.set_defaults(func=cmd_distill)
 
-    p = sub.add_parser("experts", help="train MTT expert trajectories (resumable: one file per expert, a checkpoint per epoch)")
+    p = sub.add_parser("experts", help="train MTT expert trajectories (resumable: one file per expert, a "
+                                       "checkpoint per epoch)")
     data_args(p)
     p.add_argument("--num-experts", type=int, default=10)
     p.add_argument("--epochs", type=int, help="epochs per expert (default: the preset's)")

@@ -10,8 +10,8 @@ Layout of an expert buffer (a directory)::
 Experts are written one file each, atomically, so a killed build resumes at the first missing expert; the expert
 in training is also checkpointed after every epoch (``.expert_0000.partial/``, removed once its file is written), so
 a build killed mid-expert resumes at its last finished epoch, to the trajectory an uninterrupted build gives (same
-thread count). A buffer built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum,
-no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
+thread count). A buffer built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD
+(lr 0.01, no momentum, no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
 ``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
 this is where the coreset paper's phase (2) acts for MTT, whose distillation itself never touches real data.
 """

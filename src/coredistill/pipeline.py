@@ -120,11 +120,18 @@ class Parts:
 
 
 def build_parts(config: RunConfig, experts: Path | None = None) -> Parts:
+    """The run's components, their options checked. A method that learns from an expert buffer not built yet
+    (``experts`` None) has its own options checked, and the buffer's batch sampler; the rest of its check (the
+    buffer's epochs) runs when it is called again with the buffer."""
     options = dict(config.method_options)
     if experts is not None:
         options["experts"] = str(experts)
     learner = create_method(config.method, **options)
-    learner.check()
+    if experts is None and config.experts is not None:
+        learner.check_params()
+        create_sampler(config.experts.sampler, **config.experts.sampler_options).check()
+    else:
+        learner.check()
     initializer = create_initializer(config.init, **config.init_options)
     batch_sampler = create_sampler(config.sampler, **config.sampler_options)
     batch_sampler.check()
@@ -204,8 +211,8 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     dev = resolve_device(device)
     timings: dict[str, float] = {}
     seeds = child_seeds(config.seed, SEED_NAMES)
-    # the components check their options before any work (a method that learns from experts: once they exist)
-    parts = build_parts(config) if config.experts is None else None
+    # the components check their options before any work (a method that learns from experts: again once they exist)
+    parts = build_parts(config)
 
     t0 = time.perf_counter()
     data = prepare(dataset, config.zca_eps)

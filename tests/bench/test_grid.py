@@ -69,6 +69,10 @@ def test_missing_required_key_and_missing_file(tmp_path):
         Grid.from_dict({k: v for k, v in BASE.items() if k != "seeds"})
     with pytest.raises(InvalidParameterError, match="grid=.*nope.yaml"):
         Grid.load(tmp_path / "nope.yaml")
+    # malformed YAML: where, not the parser's traceback
+    (tmp_path / "broken.yaml").write_text("name: x\n  seeds: [\n")
+    with pytest.raises(InvalidParameterError, match=r"grid=.*broken.yaml.*valid YAML \(.* at line 2, column 8\)"):
+        Grid.load(tmp_path / "broken.yaml")
 
 
 def test_named_variants_in_the_grid():

@@ -12,6 +12,7 @@ import pytest
 
 from coredistill.bench import Grid, read_results, run_grid, write_report
 from coredistill.cli import main
+from coredistill.errors import InvalidParameterError
 from coredistill.table import parse_table
 
 SMOKE = Path(__file__).resolve().parents[2] / "benchmarks" / "grids" / "smoke.yaml"
@@ -75,16 +76,47 @@ def test_rerun_computes_nothing_and_a_lost_cell_is_recomputed_alone(smoke, tmp_p
     assert ran[0]["accuracy"] == lost["accuracy"]  # same seed, same machine: the same result
 
 
-def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path):
+def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path, monkeypatch):
+    # a failure only the run itself meets (a loss that diverges): the cell is reported, the others go on
+    from coredistill.bench import runner
+    from coredistill.errors import DivergenceError
+
+    real = runner.run_cell
+
+    def diverging(cell, *args, **kwargs):
+        if cell.variant == "sampling":
+            raise DivergenceError("loss=nan at iteration 3: expected a finite loss (lower lr_images)")
+        return real(cell, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_cell", diverging)
     grid = Grid.from_dict({"name": "f", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
-                           "methods": ["dm"], "variants": ["baseline", "sampling"], "selection": ["random"],
-                           "sampler_options": {"relative-loss": {"pool": -3}}})
+                           "methods": ["dm"], "variants": ["baseline", "sampling"], "selection": ["random"]})
     logs = []
     done = run_grid(grid, tmp_path, jobs=0, only={"variant": {"baseline", "sampling"}}, log=logs.append)
     assert [r["variant"] for r in done.values()] == ["baseline"]  # random was filtered out, sampling failed
     text = "\n".join(logs)
-    assert "FAILED digits ipc 1 seed 0 dm/sampling" in text and "pool=-3" in text and "1 cell(s) failed" in text
+    assert "FAILED digits ipc 1 seed 0 dm/sampling: DivergenceError: loss=nan" in text and "1 cell(s) failed" in text
     assert "Traceback" not in text  # the library's own error: its message is the report
+
+
+@pytest.mark.parametrize("methods,variant,match", [
+    (["dm"], {"name": "v", "sampler": "relative-loss", "sampler_options": {"gamma": "abc"}}, "dm/v: gamma='abc'"),
+    (["dm"], {"name": "v", "method_options": {"iterations": -1}}, "dm/v: iterations=-1"),
+    # MTT's batches are its experts': checked before the buffer it would be built with, and its own options
+    (["mtt"], {"name": "v", "sampler": "relative-loss", "sampler_options": {"beta": 2}}, "mtt/v: beta=2"),
+    (["mtt"], {"name": "v", "method_options": {"syn_steps": 0}}, "mtt/v: syn_steps=0"),
+])
+def test_a_misspelt_option_stops_the_grid_before_any_cell_runs(tmp_path, monkeypatch, methods, variant, match):
+    from coredistill.bench import runner
+
+    ran = []
+    monkeypatch.setattr(runner, "run_cell", lambda cell, *a, **k: ran.append(cell))
+    monkeypatch.setattr(runner, "build_expert_buffer", lambda *a, **k: ran.append(a))
+    grid = Grid.from_dict({"name": "typo", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": methods, "variants": ["baseline", variant], "selection": ["random"]})
+    with pytest.raises(InvalidParameterError, match=rf"digits ipc 1 seed 0 {match}"):
+        run_grid(grid, tmp_path, jobs=0, log=lambda _: None)
+    assert ran == []  # not the coreset, not the baseline, not a buffer: nothing ran
 
 
 @pytest.mark.parametrize("jobs", [0, 1])

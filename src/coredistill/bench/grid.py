@@ -207,7 +207,13 @@ class Grid:
         path = Path(path)
         if not path.is_file():
             raise invalid("grid", str(path), "a grid YAML file (see benchmarks/grids/)")
-        return cls.from_dict(yaml.safe_load(path.read_text()), source=path.name)
+        try:
+            spec = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem_mark", None)
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+            raise invalid("grid", str(path), f"valid YAML ({getattr(e, 'problem', None) or e}{at})") from None
+        return cls.from_dict(spec, source=path.name)
 
     def check(self, source: str = "grid") -> None:
         get_preset(self.preset)

@@ -101,6 +101,18 @@ def expert_folder(out: Path, experts: ExpertsConfig) -> Path:
     return out / "experts" / experts.folder_name
 
 
+def check_cells(cells: list[Cell]) -> None:
+    """Every cell's components and their options, checked before any cell runs: a grid's misspelt option is
+    reported at once, naming the cell, not hours later when that cell's turn comes."""
+    from ..pipeline import build_parts
+
+    for cell in cells:
+        try:
+            build_parts(cell.run)
+        except CoredistillError as e:
+            raise type(e)(f"{cell.label()}: {e}") from None
+
+
 def buffer_complete(out: Path, experts: ExpertsConfig) -> bool:
     """Whether ``out`` already holds every expert of this buffer (a cell then builds nothing)."""
     from ..methods.experts import expert_file
@@ -253,6 +265,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     only = only or {}
     todo = [c for c in cells if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]
+    check_cells(todo)
     # a buffer already complete holds back nothing: its cells run with the others
     specs = [s for s in {c.experts.hash: c.experts for c in todo if c.experts is not None}.values()
              if not buffer_complete(out, s)]

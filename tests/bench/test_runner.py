@@ -97,6 +97,10 @@ def test_only_restricts_and_a_failing_cell_does_not_stop_the_others(tmp_path, mo
     text = "\n".join(logs)
     assert "FAILED digits ipc 1 seed 0 dm/sampling: DivergenceError: loss=nan" in text and "1 cell(s) failed" in text
     assert "Traceback" not in text  # the library's own error: its message is the report
+    # a value no cell has selects nothing: refused, with the values there are
+    with pytest.raises(InvalidParameterError, match=r"only method=\['dn'\]: expected values the grid's cells "
+                                                    r"have: dm, none"):
+        run_grid(grid, tmp_path, jobs=0, only={"method": {"dm", "dn"}}, log=logs.append)
 
 
 @pytest.mark.parametrize("methods,variant,match", [

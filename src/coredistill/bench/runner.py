@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..config import ExpertsConfig
-from ..errors import CoredistillError
+from ..errors import CoredistillError, invalid
 from .grid import Cell, Grid
 
 RESULTS = "results.jsonl"
@@ -263,6 +263,11 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
             log(f"  {rec['dataset']} ipc {rec['ipc']} seed {rec['seed']} {rec['method']}/{rec['variant']}: "
                 f"{100 * rec['accuracy']:.2f}% (reused from {rec['reused_from']})")
     only = only or {}
+    for key, values in only.items():  # a misspelt value would otherwise select nothing, silently
+        known = {str(getattr(c, key)) for c in cells}
+        if not set(values) <= known:
+            raise invalid(f"only {key}", sorted(set(values) - known),
+                          f"values the grid's cells have: {', '.join(sorted(known))}")
     todo = [c for c in cells if c.hash not in done
             and all(str(getattr(c, key)) in values for key, values in only.items())]
     check_cells(todo)

@@ -24,6 +24,7 @@ from .models.base import has_batch_norm
 from .models.compiled import compiled_call
 from .models.footprint import cache_chunk
 from .models.stacked import StackedNets, unsupported_reason
+from .params import CLASS_COUNT
 from .presets import Preset, get_preset
 from .seeding import spawn, torch_generator
 
@@ -72,8 +73,7 @@ def _check_training_set(x: torch.Tensor, y: torch.Tensor, test_x: torch.Tensor, 
     for name, value in (("images", x), ("labels", y), ("test_images", test_x), ("test_labels", test_y)):
         if not isinstance(value, torch.Tensor):
             raise invalid(name, type(value).__name__, "a torch.Tensor (torch.from_numpy converts an array)")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise invalid("num_classes", num_classes, "an integer of at least 2")
+    CLASS_COUNT.check("num_classes", num_classes)
     if x.ndim != 4 or len(x) == 0:
         raise invalid("images", tuple(x.shape), "a non-empty batch (N, C, H, W)")
     if x.shape[1:] != test_x.shape[1:]:

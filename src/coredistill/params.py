@@ -61,6 +61,7 @@ class Constraint:
 
 POSITIVE_INT = Constraint("a positive integer", lambda v: _is_int(v) and v > 0, 0)
 NON_NEGATIVE_INT = Constraint("an integer >= 0", lambda v: _is_int(v) and v >= 0, -1)
+CLASS_COUNT = Constraint("an integer of at least 2", lambda v: _is_int(v) and v >= 2, 1)
 REAL = Constraint("a finite number", _is_real, float("nan"))
 POSITIVE = Constraint("a positive finite number", lambda v: _is_real(v) and v > 0, 0.0)
 LEARNING_RATE = POSITIVE.describe("a positive finite learning rate")

@@ -26,6 +26,7 @@ import torch
 
 from ..config import ExpertsConfig
 from ..errors import CoredistillError, invalid
+from ..methods.experts import is_complete
 from .grid import Cell, Grid
 
 RESULTS = "results.jsonl"
@@ -111,14 +112,6 @@ def check_cells(cells: list[Cell]) -> None:
             build_parts(cell.run)
         except CoredistillError as e:
             raise type(e)(f"{cell.label()}: {e}") from None
-
-
-def buffer_complete(out: Path, experts: ExpertsConfig) -> bool:
-    """Whether ``out`` already holds every expert of this buffer (a cell then builds nothing)."""
-    from ..methods.experts import expert_file
-
-    folder = expert_folder(out, experts)
-    return all(expert_file(folder, i).is_file() for i in range(experts.num_experts))
 
 
 def limit_threads(threads: int | None) -> None:
@@ -273,7 +266,7 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     check_cells(todo)
     # a buffer already complete holds back nothing: its cells run with the others
     specs = [s for s in {c.experts.hash: c.experts for c in todo if c.experts is not None}.values()
-             if not buffer_complete(out, s)]
+             if not is_complete(expert_folder(out, s), s.num_experts)]
     threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
     log(f"grid {grid.name}: {len(done)} cells done here, {len(todo)} to run, {len(specs)} expert buffers, "
         f"jobs={jobs}" + (f" × {threads} threads" if jobs else ""))

@@ -47,6 +47,11 @@ def expert_file(folder: Path, index: int) -> Path:
     return folder / f"expert_{index:04d}.pt"
 
 
+def is_complete(folder: Path, num_experts: int) -> bool:
+    """Whether ``folder`` already holds every one of ``num_experts`` experts (a build there trains nothing)."""
+    return all(expert_file(folder, i).is_file() for i in range(num_experts))
+
+
 def partial_folder(folder: Path, index: int) -> Path:
     """Where expert ``index`` is checkpointed while it trains."""
     return folder / f".expert_{index:04d}.partial"

@@ -123,6 +123,21 @@ def test_a_misspelt_option_stops_the_grid_before_any_cell_runs(tmp_path, monkeyp
     assert ran == []  # not the coreset, not the baseline, not a buffer: nothing ran
 
 
+def test_a_folder_another_run_is_writing_is_refused_before_any_cell_runs(tmp_path, monkeypatch):
+    from coredistill.bench import runner
+    from coredistill.folder_lock import exclusive
+
+    ran = []
+    monkeypatch.setattr(runner, "run_cell", lambda cell, *a, **k: ran.append(cell))
+    grid = Grid.from_dict({"name": "twice", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["dm"], "variants": ["baseline"], "selection": ["random"]})
+    with exclusive(tmp_path, "out"):  # as a first `coredistill bench` on this folder holds it
+        with pytest.raises(InvalidParameterError, match=rf"out='{tmp_path}': expected a folder no other process "
+                                                        rf"is writing: process {os.getpid()} "):
+            run_grid(grid, tmp_path, jobs=0, log=lambda _: None)
+    assert ran == []
+
+
 @pytest.mark.parametrize("jobs", [0, 1])
 def test_cells_without_experts_run_before_a_build_and_a_failed_build_fails_only_its_cells(tmp_path, jobs):
     # the builds are stubbed (they fail), the cells too; with jobs=1 the pool runs the stubs in fresh processes,

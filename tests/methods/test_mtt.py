@@ -69,6 +69,22 @@ class _Killed(Exception):
     pass
 
 
+def test_one_builder_at_a_time_and_a_built_buffer_is_read_side_by_side(buffer, digits, tmp_path):
+    import shutil
+
+    from coredistill.folder_lock import exclusive
+
+    copy = tmp_path / "partial"
+    shutil.copytree(buffer, copy)
+    expert_file(copy, 1).unlink()
+    with exclusive(copy, "folder"):  # another process is training the missing expert
+        with pytest.raises(InvalidParameterError, match=r"folder='.*partial': expected a folder no other process"):
+            train_experts(digits, copy, num_experts=2, preset="tiny", progress=False)
+        assert not expert_file(copy, 1).exists()
+    with exclusive(buffer, "folder"):  # complete: nothing to write, so nothing to wait for
+        assert train_experts(digits, buffer, num_experts=2, preset="tiny", progress=False) == Path(buffer)
+
+
 @pytest.mark.parametrize("sampler,options", [("uniform", {}), ("relative-loss", {"refresh": 1, "weighted": True})])
 def test_a_build_killed_mid_expert_resumes_at_its_last_epoch(digits, tmp_path, monkeypatch, sampler, options):
     # an expert is hours at the reproduce preset: a kill after epoch 2 of 3 must not lose those epochs, and the

@@ -26,6 +26,7 @@ import torch
 
 from ..config import ExpertsConfig
 from ..errors import CoredistillError, invalid
+from ..folder_lock import exclusive
 from ..methods.experts import is_complete
 from .grid import Cell, Grid
 
@@ -239,10 +240,17 @@ def run_grid(grid: Grid, out: str | Path, *, jobs: int = 1, threads: int | None 
     Cells that need no expert buffer run first; a buffer is built (resumable per expert and epoch) before the
     cells that need it, and a failed build fails only those. A failing cell is reported (the library's
     own errors by their message, which says what to change; anything else with its traceback) and left unfinished
-    (a rerun retries it); the other cells go on.
+    (a rerun retries it); the other cells go on. One run writes ``out`` at a time: a second is refused, naming the
+    first (:func:`~coredistill.folder_lock.exclusive`).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out, "out"):  # a second run on this folder would run and checkpoint the same cells
+        return _run_grid(grid, Path(out), jobs=jobs, threads=threads, only=only, on_record=on_record, log=log,
+                         reuse=reuse)
+
+
+def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: dict[str, set[str]] | None,
+              on_record: Callable[[dict], None] | None, log: Callable[[str], None],
+              reuse: list[str | Path]) -> dict[str, dict[str, Any]]:
     done = read_results(out)
     # variants that resolve to the same run (sampler="aligned" where the rule chose uniform batches: the
     # baseline) share one hash: it runs once and the report shows it under each variant

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from ..atomic import config_hash, write_text, write_with
 from ..augment import DSA
 from ..errors import CheckpointError, invalid
+from ..folder_lock import exclusive
 from ..params import POSITIVE_INT
 from ..plain_files import load_plain, why_unreadable
 from ..models import create_model
@@ -98,44 +99,53 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     config = {"dataset": dataset_id, "model": model, "model_options": model_options, "epochs": epochs, "lr": lr,
               "batch_size": batch_size, "sampler": sampler, "sampler_options": batch_sampler.options(),
               "dsa_strategy": dsa_strategy, "seed": seed}
+    if _built(folder, config) and is_complete(folder, num_experts):  # another config's buffer is refused
+        return folder  # nothing to write: a grid's cells read one built buffer side by side
     shape = tuple(train_x.shape[1:])
     template = create_model(model, shape[0], num_classes, shape[1:], seed=0, **model_options)
-    manifest_path = folder / MANIFEST
-    old: dict[str, Any] = {}
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
-        built = comparable(old["config"], config)
-        if config_hash(built) != config_hash(config):
-            keys = differing_keys(built, config)
-            raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
-                                  f"{', '.join(keys)} differ): use another folder or the same settings")
-    manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
-                "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
-                "num_classes": num_classes, "image_shape": list(shape), "experts": [],
-                "seconds": dict(old.get("seconds", {})),  # build time per expert, kept across resumes
-                "sampler": dict(old.get("sampler", {}))}  # per expert: the batch sampler's diagnostics
-    folder.mkdir(parents=True, exist_ok=True)
-    seeds = spawn(seed, num_experts)
-    bar = tqdm(total=num_experts * epochs, desc="experts", unit="ep", disable=None if progress else True,
-               leave=False)
-    for i, s in enumerate(seeds):
-        path = expert_file(folder, i)
-        if path.exists():
-            bar.update(epochs)
-        else:
-            partial = partial_folder(folder, i)
-            trajectory, seconds = _train_expert(train_x, train_y, num_classes, model, model_options, epochs, lr,
-                                                batch_size, batch_sampler, dsa_strategy, s, dev, bar, dataset_id,
-                                                partial=partial, partial_config={**config, "expert": i})
-            write_with(path, lambda f, t=trajectory: torch.save(t, f))
-            shutil.rmtree(partial, ignore_errors=True)
-            manifest["seconds"][str(i)] = seconds
-            manifest["sampler"][str(i)] = batch_sampler.report()
-        manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
-                               if expert_file(folder, j).exists()]
-        write_text(manifest_path, json.dumps(manifest, indent=2))
-    bar.close()
+    with exclusive(folder, "folder"):  # a second builder would train, and checkpoint, the same expert
+        old = _built(folder, config)  # read under the lock: what another builder finished is kept
+        manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
+                    "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
+                    "num_classes": num_classes, "image_shape": list(shape), "experts": [],
+                    "seconds": dict(old.get("seconds", {})),  # build time per expert, kept across resumes
+                    "sampler": dict(old.get("sampler", {}))}  # per expert: the batch sampler's diagnostics
+        seeds = spawn(seed, num_experts)
+        bar = tqdm(total=num_experts * epochs, desc="experts", unit="ep", disable=None if progress else True,
+                   leave=False)
+        for i, s in enumerate(seeds):
+            path = expert_file(folder, i)
+            if path.exists():
+                bar.update(epochs)
+            else:
+                partial = partial_folder(folder, i)
+                trajectory, seconds = _train_expert(train_x, train_y, num_classes, model, model_options, epochs,
+                                                    lr, batch_size, batch_sampler, dsa_strategy, s, dev, bar,
+                                                    dataset_id, partial=partial,
+                                                    partial_config={**config, "expert": i})
+                write_with(path, lambda f, t=trajectory: torch.save(t, f))
+                shutil.rmtree(partial, ignore_errors=True)
+                manifest["seconds"][str(i)] = seconds
+                manifest["sampler"][str(i)] = batch_sampler.report()
+            manifest["experts"] = [expert_file(folder, j).name for j in range(num_experts)
+                                   if expert_file(folder, j).exists()]
+            write_text(folder / MANIFEST, json.dumps(manifest, indent=2))
+        bar.close()
     return folder
+
+
+def _built(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of the buffer already in ``folder`` ({} when none), refused when another config built it."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    built = comparable(old["config"], config)
+    if config_hash(built) != config_hash(config):
+        raise CheckpointError(f"expert buffer {str(folder)!r} was built with another config (keys "
+                              f"{', '.join(differing_keys(built, config))} differ): use another folder or the "
+                              "same settings")
+    return old
 
 
 def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_size, sampler: BatchSampler,

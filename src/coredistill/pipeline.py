@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +26,7 @@ from .data.transforms import ZCA
 from .device import resolve_device
 from .distributed import current_shard
 from .errors import invalid
+from .folder_lock import exclusive
 from .params import NON_NEGATIVE_INT
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
@@ -263,8 +265,12 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=config.eval_every,
                             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
                             checkpoint_every=checkpoint_every, resume=resume, config=resume_key)
-    out = run_loop(learner, data.train_x[idx], y_train[idx], ctx, settings, evaluate=evaluate_during,
-                   progress=progress)
+    # a second run resuming these checkpoints would rotate them under this one (rank 0 alone writes them)
+    writer = (exclusive(checkpoint_dir, "checkpoint_dir") if checkpoint_dir is not None and ctx.shard.rank == 0
+              else nullcontext())
+    with writer:
+        out = run_loop(learner, data.train_x[idx], y_train[idx], ctx, settings, evaluate=evaluate_during,
+                       progress=progress)
     # a resumed run's distillation time includes what its checkpoint had already spent
     timings["distill_s"] = time.perf_counter() - t0 + out.log.get("seconds_before_resume", 0.0)
 

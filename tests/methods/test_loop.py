@@ -68,6 +68,16 @@ def test_resume_refuses_another_runs_checkpoint_and_unreadable_ones(digits, tmp_
         _small(digits, tmp_path, iterations=5, resume=True)
 
 
+def test_a_checkpoint_folder_another_run_is_writing_is_refused(digits, tmp_path):
+    from coredistill.folder_lock import exclusive
+
+    with exclusive(tmp_path / "ck", "checkpoint_dir"):  # as a first run resuming these checkpoints holds them
+        with pytest.raises(InvalidParameterError, match=rf"checkpoint_dir='{tmp_path / 'ck'}': expected a folder no "
+                                                        rf"other process is writing: process {os.getpid()} "):
+            _small(digits, tmp_path, resume=True)
+    assert _small(digits, tmp_path, resume=True).manifest["log"]["resumed_from"] is None  # free again
+
+
 def test_a_checkpoint_read_from_another_data_path_resumes(digits, tmp_path):
     # committed checkpoints travel between clones; older ones recorded the data's read path in their config
     import dataclasses

@@ -160,3 +160,22 @@ def test_a_teachers_space_separates_the_classes_and_serves_selection(digits):
     res = distill(digits, ipc=2, init="herding", features="teacher", feature_options={"epochs": 2, "width": 8},
                   preset="tiny", evaluate_with=(), progress=False)
     assert res.manifest["initializer"]["features"]["name"] == "teacher" and len(res.images) == 20
+
+
+def test_a_teachers_seed_replicates_it_per_run_seed_unless_fixed(digits):
+    x = digits.normalizer()(digits.train_float())[:300]
+    y = digits.y_train.numpy()[:300]
+
+    def phi(run_seed, **options):
+        return create_features("teacher", epochs=1, width=8, **options).compute(x, seed=run_seed, labels=y,
+                                                                                progress=False)
+
+    assert not np.array_equal(phi(1), phi(2))  # by default each run seed trains its own teacher
+    assert np.array_equal(phi(1, seed=7), phi(2, seed=7))  # a fixed seed: one teacher for every run seed
+    assert np.array_equal(phi(7), phi(3, seed=7))  # ... the one the run seed 7 trains
+    from coredistill.features.cache import cache_key  # left at its default, the option keeps old cache keys
+    assert "seed" not in create_features("teacher").options()
+    assert cache_key({"name": "d"}, create_features("teacher", seed=None), 0) != \
+        cache_key({"name": "d"}, create_features("teacher", seed=0), 0)
+    with pytest.raises(InvalidParameterError, match=r"seed=-1: expected an integer >= 0 or None"):
+        create_features("teacher", seed=-1).compute(x, labels=y, progress=False)

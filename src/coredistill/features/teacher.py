@@ -8,25 +8,34 @@ import numpy as np
 import torch
 
 from ..errors import invalid
-from ..params import LEARNING_RATE, POSITIVE_INT
+from ..params import LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, optional
 from .spaces import FEATURES, FeatureSpace, _chunked
 
 
 @FEATURES.decorator("teacher")
 class TeacherFeatures(FeatureSpace):
     """The penultimate features (``embed``) of ``model`` trained ``epochs`` epochs on the images and their labels
-    (the teacher of :mod:`coredistill.sampling.teacher`, from ``seed``); ``model_options`` e.g. ``width=32``."""
+    (the teacher of :mod:`coredistill.sampling.teacher`); ``model_options`` e.g. ``width=32``.
+
+    The teacher trains from the run's features seed, so that a run's seeds replicate the teacher too; ``seed`` fixes
+    it instead, and the runs of a seed sweep then share one teacher's features (trained once, cached).
+    """
 
     name = "teacher"
-    constraints = {"epochs": POSITIVE_INT, "lr": LEARNING_RATE}
+    constraints = {"epochs": POSITIVE_INT, "lr": LEARNING_RATE, "seed": optional(NON_NEGATIVE_INT)}
 
     def __init__(self, model: str = "ConvNet", epochs: int = 10, lr: float = 0.01, batch_size: int = 512,
-                 **model_options: Any) -> None:
+                 seed: int | None = None, **model_options: Any) -> None:
         self.model = model
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.seed = seed
         self.model_options = model_options
+
+    def options(self) -> dict[str, Any]:
+        # left at its default, ``seed`` stays out: the features cached before it existed keep their key
+        return {k: v for k, v in super().options().items() if not (k == "seed" and v is None)}
 
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None, labels=None):
         from ..sampling import ScoringContext, Teacher
@@ -37,5 +46,6 @@ class TeacherFeatures(FeatureSpace):
         labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
         scoring = ScoringContext(images, int(labels.max()) + 1, torch.device(device), self.model,
                                  dict(self.model_options), None, labels, None)
-        net = Teacher(epochs=self.epochs, lr=self.lr, seed=seed).network(scoring)
+        teacher = Teacher(epochs=self.epochs, lr=self.lr, seed=seed if self.seed is None else self.seed)
+        net = teacher.network(scoring)
         return _chunked(net.embed, images, self.batch_size, device, "teacher features", progress, shard, allocate)

@@ -167,6 +167,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     files = write_report(grid, done, out)
     print((out / "results.md").read_text())
     print(f"wrote {', '.join(str(f) for f in files.values())}")
+    if args.report_only:  # what a stopped or running grid has not finished yet
+        from .bench.runner import progress
+
+        print("\n".join(progress(grid, out, done)))
     return 0
 
 

@@ -60,3 +60,20 @@ def exclusive(folder: str | Path, parameter: str) -> Iterator[Path]:
         yield folder
     finally:
         os.close(fd)  # releases the lock
+
+
+def holder(folder: str | Path) -> str | None:
+    """Who is writing ``folder`` now (as :func:`exclusive` words it), or ``None`` when no process is."""
+    path = Path(folder) / LOCK
+    if fcntl is None or not path.is_file():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

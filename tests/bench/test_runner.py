@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from coredistill.bench import Grid, read_results, run_grid, write_report
 from coredistill.cli import main
@@ -298,6 +299,15 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     logs = []
     assert run_grid(grid, tmp_path / "ck", jobs=0, log=logs.append) == {}
     assert "stopped" in "\n".join(logs) and saves == [2, 4]
+    from coredistill.bench.runner import progress
+    from coredistill.folder_lock import exclusive
+
+    assert progress(grid, tmp_path / "ck", {}) == [
+        "no run is writing this folder",
+        "digits ipc 1 seed 0 dm/baseline: checkpointed at iteration 4 of 6, "
+        f"{torch.load(tmp_path / 'ck' / 'checkpoints' / grid.cells()[0].hash / 'checkpoint.pt', weights_only=True)['log']['seconds']:.0f} s of distillation"]
+    with exclusive(tmp_path / "ck", "out"):
+        assert progress(grid, tmp_path / "ck", {})[0].startswith(f"written now by process {os.getpid()} (")
     later = []
     monkeypatch.setattr(loop, "save_checkpoint", lambda folder, state: (later.append(state["iteration"]),
                                                                        real_save(folder, state)))
@@ -307,6 +317,24 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     assert rec["accuracies"] == next(iter(plain.values()))["accuracies"]
     assert rec["resumed_from"] == 4 and next(iter(plain.values()))["resumed_from"] is None
     assert not any((tmp_path / "ck" / "checkpoints").iterdir())
+    assert progress(grid, tmp_path / "ck", done) == ["no run is writing this folder"]
+
+
+def test_progress_names_a_part_built_expert_buffer_and_the_epoch_of_its_expert_in_training(tmp_path):
+    from coredistill.bench.runner import expert_folder, progress
+    from coredistill.methods.checkpoint import save_checkpoint
+    from coredistill.methods.experts import expert_file, partial_folder
+
+    grid = Grid.from_dict({"name": "mtt", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["mtt"], "variants": ["baseline"], "experts": {"num_experts": 3}})
+    spec = grid.cells()[0].experts
+    folder = expert_folder(tmp_path, spec)
+    folder.mkdir(parents=True)
+    expert_file(folder, 0).write_bytes(b"")  # expert 0 written, expert 1 stopped after its first epoch
+    partial_folder(folder, 1).mkdir()
+    save_checkpoint(partial_folder(folder, 1), {"config": {}, "iteration": 1})
+    assert progress(grid, tmp_path, {})[1:] == [
+        f"experts {spec.folder_name}: 1 of 3 written; expert 1 at epoch 1 of {spec.preset.experts['epochs']}"]
 
 
 _POOL_THEN_DIE = """

@@ -200,6 +200,48 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
     }
 
 
+def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> list[str]:
+    """What ``out`` holds beyond its finished cells, one line each: the run writing it (if any), the cells a
+    stopped or running grid has checkpointed (iteration, distillation seconds, curve so far) and the expert
+    buffers part-built (experts written, the epoch of the one in training). Reads only."""
+    from ..folder_lock import holder
+    from ..methods.checkpoint import newest_checkpoint
+    from ..methods.experts import expert_file, partial_folder
+
+    out = Path(out)
+    writer = holder(out)
+    lines = [f"written now by {writer}" if writer else "no run is writing this folder"]
+    cells = {c.hash: c for c in grid.cells() if c.hash not in done}
+    for h, cell in cells.items():
+        folder = checkpoint_folder(out, cell)
+        try:
+            state = newest_checkpoint(folder) if folder.is_dir() else None
+        except CoredistillError as e:
+            lines.append(f"{cell.label()}: {e}")
+            continue
+        if state is not None:
+            log = state.get("log", {})
+            curve = ", ".join(f"{100 * p['accuracy']:.2f} % at {p['iteration']}" for p in log.get("curve", []))
+            lines.append(f"{cell.label()}: checkpointed at iteration {state['iteration']} of "
+                         f"{cell.run.method_options.get('iterations', '?')}, {log.get('seconds', 0):.0f} s of "
+                         f"distillation" + (f"; curve {curve}" if curve else ""))
+    for spec in {c.experts.hash: c.experts for c in cells.values() if c.experts is not None}.values():
+        folder = expert_folder(out, spec)
+        if not folder.is_dir() or is_complete(folder, spec.num_experts):
+            continue
+        written = [i for i in range(spec.num_experts) if expert_file(folder, i).is_file()]
+        line = f"experts {spec.folder_name}: {len(written)} of {spec.num_experts} written"
+        for i in range(spec.num_experts):
+            try:
+                state = newest_checkpoint(partial_folder(folder, i)) if partial_folder(folder, i).is_dir() else None
+            except CoredistillError:
+                state = None
+            if state is not None:
+                line += f"; expert {i} at epoch {state['iteration']} of {spec.preset.experts.get('epochs', '?')}"
+        lines.append(line)
+    return lines
+
+
 def _exit_with_parent(poll_s: float = 1.0) -> None:
     """Pool initializer: end this worker when the grid process that started it dies. A killed grid's workers
     would otherwise run their cells to the end as orphans, competing for the cores with whatever runs next,

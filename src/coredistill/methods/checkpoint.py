@@ -50,6 +50,22 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
     """The newest complete checkpoint in ``folder`` (``None`` when there is none): of the rotation's next, current
     and previous files, the readable one with the most iterations; ``state["file"]`` names it. Refuses another
     run's checkpoint, and a folder whose checkpoints are all unreadable."""
+    state = newest_checkpoint(folder)
+    if state is None:
+        return None
+    saved = comparable(state.get("config", {}), config)
+    if config_hash(saved) != config_hash(config):
+        keys = differing_keys(saved, config)
+        raise CheckpointError(f"checkpoint {str(folder / state['file'])!r} belongs to a different run: config keys "
+                              f"{', '.join(keys)} differ. Use the same settings, or start afresh without --resume "
+                              "(or another --out).")
+    return state
+
+
+def newest_checkpoint(folder: Path) -> dict[str, Any] | None:
+    """The newest readable state of ``folder``'s rotation, whichever run wrote it (``None`` when there is none;
+    ``state["skipped"]`` says why the others were passed over); refuses a folder whose checkpoints are all
+    unreadable."""
     found = [folder / name for name in (NEXT, CHECKPOINT, PREVIOUS) if (folder / name).is_file()]
     if not found:
         return None
@@ -63,12 +79,6 @@ def load_checkpoint(folder: Path, config: dict[str, Any]) -> dict[str, Any] | No
         raise CheckpointError(f"checkpoints in {str(folder)!r} cannot be read ({'; '.join(errors)}). Start afresh "
                               "without --resume (or with another --out).")
     state = max(states, key=lambda s: s["iteration"])
-    saved = comparable(state.get("config", {}), config)
-    if config_hash(saved) != config_hash(config):
-        keys = differing_keys(saved, config)
-        raise CheckpointError(f"checkpoint {str(folder / state['file'])!r} belongs to a different run: config keys "
-                              f"{', '.join(keys)} differ. Use the same settings, or start afresh without --resume "
-                              "(or another --out).")
     state["skipped"] = errors
     return state
 

@@ -31,6 +31,8 @@ def smoke(tmp_path_factory):
 def test_smoke_grid_finishes_every_cell_with_the_table_columns(smoke):
     grid, out, done, logs = smoke
     assert {c.hash for c in grid.cells()} == set(done)
+    started = [line for line in logs if line.startswith("  started ")]  # each cell says when it starts
+    assert len(started) == len(done) and set(started) <= {f"  started {c.label()}" for c in grid.cells()}
     files = write_report(grid, done, out)
     rows = list(csv.DictReader(files["csv"].open()))
     assert len(rows) == len(grid.cells())
@@ -239,11 +241,14 @@ def test_an_unexpected_failure_is_logged_with_its_traceback(tmp_path, monkeypatc
     assert "Traceback" in text and "RuntimeError: disk on fire" in text and "in broken" in text
 
 
-def test_isolated_cells_run_in_fresh_processes_on_the_threads_asked(tmp_path):
+def test_isolated_cells_run_in_fresh_processes_on_the_threads_asked(tmp_path, capfd):
     grid = Grid.from_dict({"name": "iso", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
                            "selection": ["random"]})
     done = run_grid(grid, tmp_path, jobs=1, threads=1, log=lambda _: None)
     (rec,) = done.values()
+    # the worker says when its cell started, in the grid's output, with its own process id
+    (line,) = [line for line in capfd.readouterr().out.splitlines() if line.startswith("  started ")]
+    assert line.startswith(f"  started {grid.cells()[0].label()} (process ") and f"process {os.getpid()}," not in line
     assert rec["peak_scope"] == "cell" and rec["peak_mb"] > 0
     assert rec["threads"] == 1 and rec["blas_threads"] == 1  # numpy's BLAS too, not one thread per core
 

@@ -257,6 +257,8 @@ def _exit_with_parent(poll_s: float = 1.0) -> None:
 
 
 def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0) -> dict[str, Any]:
+    # the worker's stdout is the grid's (its log): a cell of hours shows when it started, and in which process
+    print(f"  started {cell.label()} (process {os.getpid()}, {time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)
     return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every)
 
 
@@ -356,6 +358,7 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
     if jobs == 0:
         def run_here(cell: Cell) -> None:
             nonlocal failures
+            log(f"  started {cell.label()}")
             try:
                 rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every)
             except Exception as e:  # noqa: BLE001 — one bad cell must not lose the others

@@ -6,6 +6,9 @@
 #   benchmarks/run_grids.sh tune-rfad-mnist-ipc1-b tune-gm-mnist-ipc1        # one core: jobs 1, 1 thread
 #   JOBS=2 benchmarks/run_grids.sh reproduce                                  # both cores
 #   ONLY="variant=baseline ipc=1" benchmarks/run_grids.sh cpu                 # only those cells (bench --only)
+#   benchmarks/run_grids.sh aligned-final:method=dm,method=rfad aligned-final  # a slice first, then the rest
+# GRID:KEY=VALUE,... gives that grid's run its own --only filters (instead of ONLY), so one queue can run slices of
+# a grid in the order wanted; each run appends to GRID.log under a dated header.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
@@ -17,8 +20,6 @@ teachers="$(PYTHONPATH="$snapshot/src" "$root/.venv/bin/python" -c \
   'from coredistill.data.paths import data_dir; print(data_dir() / "teachers")')"
 mkdir -p "$teachers" "$root/benchmarks/results/teachers"
 cp -n "$root"/benchmarks/results/teachers/teacher-*.pt "$teachers/" 2>/dev/null || true
-only=()
-for pair in ${ONLY:-}; do only+=(--only "$pair"); done
 (
   cd "$snapshot"
   keep_teachers() { cp -n "$teachers"/teacher-*.pt "$root/benchmarks/results/teachers/" 2>/dev/null || true; }
@@ -26,14 +27,21 @@ for pair in ${ONLY:-}; do only+=(--only "$pair"); done
   # mid-grid would otherwise lose it)
   while true; do sleep 300; keep_teachers; done &
   keeper=$!
-  for grid in "$@"; do
+  for run in "$@"; do
+    grid="${run%%:*}"
+    filters="${ONLY:-}"
+    if [[ "$run" == *:* ]]; then filters="${run#*:}"; filters="${filters//,/ }"; fi
+    only=()
+    for pair in $filters; do only+=(--only "$pair"); done
+    log="$root/benchmarks/results/$grid.log"
+    echo "=== $(date '+%Y-%m-%d %H:%M:%S') $grid${filters:+ (only: $filters)} from $snapshot" >> "$log"
     PYTHONPATH="$snapshot/src" "$root/.venv/bin/coredistill" bench --grid "benchmarks/grids/$grid.yaml" \
       --reuse "$root/benchmarks/results" ${only[@]+"${only[@]}"} \
-      --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 > "$root/benchmarks/results/$grid.log" 2>&1 \
-      || echo "grid $grid: exit $?" >> "$root/benchmarks/results/$grid.log"
+      --out "$root/benchmarks/results/$grid" --jobs "${JOBS:-1}" --threads 1 >> "$log" 2>&1 \
+      || echo "grid $grid: exit $?" >> "$log"
     keep_teachers
   done
   kill "$keeper" 2>/dev/null || true
   git -C "$root" worktree remove --force "$snapshot"
 ) > /dev/null 2>&1 &
-echo "running ${*} from $snapshot (pid $!); logs: benchmarks/results/GRID.log"
+echo "running ${*} from $snapshot (pid $!); logs: benchmarks/results/<grid>.log"

@@ -57,9 +57,17 @@ def test_cost_by_variant_shows_each_extra_steps_share_and_a_teachers_build():
             _rec("both", 0, 0.7, scoring_s=3.0, refreshes=[{"iteration": 0, "seconds": 1.5, "fit_s": 1.0}]),
             _rec("rep-init", 0, 0.7, init="kmeans-coreset", select_s=3.0, distill_s=7.0),
             _rec("prune", 0, 0.7, prune_s=12.0),
-            _rec("herding-old", 0, 0.7, select_s=0.0)]  # nothing extra: no row
+            _rec("herding-old", 0, 0.7, select_s=0.0),  # nothing extra: no row
+            # a feature teacher: the run of a seed that trains it (30 s), one that reads its cached features, and
+            # one recorded before features_s was
+            *[_rec("rep-teacher", seed, 0.7, init="kmeans-coreset", select_s=select_s, config=space, **features)
+              for seed, select_s, features in ((0, 31.0, {"features_s": 30.0}), (1, 1.5, {"features_s": 0.5}),
+                                               (2, 50.0, {}))
+              for space in [{"features": ["teacher", {"width": 32}]}]]]
     table = {r["variant"]: r for r in rows(variant_cost_table(recs))}
-    assert set(table) == {"aligned-sampling", "both", "rep-init", "prune"}
+    assert set(table) == {"aligned-sampling", "both", "rep-init", "prune", "rep-teacher"}
+    assert table["rep-teacher"]["teacher build s (max)"] == "30"  # the build recorded as such; not the older 50
+    assert table["rep-init"]["teacher build s (max)"] == ""  # pixels: no teacher
     sampling = table["aligned-sampling"]
     # the build left out of both sides: (41.5 - 40) / (49 - 40) and 0.5 / 9, less the 0.2 s load -> 0.3 / 8.8
     assert sampling["cells"] == "2" and sampling["scoring share of distillation"] == "10.0 %"

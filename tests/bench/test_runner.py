@@ -31,6 +31,7 @@ def smoke(tmp_path_factory):
 def test_smoke_grid_finishes_every_cell_with_the_table_columns(smoke):
     grid, out, done, logs = smoke
     assert {c.hash for c in grid.cells()} == set(done)
+    assert all(0 <= r["features_s"] <= r["select_s"] for r in done.values())  # the features step, part of selection
     started = [line for line in logs if line.startswith("  started ")]  # each cell says when it starts
     assert len(started) == len(done) and set(started) <= {f"  started {c.label()}" for c in grid.cells()}
     files = write_report(grid, done, out)

@@ -360,9 +360,11 @@ def cost_table(records: list[dict]) -> str:
 def variant_cost_table(records: list[dict]) -> str:
     """Per method and variant (those that select, score or prune): the share of a run each extra step takes.
     Selection share is of selection + distillation (a feature teacher's training included: it is trained per run
-    seed); scoring share of distillation, the sampler's re-scorings with its predictor's fits — except a teacher
-    predictor's first fit, which trains the teacher once per data set (later runs load it from the cache, like an
-    expert buffer) and shows as the teacher's build: the largest such first fit seen, as for pruning."""
+    seed, by the first run of that seed, and cached); scoring share of distillation, the sampler's re-scorings with
+    its predictor's fits — except a teacher predictor's first fit, which trains the teacher once per data set
+    (later runs load it from the cache, like an expert buffer). The teacher's build is the largest such first fit
+    seen, or a feature teacher's features step (its training when not cached; recorded since ``features_s`` was),
+    as for pruning."""
     by: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         if r["method"] != "none" and r["variant"] != "baseline":
@@ -372,7 +374,8 @@ def variant_cost_table(records: list[dict]) -> str:
         select = [r["select_s"] / (r["select_s"] + r["distill_s"]) for r in recs
                   if r.get("init", "random") != "random" and r["select_s"] + r["distill_s"] > 0]
         scoring = [share for share in map(_scoring_share, recs) if share is not None]
-        fits = [build for build in map(_teacher_build_s, recs) if build]
+        fits = [build for build in map(_teacher_build_s, recs) if build] + [
+            r["features_s"] for r in recs if r.get("features_s") and _feature_space(r) == "teacher"]
         prune = [r["prune_s"] for r in recs if r.get("prune_s")]
         if not (select or scoring or prune):
             continue
@@ -383,6 +386,12 @@ def variant_cost_table(records: list[dict]) -> str:
         return ""
     return format_table(["method", "variant", "cells", "selection share", "scoring share of distillation",
                          "teacher build s (max)", "pruning s (max)"], rows)
+
+
+def _feature_space(record: dict) -> str | None:
+    """The name of the feature space a cell selected in (None: the initializer's default)."""
+    features = (record.get("config") or {}).get("features")
+    return features[0] if features else None
 
 
 def _scoring_share(record: dict) -> float | None:

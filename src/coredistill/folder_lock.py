@@ -1,4 +1,5 @@
-"""One writer per folder: a grid's results folder and an expert buffer are filled by one process at a time.
+"""One writer per folder: a grid's results, an expert buffer and a run's checkpoints are written by one process
+at a time.
 
 Two processes resuming the same folder would both run its unfinished work, and both rotate the same
 checkpoints — each resuming from files the other is replacing. :func:`exclusive` holds an advisory lock

@@ -213,7 +213,7 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
     writer = holder(out)
     lines = [f"written now by {writer}" if writer else "no run is writing this folder"]
     cells = {c.hash: c for c in grid.cells() if c.hash not in done}
-    for h, cell in cells.items():
+    for cell in cells.values():
         folder = checkpoint_folder(out, cell)
         try:
             state = newest_checkpoint(folder) if folder.is_dir() else None

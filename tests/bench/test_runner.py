@@ -308,10 +308,12 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     from coredistill.bench.runner import progress
     from coredistill.folder_lock import exclusive
 
+    seconds = torch.load(tmp_path / "ck" / "checkpoints" / grid.cells()[0].hash / "checkpoint.pt",
+                         weights_only=True)["log"]["seconds"]
     assert progress(grid, tmp_path / "ck", {}) == [
         "no run is writing this folder",
-        "digits ipc 1 seed 0 dm/baseline: checkpointed at iteration 4 of 6, "
-        f"{torch.load(tmp_path / 'ck' / 'checkpoints' / grid.cells()[0].hash / 'checkpoint.pt', weights_only=True)['log']['seconds']:.0f} s of distillation"]
+        f"digits ipc 1 seed 0 dm/baseline: checkpointed at iteration 4 of 6, {seconds:.0f} s of distillation "
+        f"(about {seconds / 4 * 2:.0f} s more at its pace so far)"]
     with exclusive(tmp_path / "ck", "out"):
         assert progress(grid, tmp_path / "ck", {})[0].startswith(f"written now by process {os.getpid()} (")
     later = []

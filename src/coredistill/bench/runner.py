@@ -221,11 +221,13 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
             lines.append(f"{cell.label()}: {e}")
             continue
         if state is not None:
-            log = state.get("log", {})
+            log, total = state.get("log", {}), cell.run.method_options.get("iterations")
+            seconds, done_iterations = log.get("seconds", 0.0), state["iteration"]
+            left = (f" (about {seconds / done_iterations * (total - done_iterations):.0f} s more at its pace so far)"
+                    if isinstance(total, int) and done_iterations else "")
             curve = ", ".join(f"{100 * p['accuracy']:.2f} % at {p['iteration']}" for p in log.get("curve", []))
-            lines.append(f"{cell.label()}: checkpointed at iteration {state['iteration']} of "
-                         f"{cell.run.method_options.get('iterations', '?')}, {log.get('seconds', 0):.0f} s of "
-                         f"distillation" + (f"; curve {curve}" if curve else ""))
+            lines.append(f"{cell.label()}: checkpointed at iteration {done_iterations} of {total or '?'}, "
+                         f"{seconds:.0f} s of distillation{left}" + (f"; curve {curve}" if curve else ""))
     for spec in {c.experts.hash: c.experts for c in cells.values() if c.experts is not None}.values():
         folder = expert_folder(out, spec)
         if not folder.is_dir() or is_complete(folder, spec.num_experts):

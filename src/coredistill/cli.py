@@ -157,10 +157,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         done = read_results(out)
         if args.reuse:  # copying finished cells runs nothing
             from .bench.runner import reuse_results
+            from .folder_lock import holder
 
             out.mkdir(parents=True, exist_ok=True)
-            for rec in reuse_results([c for c in grid.cells() if c.hash not in done], out, args.reuse):
+            writer = holder(out)  # a running grid's results are its own to write: report the copies, keep them out
+            copied = reuse_results([c for c in grid.cells() if c.hash not in done], out, args.reuse,
+                                   write=writer is None)
+            for rec in copied:
                 done[rec["hash"]] = rec
+            if writer and copied:
+                print(f"{len(copied)} cells other grids finished are in this report, not copied into {out}: "
+                      f"{writer} is writing it", file=sys.stderr)
     else:
         done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only, reuse=args.reuse or (),
                         on_record=lambda _: write_report(grid, read_results(out), out, plots=False))

@@ -262,7 +262,7 @@ def test_cli_bench_report_only(smoke, capsys):
     assert "--only='colour=red'" in capsys.readouterr().err
 
 
-def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_path, monkeypatch):
+def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_path, monkeypatch, capsys):
     import yaml
 
     import coredistill.bench.runner as runner
@@ -278,6 +278,16 @@ def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_p
                  str(tmp_path / "results")]) == 0
     assert set(read_results(out)) == set(first)  # seed 0 copied, seed 1 not run
     assert "1 of 2 cells finished" in (out / "results.md").read_text()
+    # a folder a grid is writing gets its report, not the copies: its results file is the running grid's
+    from coredistill.folder_lock import exclusive
+
+    busy = tmp_path / "busy" / "r"
+    with exclusive(busy, "out"):
+        assert main(["bench", "--grid", str(path), "--out", str(busy), "--report-only", "--reuse",
+                     str(tmp_path / "results")]) == 0
+    assert "1 of 2 cells finished" in (busy / "results.md").read_text() and read_results(busy) == {}
+    assert f"1 cells other grids finished are in this report, not copied into {busy}: process {os.getpid()}" \
+        in capsys.readouterr().err
 
 
 def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_path, monkeypatch):

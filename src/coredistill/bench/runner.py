@@ -47,11 +47,12 @@ def read_results(folder: str | Path) -> dict[str, dict[str, Any]]:
     return done
 
 
-def reuse_results(cells: list, out: Path, sources: list[str | Path]) -> list[dict[str, Any]]:
+def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool = True) -> list[dict[str, Any]]:
     """Copy into ``out/results.jsonl`` the records of ``cells`` that another results folder already holds: a
     cell's hash is the whole run's identity, so a cell finished by another grid (the same run on this machine) is
     not run again. Sources are results folders or folders above them; each copied record names its source
-    (``reused_from``) and its variant as this grid names it. Returns the copied records."""
+    (``reused_from``) and its variant as this grid names it. Returns the copied records (``write=False``: only
+    returns them)."""
     wanted = {c.hash: c for c in cells}
     copied: dict[str, dict[str, Any]] = {}
     own = out.resolve()
@@ -62,7 +63,7 @@ def reuse_results(cells: list, out: Path, sources: list[str | Path]) -> list[dic
             for h, rec in read_results(path.parent).items():
                 if h in wanted and h not in copied:
                     copied[h] = {**rec, "variant": wanted[h].variant, "reused_from": str(path.parent)}
-    if copied:
+    if copied and write:
         with (out / RESULTS).open("a") as f:
             for rec in copied.values():
                 f.write(json.dumps(rec) + "\n")

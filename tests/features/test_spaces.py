@@ -143,8 +143,10 @@ def test_a_space_written_before_shard_and_allocate_still_works(images, tmp_path)
     assert len(list(tmp_path.glob("legacy-*.npy"))) == 1
 
 
-def test_a_teachers_space_separates_the_classes_and_serves_selection(digits):
+def test_a_teachers_space_separates_the_classes_and_serves_selection(digits, tmp_path, monkeypatch):
     from coredistill import distill
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))  # the feature and teacher caches
 
     x = digits.normalizer()(digits.train_float())
     y = digits.y_train.numpy()
@@ -160,6 +162,25 @@ def test_a_teachers_space_separates_the_classes_and_serves_selection(digits):
     res = distill(digits, ipc=2, init="herding", features="teacher", feature_options={"epochs": 2, "width": 8},
                   preset="tiny", evaluate_with=(), progress=False)
     assert res.manifest["initializer"]["features"]["name"] == "teacher" and len(res.images) == 20
+    assert len(list((tmp_path / "teachers").glob("teacher-*.pt"))) == 1  # the run's teacher, by the data's identity
+
+
+def test_a_feature_teacher_is_trained_once_and_its_features_recomputed_from_the_cache(digits, tmp_path,
+                                                                                       monkeypatch):
+    import coredistill.sampling.teacher as teacher
+
+    monkeypatch.setenv("COREDISTILL_DATA", str(tmp_path))
+    x = digits.normalizer()(digits.train_float())[:300]
+    y = digits.y_train.numpy()[:300]
+    trained = []
+    real_train = teacher.train_net
+    monkeypatch.setattr(teacher, "train_net", lambda *a, **k: (trained.append(1), real_train(*a, **k))[1])
+    space = create_features("teacher", epochs=1, width=8)
+    first = space.compute(x, seed=3, labels=y, progress=False, dataset_id={"name": "digits-300"})
+    again = space.compute(x, seed=3, labels=y, progress=False, dataset_id={"name": "digits-300"})
+    assert trained == [1] and np.array_equal(first, again)  # the second loaded the network the first trained
+    assert np.array_equal(first, space.compute(x, seed=3, labels=y, progress=False))  # no identity: trained anew
+    assert trained == [1, 1]
 
 
 def test_a_teachers_seed_replicates_it_per_run_seed_unless_fixed(digits):

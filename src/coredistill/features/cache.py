@@ -38,6 +38,8 @@ def cached_features(space: FeatureSpace, images: torch.Tensor, *, dataset_id: di
     split = {"shard": shard} if shard.world > 1 and accepts(space.compute, "shard") else {}
     if labels is not None and accepts(space.compute, "labels"):  # a space trained on the data (a teacher's)
         split["labels"] = labels
+        if dataset_id is not None and accepts(space.compute, "dataset_id"):  # ... and cached by the data's identity
+            split["dataset_id"] = dataset_id
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
     path = (folder / f"{space.name}-{cache_key(dataset_id, space, seed)}.npy"
             if dataset_id is not None and space.cacheable else None)

@@ -37,7 +37,11 @@ class TeacherFeatures(FeatureSpace):
         # left at its default, ``seed`` stays out: the features cached before it existed keep their key
         return {k: v for k, v in super().options().items() if not (k == "seed" and v is None)}
 
-    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None, labels=None):
+    def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None, labels=None,
+                dataset_id=None):
+        """With the data's identity (``dataset_id``) the trained network itself is cached too, like a sampler's
+        teacher (the same network where the options agree): features recomputed later, or elsewhere from the
+        committed teachers, load it instead of training it again."""
         from ..sampling import ScoringContext, Teacher
 
         self.check_params()
@@ -45,7 +49,7 @@ class TeacherFeatures(FeatureSpace):
             raise invalid("features", "teacher", "a run whose train images are in memory, with their labels")
         labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
         scoring = ScoringContext(images, int(labels.max()) + 1, torch.device(device), self.model,
-                                 dict(self.model_options), None, labels, None)
+                                 dict(self.model_options), None, labels, dataset_id)
         teacher = Teacher(epochs=self.epochs, lr=self.lr, seed=seed if self.seed is None else self.seed)
         net = teacher.network(scoring)
         return _chunked(net.embed, images, self.batch_size, device, "teacher features", progress, shard, allocate)

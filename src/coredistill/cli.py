@@ -166,7 +166,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             for rec in copied:
                 done[rec["hash"]] = rec
             if writer and copied:
-                print(f"{len(copied)} cells other grids finished are in this report, not copied into {out}: "
+                print(f"{len(copied)} cell(s) other grids finished are in this report, not copied into {out}: "
                       f"{writer} is writing it", file=sys.stderr)
     else:
         done = run_grid(grid, out, jobs=args.jobs, threads=args.threads, only=only, reuse=args.reuse or (),

@@ -286,7 +286,7 @@ def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_p
         assert main(["bench", "--grid", str(path), "--out", str(busy), "--report-only", "--reuse",
                      str(tmp_path / "results")]) == 0
     assert "1 of 2 cells finished" in (busy / "results.md").read_text() and read_results(busy) == {}
-    assert f"1 cells other grids finished are in this report, not copied into {busy}: process {os.getpid()}" \
+    assert f"1 cell(s) other grids finished are in this report, not copied into {busy}: process {os.getpid()}" \
         in capsys.readouterr().err
 
 

@@ -26,8 +26,9 @@ import torch
 
 from ..config import ExpertsConfig
 from ..errors import CoredistillError, invalid
-from ..folder_lock import exclusive
-from ..methods.experts import is_complete
+from ..folder_lock import exclusive, holder
+from ..methods.checkpoint import newest_checkpoint
+from ..methods.experts import expert_file, is_complete, partial_folder
 from .grid import Cell, Grid
 
 RESULTS = "results.jsonl"
@@ -206,10 +207,6 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
     """What ``out`` holds beyond its finished cells, one line each: the run writing it (if any), the cells a
     stopped or running grid has checkpointed (iteration, distillation seconds, curve so far) and the expert
     buffers part-built (experts written, the epoch of the one in training). Reads only."""
-    from ..folder_lock import holder
-    from ..methods.checkpoint import newest_checkpoint
-    from ..methods.experts import expert_file, partial_folder
-
     out = Path(out)
     writer = holder(out)
     lines = [f"written now by {writer}" if writer else "no run is writing this folder"]

@@ -237,3 +237,36 @@ def test_curve_points_stop_short_of_the_final_evaluation(iterations, every, poin
                    LoopSettings(iterations=iterations, eval_every=every),
                    evaluate=lambda images, it: seen.append(it) or 0.5, progress=False)
     assert seen == points and [c["iteration"] for c in out.log["curve"]] == points
+
+
+class _Positions(Method):
+    """Records the loop's position as each iteration's losses() sees it."""
+    lr_images = 0.1
+
+    def __init__(self):
+        self.seen = []
+
+    def losses(self, syn, labels, ctx):
+        self.seen.append((ctx.iteration, ctx.iterations))
+        yield (syn ** 2).sum()
+
+
+def test_a_method_sees_the_loops_position_also_after_a_resume(tmp_path):
+    labels = np.repeat([0, 1], 3)
+
+    def context():
+        s = create_sampler("uniform")
+        s.setup(labels, 2)
+        return Context(RealData(torch.zeros(6, 1, 4, 4), torch.as_tensor(labels), None), 2, 1, s,
+                       np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+
+    whole = _Positions()
+    run_loop(whole, torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), context(), LoopSettings(iterations=5), progress=False)
+    assert whole.seen == [(i, 5) for i in range(5)]
+    run_loop(_Positions(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), context(),
+             LoopSettings(iterations=3, checkpoint_dir=tmp_path, checkpoint_every=1, config={"a": 1}), progress=False)
+    resumed = _Positions()
+    run_loop(resumed, torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), context(),
+             LoopSettings(iterations=5, checkpoint_dir=tmp_path, checkpoint_every=1, config={"a": 1}, resume=True),
+             progress=False)
+    assert resumed.seen == [(i, 5) for i in range(2, 5)]  # the checkpoint at iteration 2 of the 3-iteration run

@@ -10,7 +10,7 @@ from coredistill.cli import main
 from coredistill.errors import CheckpointError, InvalidParameterError
 from coredistill.methods import Context, RealData, create_method
 from coredistill.methods.experts import ExpertBuffer, expert_file
-from coredistill.methods.mtt import trajectory_loss
+from coredistill.methods.mtt import start_epoch_bounds, trajectory_loss
 from coredistill.pipeline import distill, train_experts
 from coredistill.sampling import create_sampler
 
@@ -177,6 +177,10 @@ def test_cli_experts_then_distill(capsys, tmp_path):
     ({"experts": "/nonexistent"}, "experts='/nonexistent'"),
     ({"max_start_epoch": 5}, "max_start_epoch=5: expected at most 1"),
     ({"memory": "tesla"}, "memory='tesla'"),
+    ({"min_start_epoch": 1}, "min_start_epoch=1: expected less than max_start_epoch=1"),
+    ({"initial_max_start_epoch": 2}, "initial_max_start_epoch=2: expected above min_start_epoch=0 and at most "
+                                     "max_start_epoch=1"),
+    ({"expansion_iterations": 0}, "expansion_iterations=0"),
 ])
 def test_bad_options(options, match, buffer, digits):
     opts = {"experts": str(buffer), **options}
@@ -271,3 +275,50 @@ def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digi
     assert torch.equal(resumed.images, whole.images)
     with pytest.raises(CheckpointError, match="method_options.iterations"):  # a real difference is still refused
         distill(digits, experts_dir=tmp_path / "b", resume=True, **{**kw, "method_options": {"iterations": 6}})
+
+
+def test_the_window_of_start_epochs_grows_linearly_from_its_initial_bound_to_the_maximum():
+    # DATM's sequential generation: high = initial + floor((max - initial) * t / T), capped at max; low fixed
+    kw = dict(min_start_epoch=2, max_start_epoch=12, initial_max_start_epoch=4, expansion_iterations=80)
+    for t in range(0, 200, 7):
+        low, high = start_epoch_bounds(t, **kw)
+        assert low == 2 and high == min(4 + (12 - 4) * t // 80, 12)
+    assert start_epoch_bounds(0, **kw) == (2, 4) and start_epoch_bounds(80, **kw) == (2, 12)
+    highs = [start_epoch_bounds(t, **kw)[1] for t in range(100)]
+    assert highs == sorted(highs)  # never shrinks
+    assert start_epoch_bounds(50, min_start_epoch=3, max_start_epoch=9) == (3, 9)  # no initial bound: fixed
+
+
+def _start_epochs(m, ctx, iterations):
+    """The start epochs ``m`` draws over a run of ``iterations`` (the loop sets ctx's position)."""
+    drawn, ctx.iterations = [], iterations
+    for it in range(iterations):
+        ctx.iteration = it
+        low, high = m._window(it, iterations)
+        drawn.append((int(ctx.rng.integers(low, high)), low, high))
+    return drawn
+
+
+def test_start_epochs_stay_in_the_window_and_the_default_draws_are_the_old_ones(buffer, digits):
+    _, ctx = _real_and_context(digits)
+    fixed = create_method("mtt", experts=str(buffer), max_start_epoch=1, expert_epochs=1)
+    # a fixed window [0, max) draws what MTT always drew (stored runs resume to the same result)
+    old = np.random.default_rng(3)
+    ctx.rng = np.random.default_rng(3)
+    assert [d[0] for d in _start_epochs(fixed, ctx, 50)] == [int(old.integers(1)) for _ in range(50)]
+    m = create_method("mtt", experts=str(buffer), max_start_epoch=9, min_start_epoch=2, initial_max_start_epoch=3,
+                      expansion_iterations=60)
+    ctx.rng = np.random.default_rng(0)
+    drawn = _start_epochs(m, ctx, 120)
+    assert all(low <= e < high for e, low, high in drawn)
+    assert {e for e, _, _ in drawn[:10]} == {2} and max(e for e, _, _ in drawn[60:]) == 8  # easy first, then all
+
+
+def test_a_growing_window_runs_and_is_logged(buffer, digits):
+    # tiny preset: 2 iterations; the bound grows from 1 to max_start_epoch=1 (the buffer's 2 epochs - 1)
+    r = distill(digits, ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False,
+                method_options={"experts": str(buffer), "initial_max_start_epoch": 1})
+    assert r.manifest["log"]["start_epochs"] == {"first": [0, 1], "last": [0, 1]}
+    plain = distill(digits, ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False,
+                    method_options={"experts": str(buffer)})
+    assert "start_epochs" not in plain.manifest["log"]

@@ -91,6 +91,10 @@ class Context:
     model_options: dict[str, Any] = field(default_factory=dict)
     dsa: DSA | None = None
     shard: ClassShard = field(default_factory=ClassShard)  # the classes this process computes (torch.distributed)
+    # the loop's position, set before each iteration's losses() (0-based, of ``iterations``): for a method whose
+    # draws follow a schedule across the run (MTT's growing window of start epochs)
+    iteration: int = 0
+    iterations: int = 0
 
     def owns(self, class_index: int) -> bool:
         """Whether this process computes class ``class_index``'s losses (always, outside torch.distributed)."""

@@ -86,7 +86,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
 
     if start == 0:
         update_sampler(0)  # a resumed run restored the sampler's state instead
+    ctx.iterations = iterations
     for it in range(start, iterations):
+        ctx.iteration = it
         total = 0.0
         for loss in method.losses(syn, labels, ctx):
             value = shard.total(float(loss.detach()))  # every process sees the whole loss (and stops together)

@@ -1,7 +1,7 @@
 """``mtt``: matching training trajectories (Cazenavette, Wang, Torralba, Efros & Zhu, CVPR 2022).
 
 Each iteration samples an expert trajectory θ*_0..θ*_E from the buffer (:mod:`.experts`) and a start epoch
-t < ``max_start_epoch``, then trains a student from θ*_t for ``syn_steps`` SGD steps on the synthetic set with the
+``min_start_epoch`` <= t < ``max_start_epoch``, then trains a student from θ*_t for ``syn_steps`` SGD steps on the synthetic set with the
 learnable step size α (functional forward, unrolled so that gradients reach the images and α):
 
     θ_{k+1} = θ_k − α ∇ CE(f(A(x_k); θ_k), y_k),        L = ‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖²
@@ -10,6 +10,12 @@ with M = ``expert_epochs``, x_k mini-batches of ``batch_syn`` synthetic images (
 DSA (a fresh draw per step). Images and α use SGD with momentum 0.5 (lrs ``lr_images``, ``lr_lr``); α starts at
 ``lr_teacher`` and is the learned evaluation lr of the result. ``memory="checkpoint"`` recomputes each unrolled
 step in the backward pass instead of storing its activations (peak memory of one step instead of N, ~2× time).
+
+Which segment of the experts' training is matched sets the difficulty of what the images learn: early epochs carry
+the easy, common patterns, later ones the hard examples (DATM, Guo et al. ICLR 2024: early segments for small IPC,
+later ones for large). ``min_start_epoch`` moves the window; ``initial_max_start_epoch`` makes it grow, DATM's
+sequential generation: the bound starts there and rises linearly to ``max_start_epoch`` over
+``expansion_iterations`` iterations (the run's, by default), so the images learn easy segments first.
 """
 from __future__ import annotations
 
@@ -21,12 +27,28 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import DivergenceError, invalid
-from ..params import LEARNING_RATE, POSITIVE_INT, one_of, optional
+from ..params import LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, one_of, optional
 from ..models import create_model
 from .base import METHODS, Context, Method
 from .experts import ExpertBuffer
 
 MEMORY_MODES = ("unrolled", "checkpoint")
+
+
+def start_epoch_bounds(iteration: int, *, min_start_epoch: int, max_start_epoch: int,
+                       initial_max_start_epoch: int | None = None, expansion_iterations: int = 1) -> tuple[int, int]:
+    """The start epochs drawn at ``iteration`` (0-based): ``[low, high)``. Without ``initial_max_start_epoch`` the
+    window is fixed; with it, ``high`` rises linearly from it to ``max_start_epoch`` over ``expansion_iterations``
+    (floored to whole epochs), then stays there.
+
+    >>> [start_epoch_bounds(i, min_start_epoch=0, max_start_epoch=20, initial_max_start_epoch=10,
+    ...                     expansion_iterations=100)[1] for i in (0, 50, 99, 100, 500)]
+    [10, 15, 19, 20, 20]
+    """
+    if initial_max_start_epoch is None:
+        return min_start_epoch, max_start_epoch
+    grown = (max_start_epoch - initial_max_start_epoch) * iteration // expansion_iterations
+    return min_start_epoch, min(initial_max_start_epoch + grown, max_start_epoch)
 
 
 def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -46,7 +68,9 @@ class MTT(Method):
 
     def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
-                 lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled") -> None:
+                 lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled",
+                 min_start_epoch: int = 0, initial_max_start_epoch: int | None = None,
+                 expansion_iterations: int | None = None) -> None:
         self.experts = experts
         self.iterations = iterations
         self.syn_steps = syn_steps
@@ -57,13 +81,28 @@ class MTT(Method):
         self.lr_teacher = lr_teacher
         self.batch_syn = batch_syn
         self.memory = memory
+        self.min_start_epoch = min_start_epoch
+        self.initial_max_start_epoch = initial_max_start_epoch
+        self.expansion_iterations = expansion_iterations
 
     constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
                    "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images
-                   "memory": one_of(*MEMORY_MODES), "lr_lr": LEARNING_RATE, "lr_teacher": LEARNING_RATE}
+                   "memory": one_of(*MEMORY_MODES), "lr_lr": LEARNING_RATE, "lr_teacher": LEARNING_RATE,
+                   "min_start_epoch": NON_NEGATIVE_INT,
+                   "initial_max_start_epoch": optional(POSITIVE_INT),  # None: a fixed window
+                   "expansion_iterations": optional(POSITIVE_INT)}  # None: the run's iterations
 
     def check(self) -> None:
         super().check()
+        if self.min_start_epoch >= self.max_start_epoch:
+            raise invalid("min_start_epoch", self.min_start_epoch,
+                          f"less than max_start_epoch={self.max_start_epoch} (the window of start epochs is "
+                          "[min_start_epoch, max_start_epoch))")
+        if self.initial_max_start_epoch is not None and not (
+                self.min_start_epoch < self.initial_max_start_epoch <= self.max_start_epoch):
+            raise invalid("initial_max_start_epoch", self.initial_max_start_epoch,
+                          f"above min_start_epoch={self.min_start_epoch} and at most max_start_epoch="
+                          f"{self.max_start_epoch} (the window's upper bound grows from it to max_start_epoch)")
         if self.experts is None:
             raise invalid("experts", None, "an expert buffer folder (build one with `coredistill experts`)")
         buffer = ExpertBuffer(self.experts)
@@ -125,7 +164,8 @@ class MTT(Method):
     def losses(self, syn, labels, ctx: Context):
         self._check_lr()
         expert = int(ctx.rng.integers(len(self._buffer)))
-        start_epoch = int(ctx.rng.integers(self.max_start_epoch))
+        low, high = self._window(ctx.iteration, ctx.iterations)
+        start_epoch = int(ctx.rng.integers(low, high))
         trajectory = self._buffer.trajectory(expert).to(ctx.device)
         start, target = trajectory[start_epoch], trajectory[start_epoch + self.expert_epochs]
         params = start.clone().requires_grad_(True)
@@ -142,8 +182,17 @@ class MTT(Method):
                 params = self._step(params, x, labels[idx], self._lr)
         yield trajectory_loss(params, start, target)
 
+    def _window(self, iteration: int, iterations: int) -> tuple[int, int]:
+        return start_epoch_bounds(iteration, min_start_epoch=self.min_start_epoch,
+                                  max_start_epoch=self.max_start_epoch,
+                                  initial_max_start_epoch=self.initial_max_start_epoch,
+                                  expansion_iterations=self.expansion_iterations or max(iterations, 1))
+
     def finish(self, out, ctx) -> None:
         self._check_lr()
+        if self.initial_max_start_epoch is not None:
+            out.log["start_epochs"] = {"first": list(self._window(0, ctx.iterations)),
+                                       "last": list(self._window(max(ctx.iterations - 1, 0), ctx.iterations))}
         out.learned_lr = float(self._lr.detach())
         out.log["expert_buffer"] = {"folder": str(self.experts), "config": self._buffer.config,
                                     "experts": len(self._buffer)}

@@ -57,6 +57,25 @@ def test_mtt_folder_with_learned_lr_and_soft_labels(digits, tmp_path):
         load_released(tmp_path, digits, iteration=7)
 
 
+def test_datm_label_logits_become_their_softmax_and_other_targets_their_argmax(digits, tmp_path):
+    # DATM trains its eval nets on softmax(learned logits) (soft cross-entropy): that is the set's label
+    x, y = _set(digits)
+    logits = 3 * torch.randn(len(y), 10, generator=torch.Generator().manual_seed(0))
+    torch.save(x, tmp_path / "images_best.pt")
+    torch.save(logits, tmp_path / "labels_best.pt")
+    s = load_released(tmp_path, digits)
+    assert torch.allclose(s.soft_labels, torch.softmax(logits, 1)) and torch.allclose(s.soft_labels.sum(1),
+                                                                                        torch.ones(len(y)))
+    assert torch.equal(s.labels, logits.argmax(1)) and "softmax" in s.manifest["source"]["labels"]
+    hard = load_released(tmp_path, digits, labels="hard")
+    assert hard.soft_labels is None and torch.equal(hard.labels, logits.argmax(1))
+    # an .npz's (N, K) regression targets are not logits unless the caller says so
+    f = tmp_path / "rfad.npz"
+    np.savez(f, images=x.numpy(), labels=logits.numpy())
+    assert load_released(f, digits).soft_labels is None
+    assert torch.allclose(load_released(f, digits, labels="logits").soft_labels, torch.softmax(logits, 1))
+
+
 def test_npz_channels_last_and_regression_targets(digits, tmp_path):
     x, y = _set(digits)
     targets = torch.nn.functional.one_hot(y, 10).float() - 0.1  # RFAD-style regression targets, not distributions

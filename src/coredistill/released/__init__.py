@@ -38,7 +38,7 @@ from .base import LAYOUTS, Layout, ReleasedTensors, sha256
 
 import_submodules(__name__, __path__)
 
-LABEL_MODES = ("auto", "hard", "soft")
+LABEL_MODES = ("auto", "hard", "soft", "logits")
 
 
 def list_layouts() -> list[str]:
@@ -64,8 +64,10 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     mean/std, what DC/DSA/DM/MTT and RFAD use), ``"none"`` (pixels in [0, 1]) or ``{"mean": [...], "std": [...]}``.
     ``zca_eps``: the images are ZCA-whitened with that eps, fitted on the train split in that normalization
     (MTT's kornia convention; ``zca_relative=True`` for KIP/RFAD's, see :class:`ZCA`). ``labels``: ``"auto"``
-    keeps (N, K) targets that are distributions as soft labels and takes the argmax of any others (RFAD's
-    regression targets), ``"hard"`` always takes the argmax, ``"soft"`` requires distributions.
+    keeps (N, K) targets that are distributions as soft labels, the softmax of a layout's logits (DATM's learned
+    labels, which its evaluation trains on through a softmax) and the argmax of any others (RFAD's regression
+    targets); ``"hard"`` always takes the argmax, ``"soft"`` requires distributions, ``"logits"`` takes the softmax
+    of any (N, K) targets. Class-index labels (N,) are hard labels in every mode.
     ``eval_dsa``: whether the protocol evaluates this set with DSA (the papers do for DSA, DM, MTT).
     ``layout_options`` go to the layout's reader (``experiment=`` for ``dc``, ``iteration=`` for ``mtt``,
     ``images_key=``/``labels_key=`` for ``npz``).
@@ -83,7 +85,8 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     except TypeError as e:
         raise invalid("layout_options", sorted(layout_options), f"options of layout {reader.name!r} ({e})") from None
     images = _images(raw.images, dataset, raw.files[0])
-    hard, soft, label_note = _labels(raw.labels, len(images), dataset.num_classes, labels, raw.files[-1])
+    hard, soft, label_note = _labels(raw.labels, len(images), dataset.num_classes, labels, raw.files[-1],
+                                     raw.label_logits)
     real = norm(dataset.train_float())
     zca = None
     if zca_eps is not None:
@@ -139,7 +142,7 @@ def _images(value: Any, dataset: ImageDataset, source: Path) -> torch.Tensor:
     return x.float().contiguous()
 
 
-def _labels(value: Any, n: int, num_classes: int, mode: str, source: Path
+def _labels(value: Any, n: int, num_classes: int, mode: str, source: Path, logits: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
     y = torch.as_tensor(value) if isinstance(value, (torch.Tensor, np.ndarray)) else None
     if y is None or len(y) != n or y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] != num_classes):
@@ -161,6 +164,8 @@ def _labels(value: Any, n: int, num_classes: int, mode: str, source: Path
     if mode == "soft" and not distributions:
         raise invalid("labels", mode, f"'hard' or 'auto' for {str(source)!r}: its (N, K) targets are not "
                       "distributions (rows nonnegative, summing to 1)")
+    if mode == "logits" or (mode == "auto" and logits and not distributions):
+        return y.argmax(1), torch.softmax(y, 1), "soft (the softmax of the file's (N, K) logits)"
     if mode == "hard" or not distributions:
         return y.argmax(1), None, "argmax of the file's (N, K) targets"
     return y.argmax(1), y, "soft (the file's (N, K) distributions)"

@@ -22,12 +22,15 @@ from ..registry import Registry
 @dataclass
 class ReleasedTensors:
     """What a layout's files hold: ``images`` (N, C, H, W) or (N, H, W, C); ``labels`` (N,) class indices or
-    (N, K) targets; ``learned_lr`` the evaluation lr the method learned (MTT/DATM), if saved; ``files`` read."""
+    (N, K) targets; ``learned_lr`` the evaluation lr the method learned (MTT/DATM), if saved; ``files`` read;
+    ``label_logits``: the layout's (N, K) targets are logits its method trains through a softmax (DATM's learned
+    labels), so ``labels="auto"`` keeps their softmax as soft labels instead of their argmax."""
 
     images: Any
     labels: Any
     learned_lr: float | None = None
     files: list[Path] = field(default_factory=list)
+    label_logits: bool = False
 
 
 class Layout:

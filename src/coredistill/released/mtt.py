@@ -1,7 +1,8 @@
 """``mtt``: MTT's / DATM's save folder, ``images_<it>.pt`` + ``labels_<it>.pt`` (``<it>`` an iteration or
 ``best``), and DATM's ``lr_<it>.pt`` (the learned evaluation lr), when present. Images as trained: ZCA-whitened
 when the run used ZCA (MTT's ``images_zca_<it>.pt`` is the un-whitened copy for display). Labels may be DATM's
-learned soft labels (N, K)."""
+learned labels (N, K): logits, which DATM's evaluation trains on through a softmax (its soft cross-entropy),
+so that is what they are read as."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,4 +47,4 @@ class MTTLayout(Layout):
                 raise ArtifactError(f"file={str(lr_file)!r}: holds {type(value).__name__}: expected a number")
             lr = float(value)
             files.append(lr_file)
-        return ReleasedTensors(torch_file(images_file), torch_file(labels_file), lr, files)
+        return ReleasedTensors(torch_file(images_file), torch_file(labels_file), lr, files, label_logits=True)

@@ -70,3 +70,23 @@ def test_options_name_an_unstored_argument():
 
     with pytest.raises(AttributeError, match="must store its argument 'size' as self.size"):
         Forgetful().options()
+
+
+def test_an_added_option_stays_out_of_options_at_its_default_and_is_kept_when_set():
+    # stored runs' keys (checkpoints, caches) were written before the option existed
+    class Grown(Params):
+        added_options = ("later",)
+
+        def __init__(self, size: int = 3, later: int = 0, flag: bool = False):
+            self.size, self.later, self.flag = size, later, flag
+
+    assert Grown().options() == {"size": 3, "flag": False}
+    assert Grown(later=2).options() == {"size": 3, "later": 2, "flag": False}
+    assert type(Grown(later=2))(**Grown(later=2).options()).options() == Grown(later=2).options()
+
+
+def test_mtt_options_at_their_defaults_are_the_ones_stored_runs_were_keyed_by():
+    stored = {"experts", "iterations", "syn_steps", "expert_epochs", "max_start_epoch", "lr_images", "lr_lr",
+              "lr_teacher", "batch_syn", "memory"}
+    assert set(create_method("mtt").options()) == stored
+    assert create_method("mtt", min_start_epoch=1, soft_labels=True).options()["soft_labels"] is True

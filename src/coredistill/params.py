@@ -8,7 +8,8 @@ when rebuilding from it gives the same options; the registries' contract tests c
 Options are validated declaratively: a class lists ``constraints`` (option name -> :class:`Constraint`), merged
 along its bases, and :meth:`Params.check_params` checks every option the constructor takes, in one error
 format. Checks that depend on the data (a k no larger than the smallest class) stay in the component's own
-``check``.
+``check``. An option added after runs were stored is listed in ``added_options``: left at its constructor's
+default it stays out of :meth:`Params.options`, so those runs' checkpoints and caches keep their keys.
 
 >>> class Toy(Params):
 ...     constraints = {"size": POSITIVE_INT}
@@ -86,6 +87,8 @@ def fraction(*, closed_right: bool = True) -> Constraint:
 
 class Params:
     constraints: ClassVar[dict[str, Constraint]] = {}
+    # options that stay out of options() while at their constructor's default (added after runs were stored)
+    added_options: ClassVar[tuple[str, ...]] = ()
 
     def options(self) -> dict[str, Any]:
         init = type(self).__init__
@@ -99,6 +102,8 @@ class Params:
                 raise AttributeError(f"{type(self).__name__}.__init__ must store its argument {name!r} as "
                                      f"self.{name} (options() reads the constructor's arguments back)")
             value = getattr(self, name)
+            if name in self.added_options and type(value) is type(p.default) and value == p.default:
+                continue
             if p.kind is inspect.Parameter.VAR_KEYWORD:
                 out.update(value)
             else:

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch.func import functional_call
 
 from coredistill.cli import main
 from coredistill.errors import CheckpointError, InvalidParameterError
@@ -322,3 +323,33 @@ def test_a_growing_window_runs_and_is_logged(buffer, digits):
     plain = distill(digits, ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False,
                     method_options={"experts": str(buffer)})
     assert "start_epochs" not in plain.manifest["log"]
+
+
+def test_soft_labels_start_from_the_experts_logits_learn_and_resume(buffer, digits, tmp_path):
+    """DATM's labels: the mean logits of the experts' final networks that classify the image correctly, learned
+    through the student's soft cross-entropy; the result's soft labels are their softmax."""
+    x, ctx = _real_and_context(digits)
+    m = create_method("mtt", experts=str(buffer), syn_steps=3, expert_epochs=1, max_start_epoch=1, soft_labels=True)
+    syn, labels = x[:20].clone().requires_grad_(True), digits.y_train[:20]
+    m.setup(syn, labels, ctx)
+    b = ExpertBuffer(buffer)
+    logits = torch.stack([functional_call(m._net, m._unflatten(b.trajectory(e)[-1]), (x[:20],)) for e in range(2)])
+    right = logits.argmax(2) == labels
+    for i in range(20):  # the rule, image by image
+        chosen = logits[right[:, i], i] if right[:, i].any() else logits[:, i]
+        assert torch.allclose(m._label_logits[i], chosen.mean(0), atol=1e-5)
+    next(m.losses(syn, labels, ctx)).backward()
+    assert m._label_logits.grad is not None and m._label_logits.grad.abs().sum() > 0  # the labels learn
+
+    kw = dict(ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False,
+              method_options={"experts": str(buffer), "soft_labels": True, "iterations": 4})
+    whole = distill(digits, **kw)
+    assert whole.soft_labels is not None and torch.allclose(whole.soft_labels.sum(1), torch.ones(10))
+    assert set(whole.manifest["log"]["soft_labels"]) == {"initial_agreement", "final_agreement"}
+    frozen = distill(digits, **{**kw, "method_options": {**kw["method_options"], "lr_labels": 1e-12}})
+    assert not torch.allclose(frozen.soft_labels, whole.soft_labels, atol=1e-4)  # learning moved them
+    ck = dict(checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
+    distill(digits, **kw, **ck)  # leaves its checkpoint at iteration 2
+    resumed = distill(digits, **kw, **ck, resume=True)
+    assert resumed.manifest["log"]["resumed_from"] == 2
+    assert torch.equal(resumed.images, whole.images) and torch.equal(resumed.soft_labels, whole.soft_labels)

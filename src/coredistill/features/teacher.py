@@ -23,6 +23,7 @@ class TeacherFeatures(FeatureSpace):
 
     name = "teacher"
     constraints = {"epochs": POSITIVE_INT, "lr": LEARNING_RATE, "seed": optional(NON_NEGATIVE_INT)}
+    added_options = ("seed",)  # the features cached before it existed keep their key
 
     def __init__(self, model: str = "ConvNet", epochs: int = 10, lr: float = 0.01, batch_size: int = 512,
                  seed: int | None = None, **model_options: Any) -> None:
@@ -32,10 +33,6 @@ class TeacherFeatures(FeatureSpace):
         self.batch_size = batch_size
         self.seed = seed
         self.model_options = model_options
-
-    def options(self) -> dict[str, Any]:
-        # left at its default, ``seed`` stays out: the features cached before it existed keep their key
-        return {k: v for k, v in super().options().items() if not (k == "seed" and v is None)}
 
     def compute(self, images, *, seed=0, device="cpu", progress=True, shard=None, allocate=None, labels=None,
                 dataset_id=None):

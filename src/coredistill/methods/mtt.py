@@ -16,6 +16,10 @@ the easy, common patterns, later ones the hard examples (DATM, Guo et al. ICLR 2
 later ones for large). ``min_start_epoch`` moves the window; ``initial_max_start_epoch`` makes it grow, DATM's
 sequential generation: the bound starts there and rises linearly to ``max_start_epoch`` over
 ``expansion_iterations`` iterations (the run's, by default), so the images learn easy segments first.
+``soft_labels=True`` learns the labels too, as DATM: each image's label starts as the mean logits of the experts'
+final networks that classify it correctly (:func:`initial_label_logits`), the student trains on their softmax
+(soft cross-entropy), they are learned beside the images (SGD, lr ``lr_labels``, momentum 0.9), and the result's
+soft labels are their softmax, on which the evaluation trains.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import DivergenceError, invalid
-from ..params import LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, one_of, optional
+from ..params import BOOL, LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, one_of, optional
 from ..models import create_model
 from .base import METHODS, Context, Method
 from .experts import ExpertBuffer
@@ -51,6 +55,21 @@ def start_epoch_bounds(iteration: int, *, min_start_epoch: int, max_start_epoch:
     return min_start_epoch, min(initial_max_start_epoch + grown, max_start_epoch)
 
 
+def initial_label_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """DATM's starting labels from experts' logits ``(experts, N, K)`` on N images of classes ``labels``: per image,
+    the mean logits of the experts that classify it as its class; where none does, the mean over all experts (DATM
+    divides by zero there).
+
+    >>> logits = torch.tensor([[[2., 0.], [0., 1.]], [[4., 1.], [3., 0.]]])  # 2 experts, 2 images, 2 classes
+    >>> initial_label_logits(logits, torch.tensor([0, 1])).tolist()  # image 0: both right; image 1: expert 0 only
+    [[3.0, 0.5], [0.0, 1.0]]
+    """
+    correct = (logits.argmax(2) == labels.view(1, -1)).unsqueeze(2).to(logits.dtype)
+    count = correct.sum(0)
+    mean_correct = (logits * correct).sum(0) / count.clamp_min(1)
+    return torch.where(count > 0, mean_correct, logits.mean(0))
+
+
 def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖² (MTT's normalized parameter distance)."""
     return ((student - target) ** 2).sum() / ((start - target) ** 2).sum().clamp_min(1e-30)
@@ -70,7 +89,8 @@ class MTT(Method):
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
                  lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled",
                  min_start_epoch: int = 0, initial_max_start_epoch: int | None = None,
-                 expansion_iterations: int | None = None) -> None:
+                 expansion_iterations: int | None = None, soft_labels: bool = False, lr_labels: float = 2.0
+                 ) -> None:
         self.experts = experts
         self.iterations = iterations
         self.syn_steps = syn_steps
@@ -84,13 +104,20 @@ class MTT(Method):
         self.min_start_epoch = min_start_epoch
         self.initial_max_start_epoch = initial_max_start_epoch
         self.expansion_iterations = expansion_iterations
+        self.soft_labels = soft_labels
+        self.lr_labels = lr_labels
+
+    labels_momentum = 0.9  # DATM's on its learned labels
+    added_options = ("min_start_epoch", "initial_max_start_epoch", "expansion_iterations", "soft_labels",
+                     "lr_labels")  # stored runs' checkpoints keep their keys
 
     constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
                    "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images
                    "memory": one_of(*MEMORY_MODES), "lr_lr": LEARNING_RATE, "lr_teacher": LEARNING_RATE,
                    "min_start_epoch": NON_NEGATIVE_INT,
                    "initial_max_start_epoch": optional(POSITIVE_INT),  # None: a fixed window
-                   "expansion_iterations": optional(POSITIVE_INT)}  # None: the run's iterations
+                   "expansion_iterations": optional(POSITIVE_INT),  # None: the run's iterations
+                   "soft_labels": BOOL, "lr_labels": LEARNING_RATE}
 
     def check(self) -> None:
         super().check()
@@ -128,16 +155,37 @@ class MTT(Method):
         self._names = [n for n, _ in self._net.named_parameters()]
         self._shapes = [p.shape for _, p in self._net.named_parameters()]
         self._lr = torch.tensor(float(self.lr_teacher), device=ctx.device, requires_grad=True)
+        self._label_logits = None
+        if self.soft_labels:
+            start = initial_label_logits(self._expert_logits(images.detach()), labels)
+            self._initial_agreement = float((start.argmax(1) == labels).float().mean())
+            self._label_logits = start.clone().requires_grad_(True)
+
+    def _expert_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Every expert's final network's logits on ``images``: (experts, N, K)."""
+        with torch.no_grad():
+            return torch.stack([
+                torch.cat([functional_call(self._net, self._unflatten(self._buffer.trajectory(e)[-1].to(
+                    images.device)), (chunk,)) for chunk in images.split(256)])
+                for e in range(len(self._buffer))])
 
     def extra_parameters(self) -> list[dict[str, Any]]:
-        return [{"params": [self._lr], "lr": self.lr_lr}]
+        groups = [{"params": [self._lr], "lr": self.lr_lr}]
+        if self._label_logits is not None:
+            groups.append({"params": [self._label_logits], "lr": self.lr_labels, "momentum": self.labels_momentum})
+        return groups
 
     def state_dict(self) -> dict[str, Any]:
-        return {"lr": float(self._lr.detach())}
+        state: dict[str, Any] = {"lr": float(self._lr.detach())}
+        if self._label_logits is not None:
+            state["label_logits"] = self._label_logits.detach().cpu().clone()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         with torch.no_grad():
             self._lr.fill_(state["lr"])
+            if self._label_logits is not None:
+                self._label_logits.copy_(state["label_logits"].to(self._label_logits.device))
 
     def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         out, i = {}, 0
@@ -170,6 +218,7 @@ class MTT(Method):
         start, target = trajectory[start_epoch], trajectory[start_epoch + self.expert_epochs]
         params = start.clone().requires_grad_(True)
         batch = self.batch_syn or len(syn)
+        targets = labels if self._label_logits is None else torch.softmax(self._label_logits, 1)
         chunks: list[torch.Tensor] = []
         for _ in range(self.syn_steps):
             if not chunks:
@@ -177,9 +226,9 @@ class MTT(Method):
             idx = chunks.pop()
             x = ctx.augment(syn[idx])
             if self.memory == "checkpoint":
-                params = checkpoint(self._step, params, x, labels[idx], self._lr, use_reentrant=False)
+                params = checkpoint(self._step, params, x, targets[idx], self._lr, use_reentrant=False)
             else:
-                params = self._step(params, x, labels[idx], self._lr)
+                params = self._step(params, x, targets[idx], self._lr)
         yield trajectory_loss(params, start, target)
 
     def _window(self, iteration: int, iterations: int) -> tuple[int, int]:
@@ -194,5 +243,10 @@ class MTT(Method):
             out.log["start_epochs"] = {"first": list(self._window(0, ctx.iterations)),
                                        "last": list(self._window(max(ctx.iterations - 1, 0), ctx.iterations))}
         out.learned_lr = float(self._lr.detach())
+        if self._label_logits is not None:
+            out.soft_labels = torch.softmax(self._label_logits.detach(), 1).cpu()
+            # how many images' labels name their own class, from the experts' logits and after learning them
+            out.log["soft_labels"] = {"initial_agreement": self._initial_agreement, "final_agreement": float(
+                (out.soft_labels.argmax(1) == out.labels.cpu()).float().mean())}
         out.log["expert_buffer"] = {"folder": str(self.experts), "config": self._buffer.config,
                                     "experts": len(self._buffer)}

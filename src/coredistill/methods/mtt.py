@@ -1,8 +1,9 @@
 """``mtt``: matching training trajectories (Cazenavette, Wang, Torralba, Efros & Zhu, CVPR 2022).
 
 Each iteration samples an expert trajectory θ*_0..θ*_E from the buffer (:mod:`.experts`) and a start epoch
-``min_start_epoch`` <= t < ``max_start_epoch``, then trains a student from θ*_t for ``syn_steps`` SGD steps on the synthetic set with the
-learnable step size α (functional forward, unrolled so that gradients reach the images and α):
+``min_start_epoch`` <= t < ``max_start_epoch``, then trains a student from θ*_t for ``syn_steps`` SGD steps on the
+synthetic set with the learnable step size α (functional forward, unrolled so that gradients reach the images and
+α):
 
     θ_{k+1} = θ_k − α ∇ CE(f(A(x_k); θ_k), y_k),        L = ‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖²
 
@@ -84,6 +85,10 @@ class MTT(Method):
     # chosen on validation splits (benchmarks/results/aligned-rule.md): uniform expert batches at both budgets (the
     # teacher's easy batches did not gain on average, its hard ones lost)
     aligned_sampling = {1: None, 10: None}
+    labels_momentum = 0.9  # DATM's, on its learned labels
+    # DATM's options came after runs were stored: at their defaults they stay out of options() (checkpoint keys)
+    added_options = ("min_start_epoch", "initial_max_start_epoch", "expansion_iterations", "soft_labels",
+                     "lr_labels")
 
     def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
@@ -106,10 +111,6 @@ class MTT(Method):
         self.expansion_iterations = expansion_iterations
         self.soft_labels = soft_labels
         self.lr_labels = lr_labels
-
-    labels_momentum = 0.9  # DATM's on its learned labels
-    added_options = ("min_start_epoch", "initial_max_start_epoch", "expansion_iterations", "soft_labels",
-                     "lr_labels")  # stored runs' checkpoints keep their keys
 
     constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
                    "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images

@@ -290,29 +290,41 @@ def test_the_window_of_start_epochs_grows_linearly_from_its_initial_bound_to_the
     assert start_epoch_bounds(50, min_start_epoch=3, max_start_epoch=9) == (3, 9)  # no initial bound: fixed
 
 
-def _start_epochs(m, ctx, iterations):
-    """The start epochs ``m`` draws over a run of ``iterations`` (the loop sets ctx's position)."""
-    drawn, ctx.iterations = [], iterations
-    for it in range(iterations):
-        ctx.iteration = it
-        low, high = m._window(it, iterations)
-        drawn.append((int(ctx.rng.integers(low, high)), low, high))
-    return drawn
+class _Recorded:
+    """A numpy Generator that records each integers() call's arguments and result (what losses() draws)."""
+
+    def __init__(self, seed):
+        self.rng, self.calls = np.random.default_rng(seed), []
+
+    def integers(self, *args):
+        value = self.rng.integers(*args)
+        self.calls.append((args, int(value)))
+        return value
 
 
-def test_start_epochs_stay_in_the_window_and_the_default_draws_are_the_old_ones(buffer, digits):
-    _, ctx = _real_and_context(digits)
-    fixed = create_method("mtt", experts=str(buffer), max_start_epoch=1, expert_epochs=1)
-    # a fixed window [0, max) draws what MTT always drew (stored runs resume to the same result)
-    old = np.random.default_rng(3)
-    ctx.rng = np.random.default_rng(3)
-    assert [d[0] for d in _start_epochs(fixed, ctx, 50)] == [int(old.integers(1)) for _ in range(50)]
-    m = create_method("mtt", experts=str(buffer), max_start_epoch=9, min_start_epoch=2, initial_max_start_epoch=3,
-                      expansion_iterations=60)
-    ctx.rng = np.random.default_rng(0)
-    drawn = _start_epochs(m, ctx, 120)
-    assert all(low <= e < high for e, low, high in drawn)
-    assert {e for e, _, _ in drawn[:10]} == {2} and max(e for e, _, _ in drawn[60:]) == 8  # easy first, then all
+def test_start_epochs_follow_the_window_through_losses_and_the_default_draws_are_the_old_ones(digits, tmp_path):
+    folder = train_experts(digits, tmp_path / "six", num_experts=1, epochs=6, preset="tiny", progress=False)
+    x, ctx = _real_and_context(digits)
+    syn, labels = x[:10].clone().requires_grad_(True), digits.y_train[:10]
+
+    def starts(method, iterations):
+        ctx.rng, ctx.iterations = _Recorded(3), iterations
+        method.setup(syn, labels, ctx)
+        for it in range(iterations):
+            ctx.iteration = it
+            next(method.losses(syn, labels, ctx))
+        return ctx.rng.calls[1::2]  # each iteration draws its expert, then its start epoch
+
+    fixed = starts(create_method("mtt", experts=str(folder), syn_steps=1, expert_epochs=1, max_start_epoch=5), 12)
+    old = np.random.default_rng(3)  # what MTT drew before the window existed: integers(experts), integers(max)
+    assert [e for _, e in fixed] == [int((old.integers(1), old.integers(5))[1]) for _ in range(12)]
+    grow = create_method("mtt", experts=str(folder), syn_steps=1, expert_epochs=1, max_start_epoch=5,
+                         min_start_epoch=1, initial_max_start_epoch=2, expansion_iterations=6)
+    drawn = starts(grow, 12)
+    for it, (bounds, epoch) in enumerate(drawn):
+        assert bounds == start_epoch_bounds(it, min_start_epoch=1, max_start_epoch=5, initial_max_start_epoch=2,
+                                            expansion_iterations=6) and bounds[0] <= epoch < bounds[1]
+    assert [b for b, _ in drawn][::5] == [(1, 2), (1, 4), (1, 5)]  # easy segments first, then all of them
 
 
 def test_a_growing_window_runs_and_is_logged(buffer, digits):

@@ -58,8 +58,18 @@ def test_baselines_are_real_images_without_learning(baseline, digits, tmp_path):
 def test_cli_prints_ours_beside_published(capsys, tmp_path):
     code = main(["reproduce", "--method", "random", "--dataset", "digits", "--ipc", "1", "--preset", "tiny",
                  "--out", str(tmp_path / "r"), "--quiet"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0 and "published %" in out and "random" in out and "no published number recorded" in out
+    # said before the run, naming the cells that have one
+    assert "no published number is recorded for random on digits at IPC 1 (none for this method" in captured.err
+
+
+def test_cli_names_the_published_ipcs_before_an_unpublished_cell(capsys, tmp_path):
+    code = main(["reproduce", "--method", "random", "--dataset", "mnist", "--ipc", "3", "--preset", "tiny",
+                 "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "no published number is recorded for random on mnist at IPC 3 (IPC 1, 10 only)" in err
 
 
 def test_published_entries_name_registered_methods_and_data_sets():

@@ -83,3 +83,12 @@ def published(method: str, dataset: str, ipc: int) -> Published | None:
     """The published number for ``method`` (a distillation method, or ``random``/``herding``) on ``dataset`` at
     ``ipc``, or ``None`` when no source is recorded here."""
     return PUBLISHED.get((method, dataset, int(ipc)))
+
+
+def published_ipcs(method: str, dataset: str) -> list[int]:
+    """The IPCs with a published number for ``method`` on ``dataset`` (empty when none is recorded).
+
+    >>> published_ipcs("dc", "mnist")
+    [1, 10, 50]
+    """
+    return sorted(ipc for m, d, ipc in PUBLISHED if (m, d) == (method, dataset))

@@ -18,13 +18,20 @@ def real():
     return images, labels
 
 
+def _scoring(real):
+    images, labels = real
+    return ScoringContext(images, len(SIZES), model="ConvNet", model_options={"width": 8},
+                          real_labels=torch.as_tensor(labels))
+
+
 def _ready(name, real, seed=0):
     images, labels = real
     s = create_sampler(name)
     s.check()
     s.setup(labels, len(SIZES), seed=seed)
     syn_idx = [int(np.flatnonzero(labels == c)[0]) for c in range(len(SIZES))]
-    scoring = ScoringContext(images, len(SIZES), model="ConvNet", model_options={"width": 8})
+    scoring = _scoring(real)
+    s.prepare(scoring)
     s.update(iteration=0, total=4, images=images[syn_idx], labels=torch.as_tensor(labels[syn_idx]), scoring=scoring)
     return s
 
@@ -56,6 +63,7 @@ def test_draws_depend_only_on_the_seeds_and_state_resumes(name, real):
     assert all(np.array_equal(d, b.sample(1, 5, np.random.default_rng(3))[0]) for d in draws)
     fresh = create_sampler(name)
     fresh.setup(real[1], len(SIZES), seed=0)
+    fresh.prepare(_scoring(real))  # as the loop does on a resume (before the first batch, without update)
     fresh.load_state_dict(a.state_dict())  # a resumed run: same state, same rng -> same batches
     assert np.array_equal(fresh.sample(2, 6, np.random.default_rng(9))[0], a.sample(2, 6, np.random.default_rng(9))[0])
     json.dumps(a.report())  # diagnostics go into the manifest

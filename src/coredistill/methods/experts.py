@@ -163,6 +163,7 @@ def _train_expert(x, y, num_classes, model, model_options, epochs, lr, batch_siz
     # the labels and the data's identity too: a teacher predictor trains on them (and is cached by them)
     scoring = ScoringContext(x, num_classes, device, model, model_options, predictor=_CurrentNet(net),
                              real_labels=y, data_id=dataset_id)
+    sampler.prepare(scoring)
     augment = DSA(strategy=dsa_strategy) if dsa_strategy else None
     per_class = max(1, batch_size // num_classes)
     steps = max(1, len(x) // batch_size)

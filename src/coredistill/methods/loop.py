@@ -80,6 +80,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     t_start = time.perf_counter() - log["seconds"] - log.get("eval_seconds", 0.0)
 
     scoring = ctx.scoring(method.predictor())
+    ctx.sampler.prepare(scoring)  # also after a resume, where the sampler's state is restored instead of updated
 
     def update_sampler(done: int) -> None:
         ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, scoring=scoring)

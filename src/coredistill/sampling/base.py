@@ -71,6 +71,10 @@ class BatchSampler(Params):
         """Indices into the train set (all of class ``class_index``) and optional importance weights."""
         raise NotImplementedError
 
+    def prepare(self, scoring: ScoringContext) -> None:
+        """Hook called once per run before the first batch, also when a run resumes (where :meth:`update` is not
+        called before it): work that depends on the real data only, not on the synthetic set (e.g. features)."""
+
     def update(self, **context: Any) -> None:
         """Hook called by the loop before the first iteration and after every iteration (see the class doc)."""
 

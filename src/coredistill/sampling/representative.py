@@ -104,7 +104,7 @@ class RepresentativeSampler(BatchSampler):
         return self._seconds
 
     def report(self) -> dict[str, Any]:
-        return {"selection_seconds": self._seconds, "feature_seconds": self._feature_seconds,
+        return {"seconds": self._seconds, "feature_seconds": self._feature_seconds,
                 "refresh_count": self._refreshes, "selector": self.selector, "features": self.features}
 
     # --- the work ----------------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import time
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import invalid
 from ..params import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, optional

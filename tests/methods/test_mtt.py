@@ -365,3 +365,34 @@ def test_soft_labels_start_from_the_experts_logits_learn_and_resume(buffer, digi
     resumed = distill(digits, **kw, **ck, resume=True)
     assert resumed.manifest["log"]["resumed_from"] == 2
     assert torch.equal(resumed.images, whole.images) and torch.equal(resumed.soft_labels, whole.soft_labels)
+
+
+def test_dropping_parameters_leaves_the_best_matched_out_of_both_sums():
+    g = torch.Generator().manual_seed(0)
+    start, target, student = (torch.randn(100, generator=g) for _ in range(3))
+    error, distance = (student - target) ** 2, (start - target) ** 2
+    keep = error.argsort()[30:]  # drop 0.3: the 30 smallest errors
+    expected = error[keep].sum() / distance[keep].sum()
+    assert torch.allclose(trajectory_loss(student, start, target, drop=0.3), expected)
+    assert torch.equal(trajectory_loss(student, start, target, drop=0.0), trajectory_loss(student, start, target))
+    # the kept parameters are the worst matched: their mean error exceeds the mean over all of them
+    assert error[keep].mean() > error.mean()
+
+
+def test_dropped_parameters_get_no_gradient_and_the_default_keeps_old_hashes(buffer, digits):
+    student = torch.tensor([1.0, 1.0, 0.5, 0.0], requires_grad=True)
+    trajectory_loss(student, torch.zeros(4), torch.ones(4), drop=0.5).backward()
+    assert student.grad[:2].tolist() == [0.0, 0.0] and (student.grad[2:] != 0).all()
+    base = create_method("mtt", experts=str(buffer))
+    assert "drop_params" not in base.options()  # stored runs keep their hashes
+    assert create_method("mtt", experts=str(buffer), drop_params=0.5).options()["drop_params"] == 0.5
+    with pytest.raises(InvalidParameterError, match=r"drop_params=1.0: expected a fraction in \[0, 1\)"):
+        create_method("mtt", experts=str(buffer), drop_params=1.0).check()
+
+
+def test_a_run_dropping_parameters_learns_and_differs_from_the_full_loss(buffer, digits):
+    base = dict(ipc=1, method="mtt", preset="tiny", evaluate_with=(), progress=False)
+    a = distill(digits, **base, method_options={"experts": str(buffer)})
+    b = distill(digits, **base, method_options={"experts": str(buffer), "drop_params": 0.5})
+    assert not np.allclose(a.manifest["log"]["loss"], b.manifest["log"]["loss"])
+    assert not torch.equal(a.images, b.images)

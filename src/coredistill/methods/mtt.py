@@ -17,6 +17,10 @@ the easy, common patterns, later ones the hard examples (DATM, Guo et al. ICLR 2
 later ones for large). ``min_start_epoch`` moves the window; ``initial_max_start_epoch`` makes it grow, DATM's
 sequential generation: the bound starts there and rises linearly to ``max_start_epoch`` over
 ``expansion_iterations`` iterations (the run's, by default), so the images learn easy segments first.
+``drop_params`` leaves out of the loss the fraction of parameters the student already matches best — PAD's
+parameter selection (Li et al., "Prioritize Alignment in Dataset Distillation", 2024, its ``loss_ratio``: by its
+account they carry low-level information the images need not learn; its CIFAR-10 configs drop half at IPC 10 and
+50, none at IPC 1).
 ``soft_labels=True`` learns the labels too, as DATM: each image's label starts as the mean logits of the experts'
 final networks that classify it correctly (:func:`initial_label_logits`), the student trains on their softmax
 (soft cross-entropy), they are learned beside the images (SGD, lr ``lr_labels``, momentum 0.9), and the result's
@@ -32,7 +36,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import DivergenceError, invalid
-from ..params import BOOL, LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, one_of, optional
+from ..params import BOOL, LEARNING_RATE, NON_NEGATIVE_INT, POSITIVE_INT, fraction, one_of, optional
 from ..models import create_model
 from .base import METHODS, Context, Method
 from .experts import ExpertBuffer
@@ -71,9 +75,24 @@ def initial_label_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
     return torch.where(count > 0, mean_correct, logits.mean(0))
 
 
-def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖² (MTT's normalized parameter distance)."""
-    return ((student - target) ** 2).sum() / ((start - target) ** 2).sum().clamp_min(1e-30)
+def trajectory_loss(student: torch.Tensor, start: torch.Tensor, target: torch.Tensor,
+                    drop: float = 0.0) -> torch.Tensor:
+    """‖θ_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖² (MTT's normalized parameter distance), both sums over the parameters
+    kept: with ``drop`` > 0 the ⌊drop·P⌋ of the P parameters the student already matches best (smallest
+    (θ_N − θ*_{t+M})²) are left out of numerator and denominator alike (PAD's parameter selection).
+
+    >>> start, target = torch.zeros(4), torch.ones(4)
+    >>> student = torch.tensor([1.0, 1.0, 0.5, 0.0])  # errors 0, 0, 0.25, 1
+    >>> float(trajectory_loss(student, start, target)), float(trajectory_loss(student, start, target, drop=0.5))
+    (0.3125, 0.625)
+    """
+    error = (student - target) ** 2
+    distance = (start - target) ** 2
+    dropped = int(drop * error.numel())
+    if dropped:
+        keep = torch.topk(error.detach(), error.numel() - dropped, sorted=False).indices
+        error, distance = error[keep], distance[keep]
+    return error.sum() / distance.sum().clamp_min(1e-30)
 
 
 @METHODS.decorator("mtt")
@@ -88,14 +107,14 @@ class MTT(Method):
     labels_momentum = 0.9  # DATM's, on its learned labels
     # DATM's options came after runs were stored: at their defaults they stay out of options() (checkpoint keys)
     added_options = ("min_start_epoch", "initial_max_start_epoch", "expansion_iterations", "soft_labels",
-                     "lr_labels")
+                     "lr_labels", "drop_params")
 
     def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
                  lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled",
                  min_start_epoch: int = 0, initial_max_start_epoch: int | None = None,
-                 expansion_iterations: int | None = None, soft_labels: bool = False, lr_labels: float = 2.0
-                 ) -> None:
+                 expansion_iterations: int | None = None, soft_labels: bool = False, lr_labels: float = 2.0,
+                 drop_params: float = 0.0) -> None:
         self.experts = experts
         self.iterations = iterations
         self.syn_steps = syn_steps
@@ -111,6 +130,7 @@ class MTT(Method):
         self.expansion_iterations = expansion_iterations
         self.soft_labels = soft_labels
         self.lr_labels = lr_labels
+        self.drop_params = drop_params
 
     constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
                    "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images
@@ -118,7 +138,9 @@ class MTT(Method):
                    "min_start_epoch": NON_NEGATIVE_INT,
                    "initial_max_start_epoch": optional(POSITIVE_INT),  # None: a fixed window
                    "expansion_iterations": optional(POSITIVE_INT),  # None: the run's iterations
-                   "soft_labels": BOOL, "lr_labels": LEARNING_RATE}
+                   "soft_labels": BOOL, "lr_labels": LEARNING_RATE,
+                   "drop_params": fraction(closed_right=False).describe(
+                       "a fraction in [0, 1) of the parameters to leave out of the loss")}
 
     def check(self) -> None:
         super().check()
@@ -230,7 +252,7 @@ class MTT(Method):
                 params = checkpoint(self._step, params, x, targets[idx], self._lr, use_reentrant=False)
             else:
                 params = self._step(params, x, targets[idx], self._lr)
-        yield trajectory_loss(params, start, target)
+        yield trajectory_loss(params, start, target, self.drop_params)
 
     def _window(self, iteration: int, iterations: int) -> tuple[int, int]:
         return start_epoch_bounds(iteration, min_start_epoch=self.min_start_epoch,

@@ -128,7 +128,7 @@ def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Pre
 
     ``eval_every`` defaults to a quarter of the run (a four-point curve) evaluated with ``curve_nets`` nets (the
     final evaluation: the preset's), ``checkpoint_every`` to a fiftieth; ``num_experts`` (MTT) to the preset's
-    ``experts["num_experts"]``, else 10."""
+    ``experts["num_experts"]``, else the library's default (``config.DEFAULT_NUM_EXPERTS``)."""
     from .config import DEFAULT_NUM_EXPERTS
     from .pipeline import distill
 

@@ -18,9 +18,8 @@ later ones for large). ``min_start_epoch`` moves the window; ``initial_max_start
 sequential generation: the bound starts there and rises linearly to ``max_start_epoch`` over
 ``expansion_iterations`` iterations (the run's, by default), so the images learn easy segments first.
 ``drop_params`` leaves out of the loss the fraction of parameters the student already matches best — PAD's
-parameter selection (Li et al., "Prioritize Alignment in Dataset Distillation", 2024, its ``loss_ratio``: by its
-account they carry low-level information the images need not learn; its CIFAR-10 configs drop half at IPC 10 and
-50, none at IPC 1).
+parameter selection (Li et al., "Prioritize Alignment in Dataset Distillation", 2024, its ``loss_ratio``), so that
+the images learn what the student still misses; PAD's CIFAR-10 configs drop half at IPC 10 and 50, none at IPC 1.
 ``soft_labels=True`` learns the labels too, as DATM: each image's label starts as the mean logits of the experts'
 final networks that classify it correctly (:func:`initial_label_logits`), the student trains on their softmax
 (soft cross-entropy), they are learned beside the images (SGD, lr ``lr_labels``, momentum 0.9), and the result's

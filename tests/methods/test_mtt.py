@@ -375,8 +375,6 @@ def test_dropping_parameters_leaves_the_best_matched_out_of_both_sums():
     expected = error[keep].sum() / distance[keep].sum()
     assert torch.allclose(trajectory_loss(student, start, target, drop=0.3), expected)
     assert torch.equal(trajectory_loss(student, start, target, drop=0.0), trajectory_loss(student, start, target))
-    # the kept parameters are the worst matched: their mean error exceeds the mean over all of them
-    assert error[keep].mean() > error.mean()
 
 
 def test_dropped_parameters_get_no_gradient_and_the_default_keeps_old_hashes(buffer, digits):

@@ -5,7 +5,7 @@ import pytest
 
 from coredistill.config import RunConfig
 from coredistill.errors import InvalidParameterError
-from coredistill.presets import PRESETS
+from coredistill.presets import DEFAULT_NUM_EXPERTS, PRESETS
 
 
 def test_preset_defaults_merge_under_the_callers_options():
@@ -67,6 +67,18 @@ def test_a_method_that_learns_from_experts_gets_the_sampler_in_expert_training()
                                                     "given an expert buffer"):
         RunConfig.resolve("digits", 1, method="mtt", preset="tiny", sampler="relative-loss",
                           method_options={"experts": "buf"})
+
+
+def test_the_expert_count_defaults_to_the_presets_wherever_experts_are_built():
+    # one default for `distill`, `experts` and `reproduce`: the preset's count when it sets one, else the library's
+    reproduce, cpu = PRESETS.get("reproduce"), PRESETS.get("cpu")
+    assert reproduce.experts["num_experts"] == reproduce.num_experts() != DEFAULT_NUM_EXPERTS
+    assert "num_experts" not in cpu.experts and cpu.num_experts() == DEFAULT_NUM_EXPERTS
+    for preset in (reproduce, cpu):
+        assert RunConfig.resolve("mnist", 1, method="mtt", preset=preset).experts.num_experts == preset.num_experts()
+    assert RunConfig.resolve("mnist", 1, method="mtt", preset=reproduce, num_experts=7).experts.num_experts == 7
+    with pytest.raises(InvalidParameterError, match="num_experts=0: expected a positive integer"):
+        RunConfig.resolve("mnist", 1, method="mtt", preset=reproduce, num_experts=0)
 
 
 @pytest.mark.parametrize("kw, match", [

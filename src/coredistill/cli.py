@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
-from .config import DEFAULT_NUM_EXPERTS, INIT_FILTERS
+from .config import INIT_FILTERS
+from .presets import DEFAULT_NUM_EXPERTS
 from .errors import CoredistillError, invalid
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
                      checkpoint_every=getattr(args, "checkpoint_every", 0), resume=resume,
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options},
-                     num_experts=getattr(args, "num_experts", DEFAULT_NUM_EXPERTS),
+                     num_experts=getattr(args, "num_experts", None),
                      experts_dir=getattr(args, "experts_dir", None), prune=getattr(args, "prune", 0.0),
                      prune_options=_options(getattr(args, "prune_opt", None), "--prune-opt"),
                      init_filter=args.init_filter,
@@ -466,8 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "sampler's diagnostics (sampler.png) and most important real images (important_real.png)")
     p.add_argument("--experts", metavar="DIR", help="expert buffer for --method mtt (from `coredistill experts`; "
                    "default: built with --sampler under --experts-dir once, then reused)")
-    p.add_argument("--num-experts", type=int, default=DEFAULT_NUM_EXPERTS,
-                   help="experts to build when no --experts is given (default %(default)s)")
+    p.add_argument("--num-experts", type=int, help="experts to build when no --experts is given (default: the "
+                   f"preset's, else {DEFAULT_NUM_EXPERTS})")
     p.add_argument("--experts-dir", metavar="DIR", help="where built expert buffers are kept (default: the data "
                    "folder's experts/)")
     p.set_defaults(func=cmd_distill)
@@ -475,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("experts", help="train MTT expert trajectories (resumable: one file per expert, a "
                                        "checkpoint per epoch)")
     data_args(p)
-    p.add_argument("--num-experts", type=int, default=10)
+    p.add_argument("--num-experts", type=int,
+                   help=f"experts to train (default: the preset's, else {DEFAULT_NUM_EXPERTS})")
     p.add_argument("--epochs", type=int, help="epochs per expert (default: the preset's)")
     p.add_argument("--sampler", default="uniform", choices=list_samplers(),
                    help="real batches of expert training (relative-loss: the coreset paper's phase 2 for MTT)")

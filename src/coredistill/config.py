@@ -23,7 +23,6 @@ from .params import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, fraction, one_of, 
 from .presets import Preset, get_preset
 from .sampling.alignment import check_sampler_name, resolve_aligned
 
-DEFAULT_NUM_EXPERTS = 5
 ZCA_EPS = POSITIVE.describe("a positive ZCA regularization eps, e.g. 0.1")
 INIT_FILTERS = ("teacher-correct",)
 # preset fields that set up the methods rather than the evaluation: a run hashes its own resolved part of them
@@ -122,7 +121,7 @@ class RunConfig:
                 sampler_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
                 features: Any = None, feature_options: dict[str, Any] | None = None,
                 dataset_options: dict[str, Any] | None = None, zca_eps: float | None = None, eval_every: int = 0,
-                iterations: int | None = None, num_experts: int = DEFAULT_NUM_EXPERTS, prune: float = 0.0,
+                iterations: int | None = None, num_experts: int | None = None, prune: float = 0.0,
                 prune_options: dict[str, Any] | None = None, init_filter: str | None = None,
                 init_filter_options: dict[str, Any] | None = None, curve_nets: int | None = None) -> "RunConfig":
         """Check the names and counts, and merge the preset's defaults for ``method`` at ``ipc`` (and for the
@@ -141,7 +140,7 @@ class RunConfig:
         NON_NEGATIVE_INT.check("eval_every", eval_every)
         optional(POSITIVE_INT).check("iterations", iterations)
         optional(POSITIVE_INT).check("curve_nets", curve_nets)
-        POSITIVE_INT.check("num_experts", num_experts)
+        optional(POSITIVE_INT).check("num_experts", num_experts)
         fraction(closed_right=False).describe("a fraction in [0, 1) of each class to remove").check("prune", prune)
         optional(ZCA_EPS).check("zca_eps", zca_eps)
         optional(one_of(*INIT_FILTERS)).check("init_filter", init_filter)
@@ -177,7 +176,8 @@ class RunConfig:
                     raise invalid("prune", prune, "0 when the method trains experts on ZCA-whitened data (not "
                                   "supported yet: the buffer's whitening would be fit on the pruned split, the "
                                   "run's on the whole one)")
-                experts = ExpertsConfig(dataset, dict(dataset_options or {}), sampler, requested, num_experts, p,
+                experts = ExpertsConfig(dataset, dict(dataset_options or {}), sampler, requested,
+                                        p.num_experts() if num_experts is None else num_experts, p,
                                         zca_eps, float(prune), dict(prune_options or {}))
                 sampler, requested = "uniform", p.sampler_options("uniform")
         return cls(dataset, ipc, method, init, sampler, p, seed, options, requested, dict(init_options or {}),

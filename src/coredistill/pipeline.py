@@ -20,7 +20,7 @@ import torch
 
 from .artifacts import DistilledSet, environment
 from .augment import DSA, default_strategy
-from .config import DEFAULT_NUM_EXPERTS, ExpertsConfig, RunConfig
+from .config import ExpertsConfig, RunConfig
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
 from .device import resolve_device
@@ -79,7 +79,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
             feature_options: dict[str, Any] | None = None, iterations: int | None = None, eval_every: int = 0,
             checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
-            dataset_options: dict[str, Any] | None = None, num_experts: int = DEFAULT_NUM_EXPERTS,
+            dataset_options: dict[str, Any] | None = None, num_experts: int | None = None,
             experts_dir: str | Path | None = None, prune: float = 0.0, prune_options: dict[str, Any] | None = None,
             init_filter: str | None = None, init_filter_options: dict[str, Any] | None = None,
             curve_nets: int | None = None, progress: bool = True) -> DistilledSet:
@@ -91,7 +91,7 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     initializer's); ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips).
     With ``checkpoint_dir`` the loop checkpoints every ``checkpoint_every`` iterations and ``resume=True``
     continues from the last checkpoint to the same result as an uninterrupted run. A method that learns from
-    expert trajectories (MTT) gets ``num_experts`` experts built (once, then reused) under ``experts_dir``
+    expert trajectories (MTT) gets ``num_experts`` experts (default: the preset's) built (once, then reused) under ``experts_dir``
     (default: the data folder's ``experts/``) by ``sampler``, unless ``method_options["experts"]`` names a buffer.
     ``prune`` removes that fraction of each class's hardest train images (by the loss of a teacher trained on
     the real train split, ``prune_options`` its options) before selection and distillation.
@@ -321,12 +321,14 @@ def record(config: RunConfig, parts: Parts, dataset: ImageDataset, selection: Se
     }
 
 
-def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int = 10, epochs: int | None = None,
+def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int | None = None,
+                  epochs: int | None = None,
                   preset: str | Preset = "cpu", zca_eps: float | None = None, sampler: str = "uniform",
                   sampler_options: dict[str, Any] | None = None, seed: int = 0,
                   device: str | torch.device | None = None, progress: bool = True) -> Path:
     """Train MTT expert trajectories on ``dataset`` (in the same normalization / ZCA a later ``distill`` uses)
-    into ``folder``; resumes a partial build. The preset gives the model, the epochs and the batch size."""
+    into ``folder``; resumes a partial build. The preset gives the model, the epochs, the batch size and, unless
+    ``num_experts`` is given, how many experts (``Preset.num_experts``: the count a ``distill`` run builds)."""
     from .methods.experts import build_experts
 
     p = get_preset(preset)
@@ -335,7 +337,8 @@ def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int
     options = p.experts
     return build_experts(train_x, dataset.y_train, dataset.num_classes, folder,
                          dataset_id=dataset_identity(dataset, zca_eps), model=p.model,
-                         model_options=dict(p.model_options), num_experts=num_experts,
+                         model_options=dict(p.model_options),
+                         num_experts=p.num_experts() if num_experts is None else num_experts,
                          epochs=epochs if epochs is not None else options["epochs"], lr=options["lr"],
                          batch_size=options["batch_size"], sampler=sampler, sampler_options=sampler_options,
                          dsa_strategy=default_strategy(dataset.allow_flip) if options["dsa"] else None, seed=seed,

@@ -11,6 +11,11 @@ from typing import Any
 from .registry import Registry
 
 
+# expert trajectories an MTT run builds when neither the caller nor the preset says (the papers use 100; each
+# costs a full training run)
+DEFAULT_NUM_EXPERTS = 5
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -52,6 +57,11 @@ class Preset:
     def augment_without_dsa(self, dataset: str) -> str | None:
         """The per-image augmentation strategy for ``dataset``'s eval nets when they train without DSA."""
         return self.eval_augment.get(dataset)
+
+    def num_experts(self) -> int:
+        """How many expert trajectories an MTT run builds when not told: ``experts["num_experts"]`` when the preset
+        sets it, else :data:`DEFAULT_NUM_EXPERTS` (one default for ``distill``, ``experts`` and ``reproduce``)."""
+        return int(self.experts.get("num_experts", DEFAULT_NUM_EXPERTS))
 
     def epochs(self, dsa: bool) -> int:
         return self.eval_epochs_dsa if dsa else self.eval_epochs

@@ -128,8 +128,7 @@ def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Pre
 
     ``eval_every`` defaults to a quarter of the run (a four-point curve) evaluated with ``curve_nets`` nets (the
     final evaluation: the preset's), ``checkpoint_every`` to a fiftieth; ``num_experts`` (MTT) to the preset's
-    ``experts["num_experts"]``, else the library's default (``config.DEFAULT_NUM_EXPERTS``)."""
-    from .config import DEFAULT_NUM_EXPERTS
+    ``experts["num_experts"]``, else the library's default (``Preset.num_experts``)."""
     from .pipeline import distill
 
     p = get_preset(preset)
@@ -149,7 +148,7 @@ def reproduce(method: str, dataset: ImageDataset, ipc: int, *, preset: str | Pre
     artifact = distill(dataset, ipc=ipc, method=learner, init=init, preset=p, seed=seed, eval_every=eval_every,
                        checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every,
                        resume=bool(checkpoint_every), dataset_options=dataset_options,
-                       num_experts=num_experts or p.experts.get("num_experts", DEFAULT_NUM_EXPERTS),
+                       num_experts=num_experts,
                        curve_nets=curve_nets, progress=progress)
     artifact.save(out)
     shutil.rmtree(ckpt, ignore_errors=True)

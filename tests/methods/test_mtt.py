@@ -1,5 +1,6 @@
 """MTT: the trajectory loss, gradients to images and step size, the expert buffer, resume of a killed build."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from coredistill.methods import Context, RealData, create_method
 from coredistill.methods.experts import ExpertBuffer, expert_file
 from coredistill.methods.mtt import start_epoch_bounds, trajectory_loss
 from coredistill.pipeline import distill, train_experts
+from coredistill.presets import PRESETS
 from coredistill.sampling import create_sampler
 
 
@@ -172,6 +174,13 @@ def test_cli_experts_then_distill(capsys, tmp_path):
                  str(tmp_path / "buf"), "--preset", "tiny", "--quiet", "--no-eval", "--out", str(tmp_path / "a")]) == 0
     m = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert m["method"]["options"]["experts"] == str(tmp_path / "buf")
+
+
+def test_experts_built_without_a_count_are_the_presets_count(digits, tmp_path):
+    tiny = PRESETS.get("tiny")
+    one = replace(tiny, experts={**tiny.experts, "num_experts": 1})
+    folder = train_experts(digits, tmp_path / "one", preset=one, progress=False)
+    assert len(json.loads((folder / "manifest.json").read_text())["experts"]) == 1
 
 
 @pytest.mark.parametrize("options, match", [

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_NUM_EXPERTS, ZCA_EPS, RunConfig
+from ..config import ZCA_EPS, RunConfig
 from ..errors import invalid
 from ..methods import METHODS, curve_iterations
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
-from ..presets import get_preset
+from ..presets import DEFAULT_NUM_EXPERTS, get_preset
 from ..sampling.alignment import check_sampler_name
 from ..features import FEATURES
 from ..select import INITIALIZERS

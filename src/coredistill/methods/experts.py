@@ -82,7 +82,7 @@ def _flat(net: torch.nn.Module) -> torch.Tensor:
 
 def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int, folder: str | Path, *,
                   dataset_id: dict[str, Any], model: str = "ConvNet", model_options: dict[str, Any] | None = None,
-                  num_experts: int = 10, epochs: int = 50, lr: float = 0.01, batch_size: int = 256,
+                  num_experts: int, epochs: int = 50, lr: float = 0.01, batch_size: int = 256,
                   sampler: str = "uniform", sampler_options: dict[str, Any] | None = None,
                   dsa_strategy: str | None = None, seed: int = 0, device: torch.device | str = "cpu",
                   progress: bool = True) -> Path:

@@ -163,15 +163,17 @@ def prepare(dataset: ImageDataset, zca_eps: float | None) -> Prepared:
 
 
 def ensure_experts(experts: ExpertsConfig, dataset: ImageDataset, root: str | Path | None = None, *,
-                   device: str | torch.device | None = None, progress: bool = True) -> Path:
+                   device: str | torch.device | None = None, progress: bool = True,
+                   seed_from: Sequence[str | Path] = ()) -> Path:
     """The expert buffer ``experts`` describes, under ``root`` (default: the data folder's ``experts/``): built
-    when missing, finished when partial, reused when complete."""
+    when missing, finished when partial, reused when complete; experts that buffers of the same config in
+    ``seed_from`` hold are copied, not trained."""
     from .data.paths import data_dir
 
     folder = Path(root if root is not None else data_dir() / "experts") / experts.folder_name
     return train_experts(dataset, folder, num_experts=experts.num_experts, preset=experts.preset,
                          zca_eps=experts.zca_eps, sampler=experts.sampler, sampler_options=experts.sampler_options,
-                         device=device, progress=progress)
+                         device=device, progress=progress, seed_from=seed_from)
 
 
 def select_initial(config: RunConfig, parts: Parts, dataset: ImageDataset, data: Prepared, seeds: dict[str, int],
@@ -325,10 +327,13 @@ def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int
                   epochs: int | None = None,
                   preset: str | Preset = "cpu", zca_eps: float | None = None, sampler: str = "uniform",
                   sampler_options: dict[str, Any] | None = None, seed: int = 0,
-                  device: str | torch.device | None = None, progress: bool = True) -> Path:
+                  device: str | torch.device | None = None, progress: bool = True,
+                  seed_from: Sequence[str | Path] = ()) -> Path:
     """Train MTT expert trajectories on ``dataset`` (in the same normalization / ZCA a later ``distill`` uses)
     into ``folder``; resumes a partial build. The preset gives the model, the epochs, the batch size and, unless
-    ``num_experts`` is given, how many experts (``Preset.num_experts``: the count a ``distill`` run builds)."""
+    ``num_experts`` is given, how many experts (``Preset.num_experts``: the count a ``distill`` run builds).
+    ``seed_from``: buffers whose experts of the same config are copied instead of trained (expert i is one
+    trajectory whatever the buffer's size)."""
     from .methods.experts import build_experts
 
     p = get_preset(preset)
@@ -342,7 +347,7 @@ def train_experts(dataset: ImageDataset, folder: str | Path, *, num_experts: int
                          epochs=epochs if epochs is not None else options["epochs"], lr=options["lr"],
                          batch_size=options["batch_size"], sampler=sampler, sampler_options=sampler_options,
                          dsa_strategy=default_strategy(dataset.allow_flip) if options["dsa"] else None, seed=seed,
-                         device=dev, progress=progress)
+                         device=dev, progress=progress, seed_from=seed_from)
 
 
 def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: Sequence[str] | None = None,

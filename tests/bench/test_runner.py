@@ -174,7 +174,7 @@ def test_cells_without_experts_run_before_a_build_and_a_failed_build_fails_only_
         assert logs.index(failed[0]) > max(i for i, line in enumerate(logs) if line.startswith("  digits "))
 
 
-def _failing_build(spec, out, threads=None):
+def _failing_build(spec, out, threads=None, reuse=()):
     raise RuntimeError("disk on fire")
 
 
@@ -185,6 +185,27 @@ def _stub_cell(cell, out, threads=None, isolated=False, checkpoint_every=0):
 
 def _stub_isolated_cell(cell, out, threads, checkpoint_every=0):
     return _stub_cell(cell, out)
+
+
+def test_a_buffer_takes_the_experts_another_grids_buffer_of_the_same_config_holds(tmp_path):
+    from dataclasses import replace
+
+    from coredistill.bench import runner
+    from coredistill.methods.experts import expert_file
+
+    grid = Grid.from_dict({"name": "e", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["mtt"], "variants": ["baseline"], "selection": [],
+                           "experts": {"num_experts": 2}})
+    spec = grid.cells()[0].experts
+    smaller = runner.build_expert_buffer(replace(spec, num_experts=1), str(tmp_path / "results" / "other"))
+    other = Path(smaller["folder"])
+    built = runner.build_expert_buffer(spec, str(tmp_path / "out"), reuse=[tmp_path / "results"])
+    folder = Path(built["folder"])
+    assert runner.expert_sources(spec, [tmp_path / "results"]) == [other] != [folder]
+    assert expert_file(folder, 0).read_bytes() == expert_file(other, 0).read_bytes()  # copied, not trained
+    assert expert_file(folder, 1).is_file() and built["experts"] == 2  # the one it lacked, trained here
+    seconds = json.loads((folder / "manifest.json").read_text())["seconds"]
+    assert seconds["0"] == json.loads((other / "manifest.json").read_text())["seconds"]["0"]  # its cost kept
 
 
 def test_cells_another_grid_finished_are_reused_not_run(tmp_path, monkeypatch):

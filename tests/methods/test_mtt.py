@@ -176,6 +176,20 @@ def test_cli_experts_then_distill(capsys, tmp_path):
     assert m["method"]["options"]["experts"] == str(tmp_path / "buf")
 
 
+def test_a_larger_buffer_starts_from_a_smaller_ones_experts_and_ends_as_a_fresh_build(digits, tmp_path):
+    # expert i's seed is the i-th child of the build's seed, whatever the count: copying it is training it
+    kw = dict(preset="tiny", progress=False)
+    small = train_experts(digits, tmp_path / "small", num_experts=1, **kw)
+    grown = train_experts(digits, tmp_path / "grown", num_experts=2, seed_from=[small, tmp_path / "absent"], **kw)
+    fresh = train_experts(digits, tmp_path / "fresh", num_experts=2, **kw)
+    assert expert_file(grown, 0).read_bytes() == expert_file(small, 0).read_bytes()
+    for i in range(2):
+        assert torch.equal(ExpertBuffer(grown).trajectory(i), ExpertBuffer(fresh).trajectory(i))
+    # a buffer of another config holds other trajectories: passed over, its expert trained here instead
+    longer = train_experts(digits, tmp_path / "longer", num_experts=1, epochs=3, seed_from=[small], **kw)
+    assert ExpertBuffer(longer).trajectory(0).shape[0] == 4 != ExpertBuffer(small).trajectory(0).shape[0]
+
+
 def test_experts_built_without_a_count_are_the_presets_count(digits, tmp_path):
     tiny = PRESETS.get("tiny")
     one = replace(tiny, experts={**tiny.experts, "num_experts": 1})

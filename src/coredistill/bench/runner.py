@@ -19,7 +19,7 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -134,14 +134,26 @@ def _blas_threads() -> int:
     return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
 
 
-def build_expert_buffer(experts: ExpertsConfig, out: str, threads: int | None = None) -> dict[str, Any]:
-    """Train (or finish) one expert buffer under ``out/experts``; returns its build time from its manifest."""
+def expert_sources(experts: ExpertsConfig, roots: Sequence[str | Path]) -> list[Path]:
+    """Expert buffers under ``roots`` (results folders, or folders above them) that may hold ``experts``'s
+    trajectories: those of its data set and sampler, whatever their size (the build keeps only those of the
+    same config)."""
+    return sorted({p for root in roots for p in Path(root).glob(f"**/experts/{experts.dataset}-{experts.sampler}-*")
+                   if p.is_dir()})
+
+
+def build_expert_buffer(experts: ExpertsConfig, out: str, threads: int | None = None,
+                        reuse: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Train (or finish) one expert buffer under ``out/experts``, copying the experts that buffers of the same
+    config under ``reuse`` already hold (another grid's, or a smaller buffer's); returns its build time from its
+    manifest."""
     from ..data import load_dataset
     from ..pipeline import ensure_experts
 
     limit_threads(threads)
     ds = load_dataset(experts.dataset, **experts.dataset_options)
-    folder = ensure_experts(experts, ds, Path(out) / "experts", progress=False)
+    folder = ensure_experts(experts, ds, Path(out) / "experts", progress=False,
+                            seed_from=expert_sources(experts, reuse))
     seconds = json.loads((folder / "manifest.json").read_text()).get("seconds", {})
     return {"folder": str(folder), "experts": len(seconds), "build_s": float(sum(seconds.values()))}
 
@@ -371,7 +383,7 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
         for cell in free:
             run_here(cell)
         for spec in specs:
-            for cell in built(spec, lambda: build_expert_buffer(spec, str(out))):
+            for cell in built(spec, lambda: build_expert_buffer(spec, str(out), reuse=reuse)):
                 run_here(cell)
     else:
         ctx = multiprocessing.get_context("spawn")
@@ -383,7 +395,7 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
             for c in free:
                 pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every)] = c
             for s in specs:
-                pending[pool.submit(build_expert_buffer, s, str(out), threads)] = s
+                pending[pool.submit(build_expert_buffer, s, str(out), threads, list(reuse))] = s
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:

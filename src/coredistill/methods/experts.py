@@ -10,7 +10,9 @@ Layout of an expert buffer (a directory)::
 Experts are written one file each, atomically, so a killed build resumes at the first missing expert; the expert
 in training is also checkpointed after every epoch (``.expert_0000.partial/``, removed once its file is written), so
 a build killed mid-expert resumes at its last finished epoch, to the trajectory an uninterrupted build gives (same
-thread count). A buffer built with another config is refused. Expert training follows MTT's ``buffer.py``: SGD
+thread count). A buffer built with another config is refused. Expert i of a config is one trajectory whatever the
+buffer's size (its seed is the i-th child of the build's seed), so a build can take the finished experts of other
+buffers of the same config (``seed_from``) instead of training them again: a larger buffer starts from a smaller. Expert training follows MTT's ``buffer.py``: SGD
 (lr 0.01, no momentum, no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
 ``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
 this is where the coreset paper's phase (2) acts for MTT, whose distillation itself never touches real data.
@@ -21,7 +23,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -85,8 +87,10 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
                   num_experts: int, epochs: int = 50, lr: float = 0.01, batch_size: int = 256,
                   sampler: str = "uniform", sampler_options: dict[str, Any] | None = None,
                   dsa_strategy: str | None = None, seed: int = 0, device: torch.device | str = "cpu",
-                  progress: bool = True) -> Path:
-    """Train ``num_experts`` experts into ``folder`` (resuming a partial build of the same config)."""
+                  progress: bool = True, seed_from: Sequence[str | Path] = ()) -> Path:
+    """Train ``num_experts`` experts into ``folder`` (resuming a partial build of the same config). Experts that
+    a buffer in ``seed_from`` built with the same config are copied, with their build seconds, instead of trained
+    (buffers of another config there are passed over)."""
     for name, value in (("num_experts", num_experts), ("epochs", epochs), ("batch_size", batch_size)):
         POSITIVE_INT.check(name, value)
     if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
@@ -105,6 +109,7 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
     template = create_model(model, shape[0], num_classes, shape[1:], seed=0, **model_options)
     with exclusive(folder, "folder"):  # a second builder would train, and checkpoint, the same expert
         old = _built(folder, config)  # read under the lock: what another builder finished is kept
+        old = _adopt(folder, config, old, num_experts, seed_from)
         manifest = {"format": FORMAT, "config": config, "config_hash": config_hash(config),
                     "params": [[n, list(p.shape)] for n, p in template.named_parameters()],
                     "num_classes": num_classes, "image_shape": list(shape), "experts": [],
@@ -132,6 +137,29 @@ def build_experts(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int
             write_text(folder / MANIFEST, json.dumps(manifest, indent=2))
         bar.close()
     return folder
+
+
+def _adopt(folder: Path, config: dict[str, Any], old: dict[str, Any], num_experts: int,
+           sources: Sequence[str | Path]) -> dict[str, Any]:
+    """Copy into ``folder`` the experts (below ``num_experts``) it lacks and a buffer in ``sources`` of the same
+    ``config`` has; returns ``old`` (the folder's manifest) with their build seconds and sampler reports added."""
+    old = {**old, "seconds": dict(old.get("seconds", {})), "sampler": dict(old.get("sampler", {}))}
+    for source in map(Path, sources):
+        missing = [i for i in range(num_experts) if not expert_file(folder, i).exists()]
+        if not missing or source.resolve() == folder.resolve() or not (source / MANIFEST).is_file():
+            continue
+        try:
+            theirs = _built(source, config)
+        except (CheckpointError, ValueError, KeyError):  # another config (or not a buffer): not the same experts
+            continue
+        for i in missing:
+            if expert_file(source, i).is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                write_with(expert_file(folder, i), lambda f, s=expert_file(source, i): f.write(s.read_bytes()))
+                for key in ("seconds", "sampler"):
+                    if str(i) in theirs.get(key, {}):
+                        old[key][str(i)] = theirs[key][str(i)]
+    return old
 
 
 def _built(folder: Path, config: dict[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,9 @@ in training is also checkpointed after every epoch (``.expert_0000.partial/``, r
 a build killed mid-expert resumes at its last finished epoch, to the trajectory an uninterrupted build gives (same
 thread count). A buffer built with another config is refused. Expert i of a config is one trajectory whatever the
 buffer's size (its seed is the i-th child of the build's seed), so a build can take the finished experts of other
-buffers of the same config (``seed_from``) instead of training them again: a larger buffer starts from a smaller. Expert training follows MTT's ``buffer.py``: SGD
-(lr 0.01, no momentum, no weight decay), batch 256, DSA on the real images. Its real batches come from the batch-sampler registry —
+buffers of the same config (``seed_from``) instead of training them again: a larger buffer starts from a smaller.
+Expert training follows MTT's ``buffer.py``: SGD (lr 0.01, no momentum, no weight decay), batch 256, DSA on the
+real images. Its real batches come from the batch-sampler registry —
 ``relative-loss`` scores the real data with the expert being trained and re-weights its batches every epoch:
 this is where the coreset paper's phase (2) acts for MTT, whose distillation itself never touches real data.
 """

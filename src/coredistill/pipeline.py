@@ -91,8 +91,9 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     initializer's); ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips).
     With ``checkpoint_dir`` the loop checkpoints every ``checkpoint_every`` iterations and ``resume=True``
     continues from the last checkpoint to the same result as an uninterrupted run. A method that learns from
-    expert trajectories (MTT) gets ``num_experts`` experts (default: the preset's) built (once, then reused) under ``experts_dir``
-    (default: the data folder's ``experts/``) by ``sampler``, unless ``method_options["experts"]`` names a buffer.
+    expert trajectories (MTT) gets ``num_experts`` experts (default: the preset's) built (once, then reused)
+    under ``experts_dir`` (default: the data folder's ``experts/``) by ``sampler``, unless
+    ``method_options["experts"]`` names a buffer.
     ``prune`` removes that fraction of each class's hardest train images (by the loss of a teacher trained on
     the real train split, ``prune_options`` its options) before selection and distillation.
     ``init_filter="teacher-correct"`` lets the initializer choose only among the train images such a teacher

@@ -40,8 +40,8 @@ def _data():
 def test_dm_loss_is_sum_of_squared_mean_embedding_gaps(batched):
     real, labels, syn = _data()
     net = create_model("ConvNet", 1, 2, 8, seed=1, width=8)
-    loss = next(create_method("dm", batch_real=6, batched=batched).losses(syn, torch.tensor([0, 0, 1, 1]),
-                                                                        _ctx(real, labels, 2, net)))
+    method = create_method("dm", batch_real=6, batched=batched, compiled=False)
+    loss = next(method.losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
     expected = sum(((net.embed(real[labels == c]).mean(0) - net.embed(syn[2 * c:2 * c + 2]).mean(0)) ** 2).sum()
                    for c in range(2))
     assert torch.allclose(loss, expected, rtol=1e-5)
@@ -54,8 +54,8 @@ def test_dm_weighted_real_mean():
     real, labels, syn = _data()
     net = create_model("ConvNet", 1, 2, 8, seed=1, width=8)
     w = np.linspace(0.5, 2.0, 12)
-    loss = next(create_method("dm", batch_real=6).losses(syn, torch.tensor([0, 0, 1, 1]),
-                                                       _ctx(real, labels, 2, net, w)))
+    loss = next(create_method("dm", batch_real=6, compiled=False).losses(syn, torch.tensor([0, 0, 1, 1]),
+                                                                         _ctx(real, labels, 2, net, w)))
     expected = 0
     for c in range(2):
         wc = torch.tensor(w[labels == c], dtype=torch.float32)
@@ -67,7 +67,8 @@ def test_dm_weighted_real_mean():
 def test_dm_batch_norm_net_uses_per_class_forwards():
     real, labels, syn = _data()
     net = create_model("ConvNetBN", 1, 2, 8, seed=1, width=8)
-    loss = next(create_method("dm", batch_real=6).losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
+    method = create_method("dm", batch_real=6, compiled=False)
+    loss = next(method.losses(syn, torch.tensor([0, 0, 1, 1]), _ctx(real, labels, 2, net)))
     net.train()
     expected = sum(((net.embed(real[labels == c]).mean(0) - net.embed(syn[2 * c:2 * c + 2]).mean(0)) ** 2).sum()
                    for c in range(2))
@@ -142,7 +143,7 @@ def test_dsa_applies_the_same_augmentation_to_both_sides():
     ctx = _ctx(real, labels, 2, net)
     ctx.dsa = DSA(strategy="flip")
     # a synthetic set equal to the real batch's mean is matched exactly only if both sides are flipped alike
-    method = create_method("dm", batch_real=1)
+    method = create_method("dm", batch_real=1, compiled=False)
     one = torch.stack([real[0], real[6]]).clone().requires_grad_(True)
     ctx.ipc = 1
     for _ in range(5):
@@ -164,7 +165,10 @@ def test_dm_compiled_real_side_equals_eager_and_reuses_one_compilation():
     from torch._dynamo.utils import counters
 
     real, labels, syn = _data()
-    eager, compiled = create_method("dm", batch_real=6), create_method("dm", batch_real=6, compiled=True)
+    # the default 20,000 iterations would compile the "eager" side too
+    eager = create_method("dm", batch_real=6, compiled=False)
+    compiled = create_method("dm", batch_real=6, compiled=True)
+    assert not eager._compiles(torch.device("cpu"))
     graphs = []
     for seed in (1, 2, 3):  # a fresh network each iteration, as in a run
         net = create_model("ConvNet", 1, 2, 8, seed=seed, width=8)

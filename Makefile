@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.coredistill-installed
 
-.PHONY: demo test install data clean
+.PHONY: demo test test-slow install data clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ demo: data
 
 test: data
 	$(PY) -m pytest -q
+
+test-slow: data  # the multi-process, compiling and long tests the default suite leaves out (CI runs both)
+	$(PY) -m pytest -q -m slow
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -165,6 +165,7 @@ def test_chunked_batches_give_the_batch_gradient_and_chunked_testing_the_same_ac
     assert accuracy(net, x, y) == accuracy(net, x, y, batch_size=5) == accuracy(net, x, y, batch_size=1000)
 
 
+@pytest.mark.slow
 def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_never_compiles_on_the_cpu(digits_real):
     from coredistill.evaluate import COMPILE_FROM_IMAGES, compile_pays
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "extending.md").read_text(), flags=re.S)
 CONTRACTS = ["tests/methods/test_contract.py", "tests/select/test_registry_api.py", "tests/sampling/test_contract.py"]
@@ -23,6 +25,7 @@ def test_the_page_has_the_three_entries_and_their_use():
                zip(("METHODS", "INITIALIZERS", "SAMPLERS"), BLOCKS[:3]))
 
 
+@pytest.mark.slow
 def test_the_pages_code_runs_and_its_entries_pass_the_generated_contract_tests(tmp_path):
     (tmp_path / "toy_entries.py").write_text("\n".join(BLOCKS[:3]))
     use = tmp_path / "test_use_toy_entries.py"

@@ -65,6 +65,7 @@ def test_cli_prints_ours_beside_published(capsys, tmp_path):
     assert "no published number is recorded for random on digits at IPC 1 (none for this method" in captured.err
 
 
+@pytest.mark.slow
 def test_cli_names_the_published_ipcs_before_an_unpublished_cell(capsys, tmp_path):
     code = main(["reproduce", "--method", "random", "--dataset", "mnist", "--ipc", "3", "--preset", "tiny",
                  "--out", str(tmp_path / "r"), "--quiet"])

@@ -142,7 +142,7 @@ def test_a_folder_another_run_is_writing_is_refused_before_any_cell_runs(tmp_pat
     assert ran == []
 
 
-@pytest.mark.parametrize("jobs", [0, 1])
+@pytest.mark.parametrize("jobs", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_cells_without_experts_run_before_a_build_and_a_failed_build_fails_only_its_cells(tmp_path, jobs):
     # the builds are stubbed (they fail), the cells too; with jobs=1 the pool runs the stubs in fresh processes,
     # so they are this module's functions, which those processes import
@@ -263,6 +263,7 @@ def test_an_unexpected_failure_is_logged_with_its_traceback(tmp_path, monkeypatc
     assert "Traceback" in text and "RuntimeError: disk on fire" in text and "in broken" in text
 
 
+@pytest.mark.slow
 def test_isolated_cells_run_in_fresh_processes_on_the_threads_asked(tmp_path, capfd):
     grid = Grid.from_dict({"name": "iso", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
                            "selection": ["random"]})
@@ -401,6 +402,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="re-parenting of orphans is POSIX")
 @pytest.mark.parametrize("mode", ["watch", "plain"])
 def test_a_killed_grids_workers_end_with_it_instead_of_running_on_as_orphans(mode, tmp_path):

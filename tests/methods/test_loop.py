@@ -25,6 +25,7 @@ def _cli(*args):
     return [sys.executable, "-m", "coredistill", *args]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_is_bit_identical(tmp_path, monkeypatch):
     from coredistill.cli import main
 

@@ -1,4 +1,5 @@
 """One compilation per architecture: every fresh net of that architecture reuses it, with its own weights."""
+import pytest
 import torch
 from torch._dynamo.utils import counters
 from torch.nn import functional as F
@@ -11,6 +12,7 @@ def _loss(module, x, y):
     return F.cross_entropy(module(x), y)
 
 
+@pytest.mark.slow
 def test_nets_of_one_architecture_share_one_compilation_and_get_the_eager_gradients(monkeypatch):
     from coredistill.models import compiled as compiled_module
 

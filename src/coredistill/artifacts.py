@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ._version import __version__
+from ._version import __version__, source_revision
 from .atomic import file_mode, replace_dir, sync_file, write_with
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
@@ -206,7 +206,8 @@ class DistilledSet:
 def environment() -> dict[str, str]:
     # the thread count changes results at float-summation level (dc, dsa, mtt): a run records it
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "platform": platform.platform(), "machine": platform.machine(), "threads": torch.get_num_threads()}
+            "platform": platform.platform(), "machine": platform.machine(), "threads": torch.get_num_threads(),
+            "source": source_revision()}
 
 
 def _check_tensors(images: Any, labels: Any, soft: Any, lr: Any, where: str) -> None:

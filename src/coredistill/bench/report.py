@@ -29,8 +29,8 @@ from .grid import Grid, Variant
 
 CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
                "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
-               "peak_scope", "threads", "wall_s", "cpu_s", "preset", "coredistill", "torch", "numpy", "python", "machine",
-               "hash"]
+               "peak_scope", "threads", "wall_s", "cpu_s", "preset", "coredistill", "source", "torch", "numpy", "python",
+               "machine", "hash"]
 
 
 def _current(grid: Grid, done: dict[str, dict]) -> list[dict]:

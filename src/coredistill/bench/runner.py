@@ -95,10 +95,11 @@ def _cpu_seconds() -> float:
 
 
 def _versions() -> dict[str, str]:
-    from .._version import __version__
+    from .._version import __version__, source_revision
 
-    return {"coredistill": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "machine": platform.processor() or platform.machine()}
+    return {"coredistill": __version__, "source": source_revision(), "torch": torch.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+            "machine": platform.processor() or platform.machine()}
 
 
 def expert_folder(out: Path, experts: ExpertsConfig) -> Path:

@@ -9,7 +9,12 @@
 #   benchmarks/run_grids.sh aligned-final:method=dm,method=rfad aligned-final  # a slice first, then the rest
 # GRID:KEY=VALUE,... gives that grid's run its own --only filters (instead of ONLY), so one queue can run slices of
 # a grid in the order wanted; each run appends to GRID.log under a dated header.
+# Each call runs in its own session (process group), so `kill -- -PGID` with the group it prints stops that queue
+# and nothing else started beside it.
 set -euo pipefail
+if [[ -z "${RUN_GRIDS_SESSION:-}" ]] && command -v setsid > /dev/null; then
+  RUN_GRIDS_SESSION=1 exec setsid "$0" "$@"
+fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 snapshot="$(mktemp -d /tmp/coredistill-snapshot.XXXXXX)"
 git -C "$root" worktree add --detach "$snapshot" HEAD >/dev/null 2>&1
@@ -43,5 +48,5 @@ cp -n "$root"/benchmarks/results/teachers/teacher-*.pt "$teachers/" 2>/dev/null 
   done
   kill "$keeper" 2>/dev/null || true
   git -C "$root" worktree remove --force "$snapshot"
-) > /dev/null 2>&1 &
-echo "running ${*} from $snapshot (pid $!); logs: benchmarks/results/<grid>.log"
+) < /dev/null > /dev/null 2>&1 &
+echo "running ${*} from $snapshot (pid $!; stop the queue: kill -- -$(ps -o pgid= $$ | tr -d ' ')); logs: benchmarks/results/<grid>.log"

@@ -272,3 +272,17 @@ def test_aligned_table_marks_the_baselines_own_runs_and_cells_still_running():
     assert table["10"]["aligned-both: met"] == "pending (1 of 3 seeds)"  # not a verdict on one seed
     assert table["1"]["aligned-both: met"].startswith("no significant loss")
     assert "over its 1 cells with the baseline's seeds" in text
+
+
+def test_the_front_page_copy_of_the_reference_table_keeps_the_comparison_and_names_another_evaluation():
+    grid = Grid.from_dict({"name": "r", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
+                           "methods": ["rfad"], "variants": ["baseline"]})
+    recs = [_rec("baseline", 0, 0.61, method="rfad", dataset="mnist", preset="reproduce", accuracies=[0.6, 0.62],
+                 iterations=700, curve=[{"iteration": 350, "accuracy": 0.62}, {"iteration": 700, "accuracy": 0.61}])]
+    full, compact = reference_table(grid, recs), reference_table(grid, recs, compact=True)
+    row = rows(compact)[0]
+    assert "source" not in row and "curve's last slope" not in row
+    assert {k: row[k] for k in row} == {k: v for k, v in rows(full)[0].items() if k in row}  # the same numbers
+    assert (row["ours %"], row["published %"], row["gap"]) == ("61.00 ± 1.00", "94.4 ± 1.5", "-33.40")
+    assert "rfad: the published number is under rfad's own evaluation" in compact and "width 1024" not in compact
+    assert len(compact) < len(full)

@@ -29,8 +29,8 @@ from .grid import Grid, Variant
 
 CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
                "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
-               "peak_scope", "threads", "wall_s", "cpu_s", "preset", "coredistill", "source", "torch", "numpy", "python",
-               "machine", "hash"]
+               "peak_scope", "threads", "wall_s", "cpu_s", "preset", "coredistill", "source", "torch", "numpy",
+               "python", "machine", "hash"]
 
 
 def _current(grid: Grid, done: dict[str, dict]) -> list[dict]:
@@ -257,11 +257,16 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
             f"a mean at least the best of {' / '.join(ALIGNED_RIVALS)} in {counts['≥ best rival']}")
 
 
-def reference_table(grid: Grid, records: list[dict], finished_only: bool = False) -> str:
+# what a front page's copy of the reference table leaves out (the full table keeps them)
+_COMPACT_DROPS = ("curve's last slope", "source")
+
+
+def reference_table(grid: Grid, records: list[dict], finished_only: bool = False, compact: bool = False) -> str:
     """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
     Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
-    ``finished_only`` leaves out the rows with no such cell yet."""
+    ``finished_only`` leaves out the rows with no such cell yet. ``compact`` (a front page's copy) leaves out the
+    slope and source columns and names, instead of describing, a published number's other evaluation."""
     from ..published import published
     from ..reproduce import HEADERS, compare
 
@@ -290,9 +295,17 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
                                  f"{pub.accuracy:g}", "—", "—", "—", pub.source, "0"])
     if not rows:
         return ""
+    headers = [*HEADERS, "seeds"]
+    if compact:
+        keep = [i for i, h in enumerate(headers) if h not in _COMPACT_DROPS]
+        headers, rows = [headers[i] for i in keep], [[row[i] for i in keep] for row in rows]
+        footer = "".join(f"\n\n{m}: the published number is under {m}'s own evaluation, not this protocol "
+                         "(reference.md says which)." for m in sorted(notes))
+        return "published vs ours (ConvNet-3; every eval net of every seed, mean ± std)\n\n" + format_table(
+            headers, rows) + footer
     footer = "".join(f"\n\n{m}: the published number is {evaluation}." for m, evaluation in sorted(notes.items()))
     return ("published vs ours (ConvNet-3; ours: every eval net of every seed of the `paper`/`reproduce` cells, "
-            "mean ± std; curve from the first seed)\n\n" + format_table([*HEADERS, "seeds"], rows) + footer)
+            "mean ± std; curve from the first seed)\n\n" + format_table(headers, rows) + footer)
 
 
 def sampler_table(records: list[dict]) -> str:
@@ -563,7 +576,7 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
         files["reference"] = out / "reference.md"
         write_text(files["reference"], reference + "\n")
         files["reproduced"] = out / "reproduced.md"  # the rows that have a run (a front page's table)
-        write_text(files["reproduced"], reference_table(grid, records, finished_only=True) + "\n")
+        write_text(files["reproduced"], reference_table(grid, records, finished_only=True, compact=True) + "\n")
     if plots and records:
         for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
             p = fn(grid, records, out / f"{name}.png")

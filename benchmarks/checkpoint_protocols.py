@@ -1,9 +1,9 @@
 """A grid cell's images at a checkpoint against its own starting images, on the same eval nets, with and without the
 preset's per-image augmentation: does what the method learned survive the evaluation's augmentation?
 
-The cell's starting images are recomputed as its run selected them (its initializer on the prepared train split,
-its `select` child seed; feature-space initializers are not supported here); both sets train the same nets (the
-cell's `eval` child seed), so each row is a paired comparison.
+The cell's starting images are recomputed by the run's own selection step (`pipeline.select_initial`: its feature
+space, initializer and `select` child seed; cells that prune the train split first are refused); both sets train
+the same nets (the cell's `eval` child seed), so each row is a paired comparison.
 
     git show 674a2a9:benchmarks/results/reproduce/checkpoints/f4e8068aed8a85d4/checkpoint.pt > /tmp/rfad.pt
     python benchmarks/checkpoint_protocols.py --grid reproduce --hash f4e8068aed8a85d4 --checkpoint /tmp/rfad.pt
@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from coredistill.bench import Grid
 from coredistill.data import load_dataset
 from coredistill.evaluate import evaluate
-from coredistill.pipeline import SEED_NAMES, prepare
+from coredistill.pipeline import SEED_NAMES, build_parts, prepare, select_initial
 from coredistill.seeding import child_seeds
-from coredistill.select import create_initializer
 
 ROOT = Path(__file__).resolve().parent
 
@@ -38,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     if not cells:
         parser.error(f"--hash {args.hash!r}: no cell of grid {args.grid!r} has it")
     run = cells[0].run
+    if run.prune:
+        parser.error(f"--hash {args.hash!r}: the cell prunes its train split first (not supported here)")
     p = run.preset
     ds = load_dataset(run.dataset, **run.dataset_options)
     data = prepare(ds, run.zca_eps)
     state = torch.load(args.checkpoint, weights_only=True)  # tensors and plain containers only
     seeds = child_seeds(run.seed, SEED_NAMES)
-    y = ds.y_train.numpy()
-    start = create_initializer(run.init, **run.init_options).select(
-        data.train_x.reshape(len(y), -1).numpy(), y, run.ipc, np.random.default_rng(seeds["select"]))
+    start = select_initial(run, build_parts(run), ds, data, seeds, torch.device("cpu"), False, {})
     idx = torch.from_numpy(start.indices)
     sets = {"starting images": data.train_x[idx], f"iteration {state['iteration']}": state["images"].float()}
     labels = ds.y_train[idx]

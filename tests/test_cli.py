@@ -51,6 +51,23 @@ def test_distill_show_evaluate_export(capsys, tmp_path):
     assert scores[0] == scores[1]
 
 
+def test_evaluate_under_rfads_finite_network_protocol(capsys, tmp_path):
+    art = tmp_path / "run"
+    assert _run(capsys, "distill", "--dataset", "digits", "--ipc", "2", "--preset", "tiny", "--quiet", "--no-eval",
+                "--out", str(art))[0] == 0
+    # digits is not in RFAD's published settings: refused with the parameter named, unless all three are given
+    code, _, err = _run(capsys, "evaluate", str(art), "--protocol", "rfad-finite", "--quiet")
+    assert code == 2 and "dataset/ipc" in err and "Traceback" not in err
+    code, out, _ = _run(capsys, "evaluate", str(art), "--protocol", "rfad-finite", "--quiet", "--width", "16",
+                        "--max-steps", "60", "--val-per-class", "10", "--lr", "0.01", "--weight-decay", "0",
+                        "--label-scale", "8", "--nets", "2", "--json", str(tmp_path / "r.json"))
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert code == 0 and "RFAD finite-network protocol" in out
+    assert result["protocol"] == "rfad-finite" and len(result["accuracies"]) == 2
+    assert result["settings"] == {"lr": 0.01, "weight_decay": 0.0, "label_scale": 8.0, "width": 16, "max_steps": 60,
+                                  "patience": 500, "validate_every": 100, "validation_images": 100}
+
+
 def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):
     art = tmp_path / "exists"
     art.mkdir()

@@ -273,6 +273,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     path = args.path or options.pop("path", None)
     options.pop("path", None)
     ds = _load_data(name, path, options)
+    if args.protocol == "rfad-finite":
+        from .pipeline import evaluate_artifact_centered
+
+        centered = evaluate_artifact_centered(artifact, ds, width=args.width, val_per_class=args.val_per_class,
+                                              seed=args.seed, nets=args.nets or 1, max_steps=args.max_steps,
+                                              lr=args.lr, weight_decay=args.weight_decay,
+                                              label_scale=args.label_scale, device=args.device,
+                                              progress=not args.quiet)
+        print(centered)
+        if args.json:
+            Path(args.json).write_text(json.dumps(centered.to_dict(), indent=2))
+        return 0
     overrides = {k: v for k, v in (("nets", args.nets), ("epochs", args.epochs), ("dsa", args.dsa),
                                    ("device", args.device)) if v is not None}
     results = evaluate_artifact(artifact, ds, models=args.models, preset=args.preset, seed=args.seed,
@@ -528,6 +540,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--dsa", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--seed", type=int)
+    p.add_argument("--protocol", choices=["field", "rfad-finite"], default="field",
+                   help="field: the DC protocol of the preset (default); rfad-finite: RFAD's own finite-network "
+                        "evaluation (centred MSE, full batch, best step on train images) with its published "
+                        "settings for the set's data set and IPC")
+    p.add_argument("--width", type=int, default=1024, help="rfad-finite: the ConvNet's width (RFAD's: 1024)")
+    p.add_argument("--val-per-class", type=int, default=500,
+                   help="rfad-finite: train images per class that choose the best step (RFAD's: 500)")
+    p.add_argument("--max-steps", type=int, default=20_000, help="rfad-finite: at most this many steps")
+    for flag, what in (("--lr", "SGD's step"), ("--weight-decay", "pull towards the initial weights"),
+                       ("--label-scale", "target scale")):
+        p.add_argument(flag, type=float, help=f"rfad-finite: the {what} (default: RFAD's for the set's data set and "
+                       "IPC; all three for one RFAD did not publish)")
     p.add_argument("--json", help="also write the results to this JSON file")
     common(p)
     p.set_defaults(func=cmd_evaluate)

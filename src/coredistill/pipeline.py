@@ -20,6 +20,8 @@ import torch
 
 from .artifacts import DistilledSet, environment
 from .augment import DSA, default_strategy
+from .centered_eval import (RFAD_VALIDATION_PER_CLASS, RFAD_WIDTH, CenteredResult, evaluate_centered,
+                            rfad_finite_settings, validation_indices)
 from .config import ExpertsConfig, RunConfig
 from .data.dataset import ImageDataset
 from .data.transforms import ZCA
@@ -355,21 +357,9 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
                       preset: str | Preset | None = None, seed: int | None = None, **overrides: Any
                       ) -> dict[str, EvalResult]:
     """Re-evaluate a saved set on ``dataset``'s test split, in the artifact's own normalization / ZCA."""
-    from .data.transforms import Normalizer
-
     m = artifact.manifest
     p = get_preset(preset or m.get("preset", {}).get("name", "cpu"))
-    if list(artifact.images.shape[1:]) != [dataset.channels, *dataset.image_size]:
-        raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the artifact's "
-                      f"(got {[dataset.channels, *dataset.image_size]})")
-    norm = artifact.normalizer if "normalization" in m else Normalizer(dataset.mean, dataset.std)
-    test_x = norm(dataset.test_float())
-    if artifact.zca is not None:
-        test_x = artifact.zca(test_x)
-    hard = artifact.labels
-    if len(hard) and (int(hard.min()) < 0 or int(hard.max()) >= dataset.num_classes):
-        raise invalid("dataset", dataset.name, f"a data set with the artifact's classes (labels up to {int(hard.max())}; "
-                      f"{dataset.name} has {dataset.num_classes} classes)")
+    test_x = _in_artifact_space(artifact, dataset, dataset.test_float())
     labels = artifact.soft_labels if artifact.soft_labels is not None else artifact.labels
     eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
     overrides.setdefault("dsa", p.eval_dsa and bool(m.get("method", {}).get("eval_dsa", False)))
@@ -379,3 +369,42 @@ def evaluate_artifact(artifact: DistilledSet, dataset: ImageDataset, *, models: 
     return {name: evaluate(artifact.images, labels, test_x, dataset.y_test, num_classes=dataset.num_classes,
                            model=name, preset=p, seed=eval_seed, **overrides)
             for name in (models or [p.model])}
+
+
+def _in_artifact_space(artifact: DistilledSet, dataset: ImageDataset, images: torch.Tensor) -> torch.Tensor:
+    """``dataset``'s float images in the artifact's normalization / ZCA, after checking the two match."""
+    from .data.transforms import Normalizer
+
+    if list(artifact.images.shape[1:]) != [dataset.channels, *dataset.image_size]:
+        raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the artifact's "
+                      f"(got {[dataset.channels, *dataset.image_size]})")
+    hard = artifact.labels
+    if len(hard) and (int(hard.min()) < 0 or int(hard.max()) >= dataset.num_classes):
+        raise invalid("dataset", dataset.name, f"a data set with the artifact's classes (labels up to {int(hard.max())}; "
+                      f"{dataset.name} has {dataset.num_classes} classes)")
+    norm = artifact.normalizer if "normalization" in artifact.manifest else Normalizer(dataset.mean, dataset.std)
+    out = norm(images)
+    return artifact.zca(out) if artifact.zca is not None else out
+
+
+def evaluate_artifact_centered(artifact: DistilledSet, dataset: ImageDataset, *, width: int = RFAD_WIDTH,
+                               val_per_class: int = RFAD_VALIDATION_PER_CLASS, seed: int | None = None,
+                               **overrides: Any) -> CenteredResult:
+    """Score a saved set by RFAD's finite-network protocol (:mod:`coredistill.centered_eval`) with RFAD's
+    published settings for the artifact's data set and IPC; ``overrides`` replace them (all three of ``lr``,
+    ``weight_decay``, ``label_scale`` for a data set / IPC RFAD did not publish) or pass ``nets``, ``max_steps``,
+    ``device``, ...; the best-step choice on ``val_per_class`` train images per class."""
+    m = artifact.manifest
+    ipc = m.get("ipc")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    own = ("lr", "weight_decay", "label_scale")
+    settings = {} if all(k in given for k in own) else rfad_finite_settings(dataset.name,
+                                                                            ipc if isinstance(ipc, int) else -1)
+    settings.update(given)
+    eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
+    val = validation_indices(dataset.y_train, val_per_class, dataset.num_classes, eval_seed)
+    val_x = _in_artifact_space(artifact, dataset, dataset.train_float()[val])
+    test_x = _in_artifact_space(artifact, dataset, dataset.test_float())
+    labels = artifact.soft_labels if artifact.soft_labels is not None else artifact.labels
+    return evaluate_centered(artifact.images, labels, val_x, dataset.y_train[val], test_x, dataset.y_test,
+                             num_classes=dataset.num_classes, width=width, seed=eval_seed, **settings)

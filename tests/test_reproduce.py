@@ -73,6 +73,24 @@ def test_cli_names_the_published_ipcs_before_an_unpublished_cell(capsys, tmp_pat
     assert code == 0 and "no published number is recorded for random on mnist at IPC 3 (IPC 1, 10 only)" in err
 
 
+def test_cli_names_the_published_numbers_own_evaluation_and_how_to_run_it(capsys, tmp_path, monkeypatch, mnist):
+    import coredistill.reproduce as module
+    from coredistill.reproduce import compare
+
+    class Artifact:  # a finished RFAD run's artifact, as far as the command reads it
+        manifest = {"preset": {"citations": {}}, "method": {"name": "rfad"}}
+
+    monkeypatch.setattr(module, "reproduce", lambda *a, **k: (Artifact(), compare("rfad", "mnist", 1, "reproduce",
+                                                                                   [0.6], 700)))
+    code = main(["reproduce", "--method", "rfad", "--dataset", "mnist", "--ipc", "1", "--out", str(tmp_path / "r"),
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "94.4" in out
+    assert "the published number is RFAD's own finite-network evaluation" in out
+    assert f"coredistill evaluate {tmp_path / 'r'} --protocol rfad-finite" in out
+    assert published("rfad", "mnist", 10).protocol == "rfad-finite" and published("dm", "mnist", 1).protocol is None
+
+
 def test_published_entries_name_registered_methods_and_data_sets():
     from coredistill.data import list_datasets
     from coredistill.methods import list_methods
@@ -82,4 +100,9 @@ def test_published_entries_name_registered_methods_and_data_sets():
         assert dataset in list_datasets() and ipc > 0
         assert 0 < p.accuracy < 100 and (p.std is None or p.std >= 0) and p.source
     assert published("random", "mnist", 1).accuracy == 64.9
+    # a named evaluation is one `coredistill evaluate --protocol` runs
+    from coredistill.cli import build_parser
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    protocols = next(a.choices for a in evaluate._actions if a.dest == "protocol")
+    assert all(p.protocol in protocols for p in PUBLISHED.values() if p.protocol is not None)
     assert math.isclose(published("dc", "fashion-mnist", 10).accuracy, 82.3)

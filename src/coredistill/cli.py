@@ -376,7 +376,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .published import published, published_ipcs
-    from .reproduce import HEADERS, reproduce
+    from .reproduce import HEADERS, default_out, reproduce
     from .table import format_table
 
     if published(args.method, args.dataset, args.ipc) is None:  # said before a run of hours, not after it
@@ -394,6 +394,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     citation = artifact.manifest["preset"].get("citations", {}).get(artifact.manifest["method"]["name"])
     if citation:
         print(f"settings: {citation}")
+    pub = comparison.published
+    if pub is not None and pub.evaluation:
+        out = args.out or default_out(args.method, args.dataset, args.ipc, comparison.preset, args.seed)
+        how = f"; score this set under it: coredistill evaluate {out} --protocol {pub.protocol}" if pub.protocol else ""
+        print(f"note: ours is under the preset's protocol; the published number is {pub.evaluation}{how}")
     return 0
 
 

@@ -25,6 +25,8 @@ class Published:
     # how the source evaluated its set, where that is not the field's ConvNet-3 protocol that ours runs (DESIGN §3):
     # a gap to such a number mixes the method with the evaluation
     evaluation: str | None = None
+    # that evaluation's name where the library runs it (`coredistill evaluate --protocol NAME`)
+    protocol: str | None = None
 
     def describe(self) -> str:
         spread = "" if self.std is None else f" ± {self.std:g}"
@@ -56,9 +58,10 @@ PUBLISHED: dict[tuple[str, str, int], Published] = {
     ("dm", "mnist", 10): Published(97.5, 0.1, f"DM, Zhao & Bilen WACV'23; {_ISSUE}"),
     ("mtt", "mnist", 1): Published(91.4, None, f"MTT; {_ISSUE} (the MTT paper has no MNIST table)"),
     ("mtt", "mnist", 10): Published(97.3, None, f"MTT; {_ISSUE} (the MTT paper has no MNIST table)"),
-    ("rfad", "mnist", 1): Published(94.4, 1.5, f"RFAD, Loo et al. NeurIPS'22; {_ISSUE}", evaluation=_RFAD_FINITE),
+    ("rfad", "mnist", 1): Published(94.4, 1.5, f"RFAD, Loo et al. NeurIPS'22; {_ISSUE}", evaluation=_RFAD_FINITE,
+                                    protocol="rfad-finite"),
     ("rfad", "mnist", 10): Published(98.5, 0.1, f"RFAD, Loo et al. NeurIPS'22; {_ISSUE}",
-                                     evaluation=_RFAD_FINITE),
+                                     evaluation=_RFAD_FINITE, protocol="rfad-finite"),
     ("random", "mnist", 1): Published(64.9, 3.5, _CORESETS), ("random", "mnist", 10): Published(95.1, 0.9, _CORESETS),
     ("random", "fashion-mnist", 1): Published(51.4, 3.8, _CORESETS),
     ("random", "fashion-mnist", 10): Published(73.8, 0.7, _CORESETS),

@@ -61,7 +61,7 @@ def rfad_finite_settings(dataset: str, ipc: int) -> dict[str, float]:
     """
     if (dataset, ipc) not in RFAD_FINITE:
         known = ", ".join(f"{d} IPC {i}" for d, i in RFAD_FINITE)
-        raise invalid("dataset/ipc", f"{dataset} IPC {ipc}", f"one RFAD published settings for ({known})")
+        raise invalid("dataset/ipc", f"{dataset} IPC {ipc}", f"one RFAD published settings for: {known}")
     return dict(RFAD_FINITE[(dataset, ipc)])
 
 

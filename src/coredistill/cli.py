@@ -537,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_difficulty)
 
+    from .centered_eval import RFAD_VALIDATION_PER_CLASS, RFAD_WIDTH
+
     p = sub.add_parser("evaluate", help="train fresh nets on a saved set and test them")
     p.add_argument("artifact")
     p.add_argument("--models", nargs="+", choices=list_models())
@@ -549,9 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="field: the DC protocol of the preset (default); rfad-finite: RFAD's own finite-network "
                         "evaluation (centred MSE, full batch, best step on train images) with its published "
                         "settings for the set's data set and IPC")
-    p.add_argument("--width", type=int, default=1024, help="rfad-finite: the ConvNet's width (RFAD's: 1024)")
-    p.add_argument("--val-per-class", type=int, default=500,
-                   help="rfad-finite: train images per class that choose the best step (RFAD's: 500)")
+    p.add_argument("--width", type=int, default=RFAD_WIDTH,
+                   help=f"rfad-finite: the ConvNet's width (RFAD's: {RFAD_WIDTH})")
+    p.add_argument("--val-per-class", type=int, default=RFAD_VALIDATION_PER_CLASS,
+                   help=f"rfad-finite: train images per class that choose the best step (RFAD's: "
+                        f"{RFAD_VALIDATION_PER_CLASS})")
     p.add_argument("--max-steps", type=int, default=20_000, help="rfad-finite: at most this many steps")
     for flag, what in (("--lr", "SGD's step"), ("--weight-decay", "pull towards the initial weights"),
                        ("--label-scale", "target scale")):

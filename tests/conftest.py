@@ -21,6 +21,15 @@ def digits():
 
 
 @pytest.fixture(scope="session")
+def digits_real(digits):
+    """digits' train and test images in the normalized space the nets train in, with their labels."""
+    from coredistill.pipeline import prepare_real
+
+    train, test = prepare_real(digits, None)
+    return train, digits.y_train, test, digits.y_test
+
+
+@pytest.fixture(scope="session")
 def mnist():
     return _require("mnist")
 

@@ -7,13 +7,6 @@ from coredistill.centered_eval import (RFAD_FINITE, _train_centered, centered_ac
                                        evaluate_centered, rfad_finite_settings, validation_indices)
 from coredistill.errors import InvalidParameterError
 from coredistill.models import create_model
-from coredistill.pipeline import prepare_real
-
-
-@pytest.fixture(scope="module")
-def digits_real(digits):
-    train, test = prepare_real(digits, None)
-    return train, digits.y_train, test, digits.y_test
 
 
 def _ipc(y, ipc):

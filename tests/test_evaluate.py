@@ -3,13 +3,6 @@ import torch
 
 from coredistill.errors import InvalidParameterError
 from coredistill.evaluate import evaluate
-from coredistill.pipeline import prepare_real
-
-
-@pytest.fixture(scope="module")
-def digits_real(digits):
-    train, test = prepare_real(digits, None)
-    return train, digits.y_train, test, digits.y_test
 
 
 def _ipc_subset(y, ipc):

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .device import resolve_device
 from .errors import invalid
-from .evaluate import _check_training_set
+from .evaluate import NetAccuracies, _check_training_set
 from .models import create_model
 from .seeding import spawn
 
@@ -66,7 +66,7 @@ def rfad_finite_settings(dataset: str, ipc: int) -> dict[str, float]:
 
 
 @dataclass
-class CenteredResult:
+class CenteredResult(NetAccuracies):
     """Test accuracies of ``len(accuracies)`` nets trained by RFAD's finite-network protocol, with the step each
     kept (its best held-out accuracy, ``val_accuracies``) and the settings it ran under."""
 
@@ -78,14 +78,6 @@ class CenteredResult:
     settings: dict
     seconds: float
     net_seeds: list[int] = field(default_factory=list)
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.accuracies))
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.accuracies))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "mean": self.mean, "std": self.std, "protocol": "rfad-finite"}

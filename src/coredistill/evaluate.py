@@ -29,8 +29,22 @@ from .presets import Preset, get_preset
 from .seeding import spawn, torch_generator
 
 
+class NetAccuracies:
+    """Mean and (population) standard deviation of a result's per-net ``accuracies``."""
+
+    accuracies: list[float]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.accuracies))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.accuracies))
+
+
 @dataclass
-class EvalResult:
+class EvalResult(NetAccuracies):
     """Accuracies of ``len(accuracies)`` independently initialized nets of one architecture."""
 
     model: str
@@ -46,14 +60,6 @@ class EvalResult:
     fallback: str | None = None
     compiled: bool = False  # each net's training step ran through one torch.compile (models.compiled)
     augment: str | None = None  # the per-image augmentation's strategy, when the nets trained under it (no DSA)
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.accuracies))
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.accuracies))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "mean": self.mean, "std": self.std}

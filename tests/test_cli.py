@@ -65,7 +65,8 @@ def test_evaluate_under_rfads_finite_network_protocol(capsys, tmp_path):
     assert code == 0 and "RFAD finite-network protocol" in out
     assert result["protocol"] == "rfad-finite" and len(result["accuracies"]) == 2
     assert result["settings"] == {"lr": 0.01, "weight_decay": 0.0, "label_scale": 8.0, "width": 16, "max_steps": 60,
-                                  "patience": 500, "validate_every": 100, "validation_images": 100}
+                                  "patience": 500, "validate_every": 100, "validation_images": 100,
+                                  "targets": "one-hot - 1/C"}
 
 
 def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):

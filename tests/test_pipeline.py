@@ -230,3 +230,20 @@ def test_the_datas_identity_is_its_content_not_its_path(digits):
     relabelled = dataclasses.replace(digits, y_train=digits.y_train.roll(1))
     assert dataset_identity(relabelled, None)["fingerprint"] != here["fingerprint"]
     assert dataset_identity(digits, 0.1) != here
+
+
+def test_rfad_finite_evaluation_trains_on_the_labels_a_kernel_method_learned(digits):
+    from coredistill.centered_eval import evaluate_centered, validation_indices
+    from coredistill.pipeline import evaluate_artifact_centered, prepare_real
+
+    art = distill(digits, ipc=1, method="rfad", preset="tiny", method_options={"learn_labels": True},
+                  evaluate_with=(), progress=False)
+    learned = torch.tensor(art.manifest["log"]["learned_labels"], dtype=torch.float32)
+    assert learned.shape == (10, 10)
+    settings = dict(lr=0.01, weight_decay=0.0, label_scale=8.0, width=8, max_steps=30, validate_every=10)
+    got = evaluate_artifact_centered(art, digits, val_per_class=5, seed=1, progress=False, **settings)
+    train, test = prepare_real(digits, None)
+    val = validation_indices(digits.y_train, 5, 10, 1)
+    want = evaluate_centered(art.images, learned, train[val], digits.y_train[val], test, digits.y_test,
+                             num_classes=10, seed=1, progress=False, **settings)
+    assert got.accuracies == want.accuracies and got.settings["targets"] == "given (soft / learned)"

@@ -192,7 +192,8 @@ def evaluate_centered(images: torch.Tensor, labels: torch.Tensor, val_images: to
     bar.close()
     settings = {"lr": float(lr), "weight_decay": float(weight_decay), "label_scale": float(label_scale),
                 "width": width, "max_steps": max_steps, "patience": patience, "validate_every": validate_every,
-                "validation_images": len(vx)}
+                "validation_images": len(vx),
+                "targets": "given (soft / learned)" if labels.ndim == 2 else "one-hot - 1/C"}
     return CenteredResult(model, accs, steps, vals, ran, settings, time.perf_counter() - start, seeds)
 
 

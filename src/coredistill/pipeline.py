@@ -393,7 +393,8 @@ def evaluate_artifact_centered(artifact: DistilledSet, dataset: ImageDataset, *,
     """Score a saved set by RFAD's finite-network protocol (:mod:`coredistill.centered_eval`) with RFAD's
     published settings for the artifact's data set and IPC; ``overrides`` replace them (all three of ``lr``,
     ``weight_decay``, ``label_scale`` for a data set / IPC RFAD did not publish) or pass ``nets``, ``max_steps``,
-    ``device``, ...; the best-step choice on ``val_per_class`` train images per class."""
+    ``device``, ...; the best-step choice on ``val_per_class`` train images per class. A set whose kernel method
+    learned its labels trains on those regression targets (``settings["targets"]`` says which targets ran)."""
     m = artifact.manifest
     ipc = m.get("ipc")
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -405,6 +406,10 @@ def evaluate_artifact_centered(artifact: DistilledSet, dataset: ImageDataset, *,
     val = validation_indices(dataset.y_train, val_per_class, dataset.num_classes, eval_seed)
     val_x = _in_artifact_space(artifact, dataset, dataset.train_float()[val])
     test_x = _in_artifact_space(artifact, dataset, dataset.test_float())
-    labels = artifact.soft_labels if artifact.soft_labels is not None else artifact.labels
+    # a kernel method that learned its labels (regression targets, kept in its log) trains on them, as RFAD's own
+    # evaluation of such a set does
+    learned = (m.get("log") or {}).get("learned_labels")
+    labels = (torch.tensor(learned, dtype=torch.float32) if learned is not None else
+              artifact.soft_labels if artifact.soft_labels is not None else artifact.labels)
     return evaluate_centered(artifact.images, labels, val_x, dataset.y_train[val], test_x, dataset.y_test,
                              num_classes=dataset.num_classes, width=width, seed=eval_seed, **settings)

@@ -73,7 +73,8 @@ def test_datm_label_logits_become_their_softmax_and_other_targets_their_argmax(d
     f = tmp_path / "rfad.npz"
     np.savez(f, images=x.numpy(), labels=logits.numpy())
     assert load_released(f, digits).soft_labels is None
-    assert torch.allclose(load_released(f, digits, labels="logits").soft_labels, torch.softmax(logits, 1))
+    logits_set = load_released(f, digits, labels="logits")
+    assert torch.allclose(logits_set.soft_labels, torch.softmax(logits, 1)) and "log" not in logits_set.manifest
 
 
 def test_npz_channels_last_and_regression_targets(digits, tmp_path):
@@ -84,6 +85,9 @@ def test_npz_channels_last_and_regression_targets(digits, tmp_path):
     s = load_released(f, digits)
     assert torch.equal(s.images, x) and torch.equal(s.labels, y) and s.soft_labels is None
     assert s.manifest["source"]["labels"].startswith("argmax")
+    # the targets themselves stay for RFAD's own evaluation, which trains on them; not when hard labels are asked
+    assert torch.allclose(torch.tensor(s.manifest["log"]["learned_labels"]), targets)
+    assert "log" not in load_released(f, digits, labels="hard").manifest
     with pytest.raises(InvalidParameterError, match="labels='soft'"):
         load_released(f, digits, labels="soft")
     with pytest.raises(InvalidParameterError, match="images_key='x': expected an array in .*images, jit, labels"):

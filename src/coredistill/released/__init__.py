@@ -66,7 +66,8 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     (MTT's kornia convention; ``zca_relative=True`` for KIP/RFAD's, see :class:`ZCA`). ``labels``: ``"auto"``
     keeps (N, K) targets that are distributions as soft labels, the softmax of a layout's logits (DATM's learned
     labels, which its evaluation trains on through a softmax) and the argmax of any others (RFAD's regression
-    targets); ``"hard"`` always takes the argmax, ``"soft"`` requires distributions, ``"logits"`` takes the softmax
+    targets, which stay in the manifest's ``log.learned_labels`` for RFAD's own evaluation,
+    :func:`~coredistill.pipeline.evaluate_artifact_centered`); ``"hard"`` always takes the argmax, ``"soft"`` requires distributions, ``"logits"`` takes the softmax
     of any (N, K) targets. Class-index labels (N,) are hard labels in every mode.
     ``eval_dsa``: whether the protocol evaluates this set with DSA (the papers do for DSA, DM, MTT).
     ``layout_options`` go to the layout's reader (``experiment=`` for ``dc``, ``iteration=`` for ``mtt``,
@@ -105,6 +106,11 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
                    "files": [{"name": f.name, "sha256": sha256(f)} for f in raw.files], "pixel_stats": stats},
         "learned_lr": raw.learned_lr, "curve": [],
     }
+    if labels == "auto" and soft is None and torch.as_tensor(raw.labels).ndim == 2:
+        # regression targets (RFAD's learned labels): the field protocol trains on their argmax, RFAD's own
+        # evaluation (`evaluate --protocol rfad-finite`) on the targets, kept where a run of ours keeps them
+        manifest["log"] = {"learned_labels": torch.as_tensor(raw.labels).float().tolist()}
+        manifest["source"]["labels"] += " (the targets kept for --protocol rfad-finite)"
     return DistilledSet(images, hard, manifest, soft, raw.learned_lr, zca)
 
 

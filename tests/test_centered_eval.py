@@ -57,10 +57,22 @@ def test_the_kept_net_is_the_best_validated_step_and_its_accuracy_is_reproduced(
     best, step, acc, ran = _train_centered(net, x[idx], centered_targets(y[idx], 10), x[val], y[val], lr=0.01,
                                            weight_decay=0.0, label_scale=8.0, max_steps=400, patience=1000,
                                            validate_every=50, progress=None)
-    assert step % 50 == 0 and 0 <= step < 400 and ran == 400
+    assert step % 50 == 0 and 0 <= step <= 400 and ran == 400  # validated every 50 steps and after the last
     assert centered_accuracy(best, init, x[val], y[val]) == pytest.approx(acc)
     # step 0 is validated too: centred predictions are all zero there, argmax class 0, a tenth of a balanced split
     assert acc >= 0.1
+
+
+def test_a_run_shorter_than_the_validation_interval_still_validates_its_last_step():
+    x = torch.randn(4, 1, 8, 8)
+    labels = torch.tensor([0, 1, 0, 1])
+    net = create_model("ConvNetNN", 1, 2, (8, 8), seed=0, width=8)
+    init = copy.deepcopy(net)
+    best, step, acc, ran = _train_centered(net, x, centered_targets(labels, 2), x, labels, lr=0.05, weight_decay=0.0,
+                                           label_scale=8.0, max_steps=40, patience=500, validate_every=100,
+                                           progress=None)
+    assert ran == 40 and step in (0, 40)
+    assert acc == pytest.approx(centered_accuracy(net if step == 40 else init, init, x, labels))
 
 
 def test_patience_stops_a_run_that_stopped_improving():

@@ -112,7 +112,8 @@ def centered_accuracy(model: torch.nn.Module, init: torch.nn.Module | torch.Tens
 
 def _train_centered(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, val_x: torch.Tensor,
                     val_y: torch.Tensor, *, lr: float, weight_decay: float, label_scale: float, max_steps: int,
-                    patience: int, validate_every: int, progress: tqdm | None) -> tuple[torch.nn.Module, int, float, int]:
+                    patience: int, validate_every: int, progress: tqdm | None
+                    ) -> tuple[torch.nn.Module, int, float, int]:
     """Unchecked core: train ``model`` in place; return (the best step's net, that step, its held-out accuracy,
     steps trained)."""
     init = copy.deepcopy(model)

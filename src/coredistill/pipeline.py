@@ -376,12 +376,12 @@ def _in_artifact_space(artifact: DistilledSet, dataset: ImageDataset, images: to
     from .data.transforms import Normalizer
 
     if list(artifact.images.shape[1:]) != [dataset.channels, *dataset.image_size]:
-        raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the artifact's "
-                      f"(got {[dataset.channels, *dataset.image_size]})")
+        raise invalid("dataset", dataset.name, f"images of shape {list(artifact.images.shape[1:])} like the "
+                      f"artifact's (got {[dataset.channels, *dataset.image_size]})")
     hard = artifact.labels
     if len(hard) and (int(hard.min()) < 0 or int(hard.max()) >= dataset.num_classes):
-        raise invalid("dataset", dataset.name, f"a data set with the artifact's classes (labels up to {int(hard.max())}; "
-                      f"{dataset.name} has {dataset.num_classes} classes)")
+        raise invalid("dataset", dataset.name, f"a data set with the artifact's classes (labels up to "
+                      f"{int(hard.max())}; {dataset.name} has {dataset.num_classes} classes)")
     norm = artifact.normalizer if "normalization" in artifact.manifest else Normalizer(dataset.mean, dataset.std)
     out = norm(images)
     return artifact.zca(out) if artifact.zca is not None else out

@@ -67,8 +67,9 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     keeps (N, K) targets that are distributions as soft labels, the softmax of a layout's logits (DATM's learned
     labels, which its evaluation trains on through a softmax) and the argmax of any others (RFAD's regression
     targets, which stay in the manifest's ``log.learned_labels`` for RFAD's own evaluation,
-    :func:`~coredistill.pipeline.evaluate_artifact_centered`); ``"hard"`` always takes the argmax, ``"soft"`` requires distributions, ``"logits"`` takes the softmax
-    of any (N, K) targets. Class-index labels (N,) are hard labels in every mode.
+    :func:`~coredistill.pipeline.evaluate_artifact_centered`); ``"hard"`` always takes the argmax, ``"soft"``
+    requires distributions, ``"logits"`` takes the softmax of any (N, K) targets. Class-index labels (N,) are hard
+    labels in every mode.
     ``eval_dsa``: whether the protocol evaluates this set with DSA (the papers do for DSA, DM, MTT).
     ``layout_options`` go to the layout's reader (``experiment=`` for ``dc``, ``iteration=`` for ``mtt``,
     ``images_key=``/``labels_key=`` for ``npz``).

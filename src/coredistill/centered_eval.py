@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from .device import resolve_device
 from .errors import invalid
-from .evaluate import NetAccuracies, _check_training_set
+from .evaluate import NetAccuracies, _check_class_range, _check_training_set
 from .models import create_model
 from .seeding import spawn
 
@@ -110,16 +110,14 @@ def centered_accuracy(model: torch.nn.Module, init: torch.nn.Module | torch.Tens
     return float(((_outputs(model, x) - offset).argmax(1) == y).float().mean()) if len(x) else 0.0
 
 
-def _train_centered(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, val_x: torch.Tensor,
-                    val_y: torch.Tensor, *, lr: float, weight_decay: float, label_scale: float, max_steps: int,
-                    patience: int, validate_every: int, progress: tqdm | None
+def _train_centered(model: torch.nn.Module, init: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor,
+                    val_x: torch.Tensor, val_y: torch.Tensor, *, lr: float, weight_decay: float, label_scale: float,
+                    max_steps: int, patience: int, validate_every: int, progress: tqdm | None
                     ) -> tuple[torch.nn.Module, int, float, int]:
-    """Unchecked core: train ``model`` in place; return (the best step's net, that step, its held-out accuracy,
-    steps trained)."""
-    init = copy.deepcopy(model)
+    """Unchecked core: train ``model`` in place, centred on ``init`` (its untouched copy from before training);
+    return (the best step's net, that step, its held-out accuracy, steps trained)."""
     for p in init.parameters():
         p.requires_grad_(False)
-    init.eval()
     out0, val0 = _outputs(init, x), _outputs(init, val_x)
     scaled = label_scale * targets
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
@@ -149,6 +147,21 @@ def _train_centered(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tens
     return best, best_step, best_acc, trained
 
 
+def _check_validation_set(vx: torch.Tensor, vy: torch.Tensor, x: torch.Tensor, num_classes: int) -> None:
+    """The held-out images that choose the best step, checked under their own parameter names."""
+    for name, value in (("val_images", vx), ("val_labels", vy)):
+        if not isinstance(value, torch.Tensor):
+            raise invalid(name, type(value).__name__, "a torch.Tensor (torch.from_numpy converts an array)")
+    if vx.ndim != 4 or len(vx) == 0 or vx.shape[1:] != x.shape[1:]:
+        raise invalid("val_images", tuple(vx.shape),
+                      f"a non-empty batch shaped like the set (N, {', '.join(map(str, x.shape[1:]))})")
+    if not torch.isfinite(vx).all():
+        raise invalid("val_images", "tensor with NaN/Inf", "finite values")
+    if vy.ndim != 1 or len(vy) != len(vx) or vy.is_floating_point():
+        raise invalid("val_labels", f"{vy.dtype} tensor of shape {tuple(vy.shape)}", f"{len(vx)} class indices")
+    _check_class_range("val_labels", vy, num_classes)
+
+
 def evaluate_centered(images: torch.Tensor, labels: torch.Tensor, val_images: torch.Tensor, val_labels: torch.Tensor,
                       test_images: torch.Tensor, test_labels: torch.Tensor, *, num_classes: int, lr: float,
                       weight_decay: float, label_scale: float = 8.0, model: str = "ConvNetNN",
@@ -160,9 +173,7 @@ def evaluate_centered(images: torch.Tensor, labels: torch.Tensor, val_images: to
     train split, never the test split — and test it. All images in one (normalized) space; the set trains
     full-batch."""
     _check_training_set(images, labels, test_images, test_labels, num_classes)
-    _check_training_set(val_images, val_labels, test_images, test_labels, num_classes)
-    if val_labels.ndim != 1:
-        raise invalid("val_labels", tuple(val_labels.shape), "(N,) class indices")
+    _check_validation_set(val_images, val_labels, images, num_classes)
     for name, value in (("nets", nets), ("width", width), ("max_steps", max_steps), ("patience", patience),
                         ("validate_every", validate_every)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -185,9 +196,10 @@ def evaluate_centered(images: torch.Tensor, labels: torch.Tensor, val_images: to
     for s in seeds:
         net = create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=s, width=width).to(dev)
         init = copy.deepcopy(net)
-        best, step, val, n = _train_centered(net, x, targets, vx, vy, lr=float(lr), weight_decay=float(weight_decay),
-                                             label_scale=float(label_scale), max_steps=max_steps, patience=patience,
-                                             validate_every=validate_every, progress=bar)
+        best, step, val, n = _train_centered(net, init, x, targets, vx, vy, lr=float(lr),
+                                             weight_decay=float(weight_decay), label_scale=float(label_scale),
+                                             max_steps=max_steps, patience=patience, validate_every=validate_every,
+                                             progress=bar)
         accs.append(centered_accuracy(best, init, tx, ty))
         steps.append(step)
         vals.append(val)

@@ -404,7 +404,7 @@ def evaluate_artifact_centered(artifact: DistilledSet, dataset: ImageDataset, *,
     settings.update(given)
     eval_seed = seed if seed is not None else m.get("seeds", {}).get("eval", 0)
     val = validation_indices(dataset.y_train, val_per_class, dataset.num_classes, eval_seed)
-    val_x = _in_artifact_space(artifact, dataset, dataset.train_float()[val])
+    val_x = _in_artifact_space(artifact, dataset, dataset.train_float(val))
     test_x = _in_artifact_space(artifact, dataset, dataset.test_float())
     # a kernel method that learned its labels (regression targets, kept in its log) trains on them, as RFAD's own
     # evaluation of such a set does

@@ -104,8 +104,9 @@ class ImageDataset:
 
         return Normalizer(self.mean, self.std)
 
-    def train_float(self) -> torch.Tensor:
-        return _as_unit_float(self.x_train)
+    def train_float(self, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Train images as floats in [0, 1]; only ``rows`` of them when given (converted after indexing)."""
+        return _as_unit_float(self.x_train if rows is None else self.x_train[rows])
 
     def test_float(self) -> torch.Tensor:
         return _as_unit_float(self.x_test)

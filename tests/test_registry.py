@@ -28,3 +28,22 @@ def test_accepts_names_the_keywords_a_callable_takes():
         return images
 
     assert not accepts(old, "shard") and accepts(new, "shard") and accepts(open_ended, "shard")
+
+
+def test_an_unknown_option_is_refused_with_the_ones_accepted():
+    r = Registry[type]("thing")
+
+    class Thing:
+        def __init__(self, k: int = 1, *, seed: int = 0):
+            self.k = k
+
+    class Open:
+        def __init__(self, **options):
+            self.options = options
+
+    r.register("t", Thing)
+    r.register("o", Open)
+    with pytest.raises(InvalidParameterError, match=r"options=\['m'\]: expected options accepted by thing 't': k, seed"):
+        r.create("t", m=3)
+    assert r.create("t", k=4).k == 4
+    assert r.create("o", m=3).options == {"m": 3}  # one that takes any option is not second-guessed

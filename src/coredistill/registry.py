@@ -49,6 +49,7 @@ class Registry(Generic[T]):
     def create(self, name: str, **options):
         """Look up ``name`` and call it with ``options``; an option it does not take is a named error."""
         factory = self.get(name)
+        check_options(factory, options, f"{self.kind} {name!r}")
         try:
             return factory(**options)
         except TypeError as e:
@@ -72,6 +73,34 @@ def import_submodules(package: str, path: Sequence[str]) -> None:
     present without another file naming it: adding one is one new module."""
     for info in pkgutil.iter_modules(path):
         importlib.import_module(f"{package}.{info.name}")
+
+
+def option_names(fn: Callable) -> list[str] | None:
+    """The keyword options ``fn`` takes (its own parameters, ``self`` left out), or None when it takes any
+    (``**options``)."""
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+
+
+def check_options(fn: Callable, options: dict, what: str, taken: Sequence[str] = ()) -> None:
+    """Refuse an option ``fn`` does not take, naming the ones it does (``taken``: those the caller passes itself).
+
+    >>> def kmeans(k=8, *, seed=0): ...
+    >>> check_options(kmeans, {"m": 3}, "init 'kmeans'")
+    Traceback (most recent call last):
+    ...
+    coredistill.errors.InvalidParameterError: options=['m']: expected options accepted by init 'kmeans': k, seed
+    """
+    names = option_names(fn)
+    if names is None:
+        return
+    accepted = [n for n in names if n not in taken]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise invalid("options", unknown, f"options accepted by {what}: " + (", ".join(accepted) or "none"))
 
 
 def accepts(fn: Callable, option: str) -> bool:

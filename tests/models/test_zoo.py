@@ -39,8 +39,10 @@ def test_wrong_input_shape_is_named():
 def test_unknown_model_and_options():
     with pytest.raises(InvalidParameterError, match="model='ConvNet9': expected one of: ConvNet, "):
         create_model("ConvNet9", 1, 10, 28)
-    with pytest.raises(InvalidParameterError, match="options="):
+    with pytest.raises(InvalidParameterError, match=r"options=\['depth'\]: expected options accepted by model 'MLP': "):
         create_model("MLP", 1, 10, 28, depth=3)
+    with pytest.raises(InvalidParameterError, match="accepted by model 'ConvNet': width, depth, norm"):
+        create_model("ConvNet", 1, 10, 28, widht=3)
     with pytest.raises(InvalidParameterError, match="norm='fancy'"):
         create_model("ConvNet", 1, 10, 28, norm="fancy")
     with pytest.raises(InvalidParameterError, match="image_size=.8, 8.: expected an image size large enough for VGG11"):

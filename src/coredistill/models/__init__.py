@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidParameterError, invalid
-from ..registry import import_submodules
+from ..registry import check_options, import_submodules, option_names
 from ..seeding import isolated_torch_rng
 from .base import MODELS, Classifier, ModelSpec, register_model
 from .convnet import ConvNet  # noqa: F401  (imported in the listing's order)
@@ -39,6 +39,8 @@ def create_model(name: str, channels: int, num_classes: int, image_size: tuple[i
     if len(size) != 2 or min(size) <= 0:
         raise invalid("image_size", image_size, "a positive int or (height, width)")
     options = {**spec.defaults, **kwargs}
+    # the builder's first three parameters are the channels, classes and size passed here, not options
+    check_options(spec.builder, kwargs, f"model {name!r}", taken=(option_names(spec.builder) or [])[:3])
 
     def build() -> Classifier:
         try:

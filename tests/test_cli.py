@@ -83,6 +83,14 @@ def test_errors_are_one_line_and_write_nothing(capsys, tmp_path):
     with pytest.raises(SystemExit):  # argparse lists the choices for an unknown data set
         main(["distill", "--dataset", "nope", "--ipc", "1", "--out", "x"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # a misspelt option is named with the one meant, under its command
+        main(["select", "--ipc", "1", "--out", "x", "--init-option", "m=3"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage: coredistill select" in err
+    assert "unrecognized arguments: --init-option m=3 (did you mean --init-opt for --init-option?)" in err
+    with pytest.raises(SystemExit):  # no guess for a word near no option
+        main(["select", "--ipc", "1", "--out", "x", "--zzz"])
+    assert err.count("did you mean") == 1 and "did you mean" not in capsys.readouterr().err
 
 
 def test_select_command_writes_indices_weights_and_plots(capsys, tmp_path):

@@ -632,8 +632,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unrecognized(extra: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """argparse's message for arguments no option takes, with the nearest option named for a misspelt one."""
+    import difflib
+
+    options = [o for action in parser._actions for o in action.option_strings]
+    hints = [f"{close[0]} for {token.split('=')[0]}" for token in extra if token.startswith("--")
+             for close in [difflib.get_close_matches(token.split("=")[0], options, n=1, cutoff=0.75)] if close]
+    return f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {'; '.join(hints)}?)" if hints else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        command = commands[args.command]
+        command.error(_unrecognized(extra, command))
     if getattr(args, "preset", "") is None and args.command in ("distill", "select", "demo", "experts"):
         args.preset = "cpu"
     try:

@@ -546,7 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nets", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--dsa", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="the eval nets' seed itself (default: the one the artifact's run "
+                   "recorded, so a re-evaluation repeats its manifest's numbers; 0 for an imported set)")
     p.add_argument("--protocol", choices=["field", "rfad-finite"], default="field",
                    help="field: the DC protocol of the preset (default); rfad-finite: RFAD's own finite-network "
                         "evaluation (centred MSE, full batch, best step on train images) with its published "

@@ -21,3 +21,22 @@ def test_readme_is_a_front_door_whose_links_stay_in_the_repository():
         for target in re.findall(r"\]\(([^)#]+)\)", (ROOT / name).read_text()):
             assert not target.startswith(("http", "..")), (name, target)
             assert ((ROOT / name).parent / target).exists(), (name, target)
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    import re
+
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_in_page_links_name_a_heading_of_their_page():
+    import re
+
+    assert _github_anchor("The final table (test split, 5 seeds; `run_grids.sh x`)") == \
+        "the-final-table-test-split-5-seeds-run_gridssh-x"
+    for name in ("README.md", "docs/guide.md", "docs/results.md", "docs/throughput.md"):
+        text = (ROOT / name).read_text()
+        anchors = {_github_anchor(h) for h in re.findall(r"^#{1,6} (.*)$", text, flags=re.M)}
+        for target in re.findall(r"\]\(#([^)]+)\)", text):
+            assert target in anchors, (name, target)

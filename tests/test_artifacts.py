@@ -99,12 +99,12 @@ def test_shape_mismatch_with_manifest(small_set, tmp_path):
 
 
 def test_export_to_dc_layout(small_set, tmp_path):
-    out = small_set.export_dc(tmp_path / "syn.pt")
+    [out] = small_set.export(tmp_path / "syn.pt")
     data = torch.load(out, weights_only=True)
     images, labels = data["data"][0]
     assert torch.equal(images, small_set.images) and torch.equal(labels, small_set.labels)
     with pytest.raises(ArtifactError, match="does not exist yet"):
-        small_set.export_dc(out)
+        small_set.export(out)
 
 
 def test_preview_denormalizes(small_set, tmp_path):

@@ -37,6 +37,9 @@ def test_distill_show_evaluate_export(capsys, tmp_path):
 
     code, out, _ = _run(capsys, "export", str(art), "--out", str(tmp_path / "syn.pt"))
     assert code == 0 and (tmp_path / "syn.pt").exists()
+    assert f"coredistill import {tmp_path / 'syn.pt'} --layout dc --dataset digits --normalization 'mean=" in out
+    code, out, _ = _run(capsys, "export", str(art), "--layout", "mtt", "--out", str(tmp_path / "mtt"))
+    assert code == 0 and sorted(p.name for p in (tmp_path / "mtt").iterdir()) == ["images_best.pt", "labels_best.pt"]
 
     # the exported file, imported as a released set, scores as the original under the same protocol and seed
     code, out, _ = _run(capsys, "import", str(tmp_path / "syn.pt"), "--dataset", "digits", "--out",

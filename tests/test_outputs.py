@@ -86,11 +86,14 @@ def test_artifacts_and_exports_follow_the_umask(artifact, tmp_path):
     old = os.umask(0o022)
     try:
         saved = DistilledSet.load(artifact).save(tmp_path / "run")
-        exported = DistilledSet.load(artifact).export_dc(tmp_path / "set.pt")
+        [exported] = DistilledSet.load(artifact).export(tmp_path / "set.pt")
+        folder = DistilledSet.load(artifact).export(tmp_path / "mtt", "mtt")[0].parent
     finally:
         os.umask(old)
     assert stat.S_IMODE(saved.stat().st_mode) == 0o755
     assert stat.S_IMODE((saved / "manifest.json").stat().st_mode) == 0o644
     assert stat.S_IMODE(exported.stat().st_mode) == 0o644
-    with pytest.raises(ArtifactError, match="expected a file path for the .pt export"):
-        DistilledSet.load(artifact).export_dc(tmp_path / "run", overwrite=True)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(f.stat().st_mode) for f in folder.iterdir()} == {0o644}
+    with pytest.raises(ArtifactError, match="expected a file path for the dc layout"):
+        DistilledSet.load(artifact).export(tmp_path / "run", overwrite=True)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ._version import __version__, source_revision
-from .atomic import file_mode, replace_dir, sync_file, write_with
+from .atomic import file_mode, replace_dir, sync_file
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
@@ -191,16 +191,13 @@ class DistilledSet:
         row_labels = [names[k] if k < len(names) else str(k) for k in classes]
         return grid_png(self.images_unit(), rows, path, min_cell=min_cell, row_labels=row_labels)
 
-    def export_dc(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the DC/DSA/DM ``.pt`` layout ``{'data': [[images, labels]]}`` (images as trained)."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (or overwrite=True)")
-        if path.is_dir():
-            raise ArtifactError(f"out={str(path)!r}: expected a file path for the .pt export (it is a folder)")
-        data = {"data": [[self.images.detach().cpu().clone(), self.labels.cpu().clone()]]}
-        write_with(path, lambda f: torch.save(data, f))
-        return path
+    def export(self, path: str | Path, layout: str = "dc", *, overwrite: bool = False,
+               allow_loss: bool = False) -> list[Path]:
+        """Write the set in a layout of the field's code (``dc``: ``{'data': [[images, labels]]}``, ``mtt``, ``npz``;
+        :func:`coredistill.released.export_released`) and return the files written."""
+        from .released import export_released
+
+        return export_released(self, path, layout, overwrite=overwrite, allow_loss=allow_loss)
 
 
 def environment() -> dict[str, str]:

@@ -343,8 +343,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .artifacts import DistilledSet
 
-    path = DistilledSet.load(args.artifact).export_dc(args.out, overwrite=args.overwrite)
-    print(f"wrote {path} (DC/DSA layout: {{'data': [[images, labels]]}})")
+    artifact = DistilledSet.load(args.artifact)
+    files = artifact.export(args.out, args.layout, overwrite=args.overwrite, allow_loss=args.allow_loss)
+    m = artifact.manifest
+    norm = m.get("normalization") or {}
+    back = [f"coredistill import {args.out} --layout {args.layout} --dataset {m.get('dataset', {}).get('name')}"]
+    if norm.get("mean") is not None:  # the space as stated in the manifest, so nothing has to be guessed
+        back.append(f"--normalization 'mean={norm['mean']};std={norm['std']}'")
+    if artifact.zca is not None:
+        back.append(f"--zca {artifact.zca.eps}" + (" --zca-relative" if artifact.zca.relative else ""))
+    print(f"wrote {', '.join(map(str, files))} ({args.layout} layout, images as trained); read it back with: "
+          f"{' '.join(back)} --out DIR")
     return 0
 
 
@@ -573,9 +582,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler-plot", help="write the importance sampler's diagnostics here")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("export", help="export an artifact to the DC/DSA .pt layout")
+    p = sub.add_parser("export", help="write an artifact in a layout of the field's code (DC/DSA/DM .pt, MTT/DATM "
+                       "folder, RFAD/KIP .npz), for their evaluation scripts; `import` reads it back")
     p.add_argument("artifact")
     p.add_argument("--out", required=True)
+    p.add_argument("--layout", default="dc", choices=list_layouts())
+    p.add_argument("--allow-loss", action="store_true",
+                   help="write the class indices even where the layout has no place for the set's soft labels, "
+                        "learned targets or learned lr (refused otherwise)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
 

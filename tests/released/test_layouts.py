@@ -1,6 +1,7 @@
 """Released sets in each of the field's layouts, written by the test, read back into DistilledSets: the same
 tensors, the stated space recorded, the learned lr kept, labels interpreted as documented, bad files refused with
-a named error, and a set of ours exported and re-imported scores exactly as the original."""
+a named error; and the other direction: a set of ours exported in every layout reads back unchanged (what a
+layout cannot hold refused by name) and scores exactly as the original."""
 import os
 import pickle
 
@@ -189,7 +190,7 @@ def test_zca_space_is_fitted_on_train_and_recorded(digits, tmp_path):
 
 def test_our_set_exported_and_reimported_scores_the_same(digits, tmp_path):
     art = distill(digits, ipc=2, method="dm", preset="tiny", evaluate_with=(), progress=False)
-    path = art.export_dc(tmp_path / "res_DM.pt")
+    [path] = art.export(tmp_path / "res_DM.pt")
     again = load_released(path, digits, eval_dsa=art.manifest["method"]["eval_dsa"])
     a = evaluate_artifact(art, digits, preset="tiny", seed=3, progress=False)
     b = evaluate_artifact(again, digits, preset="tiny", seed=3, progress=False)
@@ -207,3 +208,69 @@ def test_the_imported_set_saves_and_loads_as_an_artifact(digits, tmp_path):
     back = DistilledSet.load(saved)
     assert torch.equal(back.images, x) and back.learned_lr == pytest.approx(0.02)
     assert back.manifest["method"]["name"] == "released-mtt"
+
+
+def _ours(digits, soft=False, lr=None, targets=None):
+    from coredistill.artifacts import DistilledSet
+
+    x, y = _set(digits)
+    manifest = {"log": {"learned_labels": targets.tolist()}} if targets is not None else {}
+    probs = torch.softmax(torch.randn(len(y), 10, generator=torch.Generator().manual_seed(5)) * 3, 1)
+    return DistilledSet(x, y, manifest, probs if soft else None, lr)
+
+
+@pytest.mark.parametrize("layout", sorted(set(list_layouts())))
+def test_every_layout_writes_what_it_reads(digits, tmp_path, layout):
+    art = _ours(digits)
+    files = art.export(tmp_path / f"out.{layout}", layout)
+    assert files and all(f.is_file() for f in files)
+    back = load_released(tmp_path / f"out.{layout}", digits, layout=layout)
+    assert torch.equal(back.images, art.images) and torch.equal(back.labels, art.labels)
+    assert back.soft_labels is None and back.learned_lr is None
+    with pytest.raises(ArtifactError, match="expected a path that does not exist yet"):
+        art.export(tmp_path / f"out.{layout}", layout)
+    art.export(tmp_path / f"out.{layout}", layout, overwrite=True)  # an export of the same layout is replaced
+
+
+def test_soft_labels_and_learned_lr_travel_where_the_layout_holds_them(digits, tmp_path):
+    art = _ours(digits, soft=True, lr=0.0123)
+    art.export(tmp_path / "mtt", "mtt")  # DATM's layout: label logits whose softmax is ours, and the lr
+    back = load_released(tmp_path / "mtt", digits)
+    assert torch.allclose(back.soft_labels, art.soft_labels, atol=1e-6) and back.learned_lr == pytest.approx(0.0123)
+    assert torch.equal(back.labels, art.soft_labels.argmax(1))
+    with pytest.raises(InvalidParameterError, match="layout='npz': expected a layout that holds this set's "
+                                                   "learned_lr .mtt., or allow_loss=True"):
+        art.export(tmp_path / "set.npz", "npz")
+    with pytest.raises(InvalidParameterError, match="layout='dc': expected a layout that holds this set's "
+                                                   "soft_labels and learned_lr .mtt."):
+        art.export(tmp_path / "set.pt", "dc")
+    assert not (tmp_path / "set.pt").exists() and not (tmp_path / "set.npz").exists()
+    art.export(tmp_path / "set.npz", "npz", allow_loss=True)  # the distributions, without the lr
+    assert torch.allclose(load_released(tmp_path / "set.npz", digits).soft_labels, art.soft_labels)
+    art.export(tmp_path / "set.pt", "dc", allow_loss=True)
+    hard = load_released(tmp_path / "set.pt", digits)
+    assert hard.soft_labels is None and torch.equal(hard.labels, art.labels)
+
+
+def test_rfad_targets_travel_in_the_npz_layout(digits, tmp_path):
+    x, y = _set(digits)
+    targets = torch.nn.functional.one_hot(y, 10).float() - 0.1 + 0.05 * torch.randn(len(y), 10)
+    art = _ours(digits, targets=targets)
+    art.export(tmp_path / "rfad.npz", "npz")
+    back = load_released(tmp_path / "rfad.npz", digits)
+    assert torch.equal(back.labels, y) and back.soft_labels is None
+    assert torch.allclose(torch.tensor(back.manifest["log"]["learned_labels"]), targets)
+    with pytest.raises(InvalidParameterError, match="holds this set's targets .npz."):
+        art.export(tmp_path / "rfad", "mtt")
+
+
+def test_an_export_never_replaces_a_folder_of_other_files(digits, tmp_path):
+    art = _ours(digits)
+    (tmp_path / "logged").mkdir()
+    (tmp_path / "logged" / "notes.txt").write_text("mine")
+    with pytest.raises(ArtifactError, match="holds notes.txt: expected a folder of mtt files only"):
+        art.export(tmp_path / "logged", "mtt", overwrite=True)
+    assert (tmp_path / "logged" / "notes.txt").read_text() == "mine"
+    with pytest.raises(ArtifactError, match="expected a folder for the mtt layout .it is a file."):
+        art.export(tmp_path / "logged" / "notes.txt", "mtt", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logged"]  # no temporary folder left behind

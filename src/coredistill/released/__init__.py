@@ -17,6 +17,9 @@ space, and a set whose statistics are far from the real data's is reported with 
 >>> s = load_released(f, ds)
 >>> s.manifest["source"]["layout"], s.manifest["ipc"], tuple(s.images.shape)
 ('dc', 2, (20, 1, 8, 8))
+
+``export_released(set, path, layout)`` (``DistilledSet.export``) is the other direction: a set of ours in a layout
+the field's scripts read, which ``load_released`` reads back unchanged.
 """
 from __future__ import annotations
 
@@ -115,6 +118,58 @@ def load_released(path: str | Path, dataset: ImageDataset, *, layout: str = "aut
     return DistilledSet(images, hard, manifest, soft, raw.learned_lr, zca)
 
 
+def export_released(distilled: DistilledSet, path: str | Path, layout: str = "dc", *, overwrite: bool = False,
+                    allow_loss: bool = False) -> list[Path]:
+    """Write ``distilled`` in one of the field's layouts (:data:`LAYOUTS`), for the field's own evaluation scripts;
+    :func:`load_released` reads it back to the same images and labels. Returns the files written.
+
+    Images are written as trained (normalized, ZCA-whitened if the run was), as the field's files hold them. Soft
+    labels, RFAD's learned regression targets (the manifest's ``log.learned_labels``) and a learned lr go where the
+    layout has a place for them (``Layout.holds``: ``mtt`` soft labels as DATM's label logits and the lr, ``npz``
+    soft labels or targets — a target row's class is then its argmax, as in RFAD's files). What the layout cannot
+    hold is refused by name unless ``allow_loss``, which writes the class indices without it. An existing ``path``
+    is replaced only with ``overwrite`` (a folder only when it holds nothing but that layout's files).
+    """
+    writer = LAYOUTS.get(layout)
+    path = Path(path)
+    targets = (distilled.manifest.get("log") or {}).get("learned_labels")
+    present = {"soft_labels": distilled.soft_labels is not None, "targets": targets is not None,
+               "learned_lr": distilled.learned_lr is not None}
+    labels: torch.Tensor = distilled.labels.detach().cpu().long()
+    written = set()
+    if present["soft_labels"] and "soft_labels" in writer.holds:
+        labels, written = distilled.soft_labels.detach().cpu().float(), {"soft_labels"}
+    elif present["targets"] and "targets" in writer.holds:
+        labels, written = torch.as_tensor(targets, dtype=torch.float32), {"targets"}
+    if present["learned_lr"] and "learned_lr" in writer.holds:
+        written.add("learned_lr")
+    lost = [k for k, here in present.items() if here and k not in written]
+    if lost and not allow_loss:
+        keep = [name for name, other in LAYOUTS.items() if all(k in other.holds for k in lost)]
+        raise invalid("layout", layout, f"a layout that holds this set's {' and '.join(lost)} "
+                      f"({', '.join(keep) or 'none does'}), or allow_loss=True to write the class indices without "
+                      "them")
+    _check_export_path(path, writer, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = ReleasedTensors(distilled.images.detach().cpu().float().contiguous(), labels,
+                              distilled.learned_lr if "learned_lr" in written else None)
+    return writer.write(path, tensors)
+
+
+def _check_export_path(path: Path, writer: Layout, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise ArtifactError(f"out={str(path)!r}: expected a path that does not exist yet (or overwrite=True)")
+    if not writer.is_folder and path.is_dir():
+        raise ArtifactError(f"out={str(path)!r}: expected a file path for the {writer.name} layout (it is a folder)")
+    if writer.is_folder and path.exists():
+        if not path.is_dir():
+            raise ArtifactError(f"out={str(path)!r}: expected a folder for the {writer.name} layout (it is a file)")
+        foreign = sorted(p.name for p in path.iterdir() if not writer.owns(p.name))
+        if foreign:
+            raise ArtifactError(f"out={str(path)!r}: holds {', '.join(foreign[:5])}: expected a folder of "
+                                f"{writer.name} files only, to replace it")
+
+
 def _normalizer(normalization: str | Mapping[str, Any], dataset: ImageDataset) -> Normalizer:
     expected = "'dataset', 'none' or {'mean': [...], 'std': [...]} with one value per channel"
     if normalization == "dataset":
@@ -194,4 +249,5 @@ def _warn_if_far(stats: dict[str, dict[str, float]], path: Path) -> None:
                       "check normalization= and zca_eps=", stacklevel=3)
 
 
-__all__ = ["LAYOUTS", "LABEL_MODES", "Layout", "ReleasedTensors", "detect_layout", "list_layouts", "load_released"]
+__all__ = ["LAYOUTS", "LABEL_MODES", "Layout", "ReleasedTensors", "detect_layout", "export_released", "list_layouts",
+           "load_released"]

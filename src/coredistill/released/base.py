@@ -35,16 +35,30 @@ class ReleasedTensors:
 
 class Layout:
     """One saved-set layout: ``matches(path)`` says whether ``path`` looks like it (for ``layout="auto"``),
-    ``read(path, **options)`` returns its :class:`ReleasedTensors`."""
+    ``read(path, **options)`` returns its :class:`ReleasedTensors`, ``write(path, tensors)`` saves them so that
+    ``read`` gives them back (atomically; the caller has checked ``path``; (N, K) labels come as distributions or
+    targets, ``label_logits`` False). ``holds`` names what of a set beyond
+    images and class indices the layout can carry: ``"soft_labels"`` (distributions), ``"targets"`` ((N, K)
+    regression targets, RFAD's learned labels), ``"learned_lr"``; ``is_folder`` whether ``path`` is a folder."""
 
     name: str = ""
     description: str = ""
+    holds: tuple[str, ...] = ()
+    is_folder: bool = False
 
     def matches(self, path: Path) -> bool:
         raise NotImplementedError
 
     def read(self, path: Path, **options: Any) -> ReleasedTensors:
         raise NotImplementedError
+
+    def write(self, path: Path, tensors: ReleasedTensors) -> list[Path]:
+        raise NotImplementedError
+
+    def owns(self, name: str) -> bool:
+        """Whether a file of this name in a folder layout's folder is one of the layout's own (an export replaces
+        only a folder of them)."""
+        return False
 
 
 LAYOUTS: Registry[Layout] = Registry("layout")

@@ -1,11 +1,14 @@
 """``dc``: the DC / DSA / DM scripts' result file, ``{'data': [[images, labels], ...], 'accs_all_exps': ...}``
 (one ``[images, labels]`` pair per experiment; images as trained: normalized, no ZCA). Also what
-:meth:`DistilledSet.export_dc` writes."""
+:meth:`DistilledSet.export` writes by default: images and class indices only."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..atomic import write_with
 from ..errors import ArtifactError, invalid
 from .base import Layout, ReleasedTensors, register, torch_file
 
@@ -31,3 +34,7 @@ class DCLayout(Layout):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ArtifactError(f"file={str(path)!r}: data[{experiment}] is not an [images, labels] pair")
         return ReleasedTensors(pair[0], pair[1], files=[path])
+
+    def write(self, path: Path, tensors: ReleasedTensors) -> list[Path]:
+        write_with(path, lambda f: torch.save({"data": [[tensors.images, tensors.labels]]}, f))
+        return [path]

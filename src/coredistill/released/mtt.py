@@ -5,10 +5,13 @@ learned labels (N, K): logits, which DATM's evaluation trains on through a softm
 so that is what they are read as."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 
+from ..atomic import file_mode, replace_dir, write_with
 from ..errors import ArtifactError, invalid
 from .base import Layout, ReleasedTensors, register, torch_file
 
@@ -17,6 +20,8 @@ from .base import Layout, ReleasedTensors, register, torch_file
 class MTTLayout(Layout):
     name = "mtt"
     description = "MTT/DATM folder: images_<it>.pt + labels_<it>.pt (+ lr_<it>.pt); option iteration, default best"
+    holds = ("soft_labels", "learned_lr")
+    is_folder = True
 
     def matches(self, path: Path) -> bool:
         return (path.is_dir() and any(path.glob("images_*.pt"))) or \
@@ -48,3 +53,26 @@ class MTTLayout(Layout):
             lr = float(value)
             files.append(lr_file)
         return ReleasedTensors(torch_file(images_file), torch_file(labels_file), lr, files, label_logits=True)
+
+    def write(self, path: Path, tensors: ReleasedTensors) -> list[Path]:
+        """``images_best.pt``, ``labels_best.pt`` (class indices, or logits: DATM's learned labels) and, with a
+        learned lr, ``lr_best.pt``: the files MTT's / DATM's evaluation loads, written as one folder at once."""
+        labels = tensors.labels
+        if labels.ndim == 2:  # distributions as logits whose softmax they are (DATM's learned labels)
+            labels = labels.clamp_min(torch.finfo(labels.dtype).tiny).log()
+        files = {"images_best.pt": tensors.images, "labels_best.pt": labels}
+        if tensors.learned_lr is not None:
+            files["lr_best.pt"] = torch.tensor(tensors.learned_lr)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        try:
+            tmp.chmod(file_mode(0o777))  # mkdtemp makes 0700: the folder gets the user's usual permissions
+            for name, value in files.items():
+                write_with(tmp / name, lambda f, v=value: torch.save(v, f))
+            replace_dir(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return [path / name for name in files]
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(("images_", "labels_", "lr_")) and name.endswith(".pt")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from ..atomic import write_with
 from ..errors import invalid
 from .base import Layout, ReleasedTensors, npz_file, register
 
@@ -12,6 +15,7 @@ from .base import Layout, ReleasedTensors, npz_file, register
 class NpzLayout(Layout):
     name = "npz"
     description = "RFAD/KIP .npz with images and labels arrays (options images_key, labels_key)"
+    holds = ("soft_labels", "targets")
 
     def matches(self, path: Path) -> bool:
         return path.is_file() and path.suffix == ".npz"
@@ -22,3 +26,8 @@ class NpzLayout(Layout):
             if key not in arrays:
                 raise invalid(option, key, f"an array in {str(path)!r}: {', '.join(sorted(arrays)) or 'none'}")
         return ReleasedTensors(arrays[images_key], arrays[labels_key], files=[path])
+
+    def write(self, path: Path, tensors: ReleasedTensors) -> list[Path]:
+        arrays = {"images": np.asarray(tensors.images), "labels": np.asarray(tensors.labels)}
+        write_with(path, lambda f: np.savez(f, **arrays))
+        return [path]

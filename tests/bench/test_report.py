@@ -251,6 +251,37 @@ def test_aligned_verdicts_per_cell_with_holm_over_the_variants_cells():
     assert aligned_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
 
 
+def test_aligned_power_is_the_gain_a_paired_t_test_needs_under_holm():
+    from coredistill.bench.report import aligned_power_table
+
+    base = [0.80, 0.81, 0.79, 0.80, 0.805]
+    gain = {"dm": [0.01, 0.012, 0.008, 0.011, 0.009], "dc": [0.01, -0.01, 0.02, 0.0, 0.005]}  # steady; noisy
+    recs = []
+    for method, g in gain.items():
+        recs += [_rec("baseline", s, a, method=method) for s, a in enumerate(base)]
+        recs += [_rec("aligned-both", s, a + d, method=method) for s, (a, d) in enumerate(zip(base, g))]
+    recs += [_rec("baseline", s, a, method="mtt") for s, a in enumerate(base)]  # in the family, not yet run
+    recs += [_rec("aligned-both", 0, 0.9, method="mtt")]
+    text = aligned_power_table(recs)
+    table = {r["method"]: r for r in rows(text.split("\n\n")[0])}
+    assert set(table) == {"dm", "dc"}  # a cell short of the baseline's seeds is left out
+    # 3 cells, default target 2 of them: the second Holm step tests at alpha / 2
+    assert "Δ needed as 2 of 3 (α/2)" in text.split("\n")[0]
+    for method, g in gain.items():
+        sd = stats.tstd(g)
+        t_alone, t_holm = stats.t.ppf(1 - 0.05 / 2, 4), stats.t.ppf(1 - 0.025 / 2, 4)
+        assert float(table[method]["Δ needed alone (α = 0.05)"]) == pytest.approx(100 * t_alone * sd / 5 ** 0.5,
+                                                                                   abs=0.006)
+        assert float(table[method]["Δ needed as 2 of 3 (α/2)"]) == pytest.approx(100 * t_holm * sd / 5 ** 0.5,
+                                                                                  abs=0.006)
+        # reached exactly when the paired test itself would pass at that level
+        p = stats.ttest_rel([a + d for a, d in zip(base, g)], base).pvalue
+        assert (table[method]["reached"] == "yes") == (p < 0.025)
+    assert table["dm"]["reached"] == "yes" and table["dc"]["reached"] == "no"
+    assert text.endswith("in 1 of its 2 finished cells (paired t-test, two-sided; Δ in points)")
+    assert aligned_power_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
+
+
 def test_aligned_table_marks_the_baselines_own_runs_and_cells_still_running():
     from coredistill.bench.report import aligned_table
 

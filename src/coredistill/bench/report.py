@@ -257,6 +257,40 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
             f"a mean at least the best of {' / '.join(ALIGNED_RIVALS)} in {counts['≥ best rival']}")
 
 
+def aligned_power_table(records: list[dict], alpha: float = 0.05, gains: int | None = None) -> str:
+    """What a significant gain of ``aligned-both`` takes at each finished cell's paired spread: with n seeds a
+    paired t-test is significant at level a when the mean gain is at least t_{n−1}(1 − a/2) · s / √n (s the std of
+    the per-seed differences). Holm over the m cells tests the k-th smallest p-value at α / (m − k + 1), so
+    ``gains`` significant cells (default: half of them, issue 18's target) need the ``gains``-th at
+    α / (m − gains + 1) at least. m counts the (method, data set, IPC) cells with a baseline — the family the
+    verdicts are corrected over once every cell has run. A cell whose gain falls short of the column was not
+    measurable with these seeds at that size, which is a different finding from no gain. Empty without finished
+    ``aligned-both`` cells."""
+    from scipy import stats
+
+    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    m = len(groups)
+    gains = math.ceil(m / 2) if gains is None else gains
+    level = alpha / (m - gains + 1) if m else alpha
+    rows, met = [], 0
+    for (dataset, ipc, method), by_variant in groups.items():
+        base = {s: r["accuracy"] for s, r in by_variant["baseline"].items()}
+        acc = {s: r["accuracy"] for s, r in by_variant.get(ALIGNED, {}).items()}
+        d, sd, _, n = paired(acc, base)
+        if n < 2 or n < len(base) or math.isnan(sd):
+            continue
+        alone, among = (float(stats.t.ppf(1 - a / 2, n - 1)) * sd / math.sqrt(n) for a in (alpha, level))
+        met += d >= among
+        rows.append([method, dataset, ipc, n, _fmt_delta(d, sd), f"{d / (sd / math.sqrt(n)):.2f}" if sd else "",
+                     f"{100 * alone:.2f}", f"{100 * among:.2f}", "yes" if d >= among else "no"])
+    if not rows:
+        return ""
+    table = format_table(["method", "dataset", "ipc", "seeds", f"{ALIGNED} Δ", "t", f"Δ needed alone (α = {alpha})",
+                          f"Δ needed as {gains} of {m} (α/{m - gains + 1})", "reached"], rows)
+    return (table + f"\n\n{ALIGNED} reaches the gain that {gains} significant cells of {m} need in {met} of its "
+            f"{len(rows)} finished cells (paired t-test, two-sided; Δ in points)")
+
+
 # what a front page's copy of the reference table leaves out (the full table keeps them)
 _COMPACT_DROPS = ("curve's last slope", "source")
 
@@ -541,8 +575,9 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, sampler.md, accuracy.png and curves.png
-    where there is something to show, reference.md for a grid under the papers' protocol) into ``out``."""
+    """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, aligned-power.md, sampler.md,
+    accuracy.png and curves.png where there is something to show, reference.md for a grid under the papers'
+    protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
@@ -567,6 +602,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     if aligned:
         files["aligned"] = out / "aligned.md"
         write_text(files["aligned"], aligned + "\n")
+    power = aligned_power_table(records)
+    if power:
+        files["aligned-power"] = out / "aligned-power.md"
+        write_text(files["aligned-power"], power + "\n")
     sampler = sampler_table(records)
     if sampler:
         files["sampler"] = out / "sampler.md"

@@ -154,3 +154,27 @@ def test_difficulty_command_scores_every_train_image(capsys, tmp_path, monkeypat
     with pytest.raises(SystemExit):  # not a score: argparse names the choices
         main(["difficulty", "--dataset", "digits", "--score", "forgetting", "--out", str(out)])
     assert "el2n" in capsys.readouterr().err
+
+
+def test_export_prints_the_import_that_reads_a_user_data_set_back(capsys, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    np.savez(data, x_train=rng.random((30, 8, 8, 1)).astype(np.float32), y_train=np.arange(30) % 3,
+             x_test=rng.random((9, 8, 8, 1)).astype(np.float32), y_test=np.arange(9) % 3)
+    art, out = tmp_path / "run", tmp_path / "set.npz"
+    assert _run(capsys, "select", "--dataset", "npz", "--path", str(data), "--ipc", "2", "--preset", "tiny",
+                "--quiet", "--no-eval", "--out", str(art))[0] == 0
+    code, printed, _ = _run(capsys, "export", str(art), "--layout", "npz", "--out", str(out))
+    command = printed.split("read it back with: ")[1].strip()
+    assert code == 0 and f"--dataset npz --path {data}" in command
+    argv = command.split()[1:-2] + ["--out", str(tmp_path / "back")]  # the printed command, run as printed
+    argv = [a.strip("'") for a in argv]
+    assert _run(capsys, *argv)[0] == 0
+    import torch
+
+    from coredistill.artifacts import DistilledSet
+
+    back, ours = DistilledSet.load(tmp_path / "back"), DistilledSet.load(art)
+    assert torch.equal(back.images, ours.images) and torch.equal(back.labels, ours.labels)

@@ -348,6 +348,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     m = artifact.manifest
     norm = m.get("normalization") or {}
     back = [f"coredistill import {args.out} --layout {args.layout} --dataset {m.get('dataset', {}).get('name')}"]
+    for key, value in (m.get("dataset_options") or {}).items():  # the loader options the run recorded
+        if value is not None:
+            back.append(f"--path {value}" if key == "path" else f"--data-opt {key}={value}")
     if norm.get("mean") is not None:  # the space as stated in the manifest, so nothing has to be guessed
         back.append(f"--normalization 'mean={norm['mean']};std={norm['std']}'")
     if artifact.zca is not None:

@@ -591,8 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--layout", default="dc", choices=list_layouts())
     p.add_argument("--allow-loss", action="store_true",
-                   help="write the class indices even where the layout has no place for the set's soft labels, "
-                        "learned targets or learned lr (refused otherwise)")
+                   help="write the set even where the layout has no place for its soft labels, learned targets "
+                        "or learned lr, without them (refused otherwise)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
 

@@ -127,9 +127,9 @@ def export_released(distilled: DistilledSet, path: str | Path, layout: str = "dc
     labels, RFAD's learned regression targets (the manifest's ``log.learned_labels``) and a learned lr go where the
     layout has a place for them (``Layout.holds``: ``mtt`` soft labels as DATM's label logits and the lr, ``npz``
     soft labels or targets — a target row's class is then its argmax, as in RFAD's files). What the layout cannot
-    hold is refused by name unless ``allow_loss``, which writes the class indices without it. An existing ``path``
-    is replaced only with ``overwrite`` (a folder only when it holds nothing but that layout's files).
-    """
+    hold is refused by name unless ``allow_loss``, which writes the set without it (class indices in its place).
+    An existing ``path`` is replaced only with ``overwrite`` (a folder only when it holds nothing but that layout's
+    files)."""
     writer = LAYOUTS.get(layout)
     path = Path(path)
     targets = (distilled.manifest.get("log") or {}).get("learned_labels")
@@ -147,8 +147,7 @@ def export_released(distilled: DistilledSet, path: str | Path, layout: str = "dc
     if lost and not allow_loss:
         keep = [name for name, other in LAYOUTS.items() if all(k in other.holds for k in lost)]
         raise invalid("layout", layout, f"a layout that holds this set's {' and '.join(lost)} "
-                      f"({', '.join(keep) or 'none does'}), or allow_loss=True to write the class indices without "
-                      "them")
+                      f"({', '.join(keep) or 'none does'}), or allow_loss=True to write the set without them")
     _check_export_path(path, writer, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = ReleasedTensors(distilled.images.detach().cpu().float().contiguous(), labels,

@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .features import list_features
     from .models import list_models
     from .presets import PRESETS
-    from .released import LABEL_MODES, list_layouts
+    from .released import LABEL_MODES, list_layouts, writable_layouts
     from .sampling import LOSSES, list_samplers, sampler_names
     from .select import list_initializers
 
@@ -589,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "folder, RFAD/KIP .npz), for their evaluation scripts; `import` reads it back")
     p.add_argument("artifact")
     p.add_argument("--out", required=True)
-    p.add_argument("--layout", default="dc", choices=list_layouts())
+    p.add_argument("--layout", default="dc", choices=writable_layouts())
     p.add_argument("--allow-loss", action="store_true",
                    help="write the set even where the layout has no place for its soft labels, learned targets "
                         "or learned lr, without them (refused otherwise)")

@@ -274,3 +274,16 @@ def test_an_export_never_replaces_a_folder_of_other_files(digits, tmp_path):
     with pytest.raises(ArtifactError, match="expected a folder for the mtt layout .it is a file."):
         art.export(tmp_path / "logged" / "notes.txt", "mtt", overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logged"]  # no temporary folder left behind
+
+
+def test_a_layout_that_only_reads_is_refused_for_export(digits, tmp_path, monkeypatch):
+    from coredistill.released import LAYOUTS, Layout, writable_layouts
+
+    class ReadOnly(Layout):
+        name = "read-only"
+
+    monkeypatch.setitem(LAYOUTS._entries, "read-only", ReadOnly())
+    assert "read-only" not in writable_layouts() and {"dc", "mtt", "npz"} <= set(writable_layouts())
+    with pytest.raises(InvalidParameterError, match="layout='read-only': expected a layout that can be written: dc"):
+        _ours(digits).export(tmp_path / "x", "read-only")
+    assert not (tmp_path / "x").exists()

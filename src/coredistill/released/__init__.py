@@ -48,6 +48,11 @@ def list_layouts() -> list[str]:
     return LAYOUTS.names()
 
 
+def writable_layouts() -> list[str]:
+    """The layouts :func:`export_released` can write (a reader-only layout leaves ``Layout.write`` alone)."""
+    return [name for name, layout in LAYOUTS.items() if type(layout).write is not Layout.write]
+
+
 def detect_layout(path: Path) -> Layout:
     found = [layout for _, layout in LAYOUTS.items() if layout.matches(path)]
     if len(found) != 1:
@@ -131,6 +136,8 @@ def export_released(distilled: DistilledSet, path: str | Path, layout: str = "dc
     An existing ``path`` is replaced only with ``overwrite`` (a folder only when it holds nothing but that layout's
     files)."""
     writer = LAYOUTS.get(layout)
+    if layout not in writable_layouts():
+        raise invalid("layout", layout, "a layout that can be written: " + ", ".join(writable_layouts()))
     path = Path(path)
     targets = (distilled.manifest.get("log") or {}).get("learned_labels")
     present = {"soft_labels": distilled.soft_labels is not None, "targets": targets is not None,
@@ -249,4 +256,4 @@ def _warn_if_far(stats: dict[str, dict[str, float]], path: Path) -> None:
 
 
 __all__ = ["LAYOUTS", "LABEL_MODES", "Layout", "ReleasedTensors", "detect_layout", "export_released", "list_layouts",
-           "load_released"]
+           "load_released", "writable_layouts"]

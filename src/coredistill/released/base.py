@@ -37,9 +37,9 @@ class Layout:
     """One saved-set layout: ``matches(path)`` says whether ``path`` looks like it (for ``layout="auto"``),
     ``read(path, **options)`` returns its :class:`ReleasedTensors`, ``write(path, tensors)`` saves them so that
     ``read`` gives them back (atomically; the caller has checked ``path``; (N, K) labels come as distributions or
-    targets, ``label_logits`` False). ``holds`` names what of a set beyond
-    images and class indices the layout can carry: ``"soft_labels"`` (distributions), ``"targets"`` ((N, K)
-    regression targets, RFAD's learned labels), ``"learned_lr"``; ``is_folder`` whether ``path`` is a folder."""
+    targets, ``label_logits`` False). ``holds`` names what of a set beyond images and class indices the layout can
+    carry: ``"soft_labels"`` (distributions), ``"targets"`` ((N, K) regression targets, RFAD's learned labels),
+    ``"learned_lr"``; ``is_folder`` whether ``path`` is a folder. A layout that only reads leaves ``write`` alone."""
 
     name: str = ""
     description: str = ""

@@ -4,7 +4,9 @@ Rows: real-image selections without learning (the field's random baseline, the c
 sampling, herding, k-center), then each named method (DM by default; any of ``coredistill bench``'s methods,
 e.g. ``mtt`` or ``rfad``) as the field runs it (random real images, uniform real batches), +init (the coreset paper's
 initializer for that method), +sampling (relative-loss importance-sampled real batches; for MTT, experts trained
-with them) and +both — the same cells as a ``bench`` grid — at each IPC, and a full-data reference.
+with them) and +both — the same cells as a ``bench`` grid — then aligned-both (typical images by ``kmeans-coreset`` in
+a teacher's features, with the real batches validated for the method and IPC), at each IPC, and a full-data
+reference.
 """
 from __future__ import annotations
 
@@ -22,13 +24,19 @@ from .seeding import child_seeds
 from .table import format_table, pct
 
 SELECTION = ["random", "kmeans-sensitivity", "herding", "k-center"]
+# the seed's four cells per method, then the budget-aware recipe of issue 18 (as the aligned-final grid names it):
+# typical images that keep the coreset guarantee, chosen in a trained network's features, and the real batches
+# validated for the method and IPC
+VARIANTS = ["baseline", "init", "sampling", "both",
+            {"name": "aligned-both", "init": "kmeans-coreset", "features": "teacher", "feature_options": {"width": 32},
+             "sampler": "aligned"}]
 
 
 def demo_grid(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10),
               preset: str = "cpu", seed: int = 0, methods: Sequence[str] = ("dm",), num_experts: int = 2) -> Grid:
     """The demo's rows as a bench grid (one seed)."""
     return Grid.from_dict({"name": "demo", "preset": preset, "datasets": [dataset], "ipc": list(ipcs),
-                           "seeds": [seed], "methods": list(methods), "selection": SELECTION,
+                           "seeds": [seed], "methods": list(methods), "variants": VARIANTS, "selection": SELECTION,
                            "dataset_options": {dataset: {"path": path}} if path else {},
                            "experts": {"num_experts": num_experts}}, source="demo")
 
@@ -47,21 +55,21 @@ def run_demo(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence
         result, _ = distill_cell(cell, str(out_dir), progress=progress)
         sampler = "-" if cell.method == "none" else (cell.experts.sampler + " (experts)" if cell.experts
                                                       else cell.sampler)
-        result.save(out_dir / f"{ds.name}-ipc{cell.ipc}-{cell.method}-{cell.init}-{sampler.split()[0]}",
-                    overwrite=True)
+        result.save(out_dir / f"{ds.name}-ipc{cell.ipc}-{cell.method}-{cell.variant}", overwrite=True)
         r = result.record.result
-        table.append([ds.name, str(cell.ipc), cell.method, cell.init, sampler, str(len(result.images)),
-                      pct(r.mean, r.std), f"{time.perf_counter() - t0:.1f}"])
-        print(f"  ipc {cell.ipc:>3} {cell.method}/{cell.init}/{sampler}: {pct(r.mean, r.std)} %", flush=True)
+        table.append([ds.name, str(cell.ipc), cell.method, cell.variant, cell.init, sampler,
+                      str(len(result.images)), pct(r.mean, r.std), f"{time.perf_counter() - t0:.1f}"])
+        print(f"  ipc {cell.ipc:>3} {cell.method}/{cell.variant}: {cell.init}/{sampler}: {pct(r.mean, r.std)} %",
+              flush=True)
     if full_data:
         t0 = time.perf_counter()
         train_x, test_x = prepare_real(ds, None)
         r = evaluate(train_x, ds.y_train, test_x, ds.y_test, num_classes=ds.num_classes, preset=p,
                      seed=child_seeds(seed, ["full"])["full"], progress=progress)
-        table.append([ds.name, "all", "full data", "-", "-", str(len(train_x)), pct(r.mean, r.std),
+        table.append([ds.name, "all", "full data", "-", "-", "-", str(len(train_x)), pct(r.mean, r.std),
                       f"{time.perf_counter() - t0:.1f}"])
     print()
-    print(format_table(["dataset", "ipc", "method", "init", "real batches", "images", f"{p.model} acc % (mean ± std, "
+    print(format_table(["dataset", "ipc", "method", "variant", "init", "real batches", "images", f"{p.model} acc % (mean ± std, "
                         f"{p.eval_nets} nets)", "seconds"], table))
     print(f"\nartifacts in {out_dir}/ ; total {time.perf_counter() - start:.0f} s")
     return table

@@ -10,16 +10,19 @@
 # Then run it through the device entry with carry [".device-data"], e.g.
 #   command: bash benchmarks/device_paper_check.sh 480 dm:1 dc:1      timeout_s: 560
 # and give the machine back afterwards. The outputs come back from $OUT: gpu.txt (the card), one log per cell with
-# its ours-vs-published table and its manifest, and summary.txt. Locally (CPU) the script is checked with PRESET=tiny.
+# its ours-vs-published table and its manifest, and summary.txt. Locally (CPU) the script is checked with PRESET=tiny DATASET=digits
+# (tests/bench/test_device_script.py).
 set -uo pipefail
 budget="${1:-480}"  # seconds for all cells together
 shift || true
 cells=("${@:-dm:1}")
 out="${OUT:-$(mktemp -d)}"
 preset="${PRESET:-paper}"
+dataset="${DATASET:-mnist}"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export COREDISTILL_DATA="${COREDISTILL_DATA:-$PWD/.device-data}"
 python="${PYTHON:-python3}"
+runs="${RUNS:-/tmp/device-runs}"  # a finished cell here is read back, not run again
 start=$(date +%s)
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
@@ -36,14 +39,14 @@ for cell in "${cells[@]}"; do
     echo "$cell: not run (budget spent)" | tee -a "$out/summary.txt"
     continue
   fi
-  log="$out/$method-mnist-ipc$ipc.log"
+  log="$out/$method-$dataset-ipc$ipc.log"
   t0=$(date +%s)
-  timeout "$left" "$python" -m coredistill reproduce --method "$method" --dataset mnist --ipc "$ipc" \
-    --preset "$preset" --quiet --out "/tmp/device-runs/$method-$ipc" > "$log" 2>&1
+  timeout "$left" "$python" -m coredistill reproduce --method "$method" --dataset "$dataset" --ipc "$ipc" \
+    --preset "$preset" --quiet --out "$runs/$method-$ipc" > "$log" 2>&1
   rc=$?
   echo "$cell: exit $rc after $(($(date +%s) - t0)) s$( ((rc == 124)) && echo ' (budget spent: no result)')" \
     | tee -a "$out/summary.txt"
   tail -n 12 "$log"
   # the run's provenance (settings, seeds, timings, curve) beside its log; the images stay there
-  cp "/tmp/device-runs/$method-$ipc/manifest.json" "$out/$method-mnist-ipc$ipc.manifest.json" 2>/dev/null || true
+  cp "$runs/$method-$ipc/manifest.json" "$out/$method-$dataset-ipc$ipc.manifest.json" 2>/dev/null || true
 done

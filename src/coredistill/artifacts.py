@@ -18,8 +18,6 @@ import json
 import math
 import os
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +26,7 @@ import numpy as np
 import torch
 
 from ._version import __version__, source_revision
-from .atomic import file_mode, replace_dir, sync_file
+from .atomic import atomic_dir, file_mode, sync_file
 from .data.transforms import ZCA, Normalizer
 from .errors import ArtifactError
 from .imagegrid import grid_png
@@ -99,9 +97,7 @@ class DistilledSet:
                     "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "num_images": len(self.images), "image_shape": list(self.images.shape[1:]),
                     "has_soft_labels": self.soft_labels is not None, "learned_lr": self.learned_lr}
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        os.chmod(tmp, file_mode(0o777))  # mkdtemp makes 0700: an artifact gets the user's usual permissions
-        try:
+        with atomic_dir(path) as tmp:
             tensors = {"images": self.images.detach().cpu().contiguous(), "labels": self.labels.cpu(),
                        "soft_labels": None if self.soft_labels is None else self.soft_labels.detach().cpu(),
                        "learned_lr": self.learned_lr,
@@ -120,10 +116,6 @@ class DistilledSet:
 
                     accuracy_curve(manifest["curve"], tmp / CURVE,
                                    title=f"{manifest.get('method', {}).get('name')} ipc {manifest.get('ipc')}")
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         self.manifest = manifest
         return path
 

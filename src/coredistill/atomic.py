@@ -75,6 +75,22 @@ def write_with(path: str | Path, write: Callable[[IO], Any]) -> Path:
     return Path(path)
 
 
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """``with atomic_dir(p) as tmp: ...`` fills the temp sibling folder ``tmp`` (named ``.<name>.tmp-*``, which
+    :func:`coredistill.outputs.recover` knows), then moves it to ``p`` whole, replacing an existing ``p``; on an
+    error nothing of it stays."""
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        os.chmod(tmp, file_mode(0o777))  # mkdtemp makes 0700: the folder gets the user's usual permissions
+        yield tmp
+        replace_dir(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def replace_dir(tmp: Path, path: Path) -> None:
     """Move the finished folder ``tmp`` to ``path``, replacing an existing ``path`` (old one removed after)."""
     fsync_dir(tmp)

@@ -5,13 +5,11 @@ learned labels (N, K): logits, which DATM's evaluation trains on through a softm
 so that is what they are read as."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
-from ..atomic import file_mode, replace_dir, write_with
+from ..atomic import atomic_dir, write_with
 from ..errors import ArtifactError, invalid
 from .base import Layout, ReleasedTensors, register, torch_file
 
@@ -63,15 +61,9 @@ class MTTLayout(Layout):
         files = {"images_best.pt": tensors.images, "labels_best.pt": labels}
         if tensors.learned_lr is not None:
             files["lr_best.pt"] = torch.tensor(tensors.learned_lr)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
-            tmp.chmod(file_mode(0o777))  # mkdtemp makes 0700: the folder gets the user's usual permissions
+        with atomic_dir(path) as tmp:
             for name, value in files.items():
                 write_with(tmp / name, lambda f, v=value: torch.save(v, f))
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return [path / name for name in files]
 
     def owns(self, name: str) -> bool:

@@ -655,8 +655,9 @@ def _unrecognized(extra: Sequence[str], parser: argparse.ArgumentParser) -> str:
     import difflib
 
     options = [o for action in parser._actions for o in action.option_strings]
-    hints = [f"{close[0]} for {token.split('=')[0]}" for token in extra if token.startswith("--")
-             for close in [difflib.get_close_matches(token.split("=")[0], options, n=1, cutoff=0.75)] if close]
+    flags = [token.split("=")[0] for token in extra if token.startswith("--")]
+    hints = [f"{close[0]} for {flag}" for flag in flags
+             for close in [difflib.get_close_matches(flag, options, n=1, cutoff=0.75)] if close]
     return f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {'; '.join(hints)}?)" if hints else "")
 
 

@@ -18,6 +18,21 @@ def test_datasets_and_models_listing(capsys):
     assert code == 0 and "ResNet18" in out
 
 
+def test_variants_listing_and_a_variant_that_disagrees_with_a_given_setting(capsys, tmp_path):
+    code, out, _ = _run(capsys, "variants")
+    assert code == 0 and "aligned-both" in out and "kmeans-coreset (teacher features)" in out
+    code, _, err = _run(capsys, "distill", "--ipc", "1", "--method", "dm", "--variant", "herding-init", "--init",
+                        "random", "--preset", "tiny", "--out", str(tmp_path / "run"))
+    assert code == 2 and "init='random': expected 'herding' (variant 'herding-init' sets it)" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+    code, out, _ = _run(capsys, "distill", "--ipc", "1", "--method", "dm", "--variant", "herding-init",
+                        "--iterations", "1", "--no-eval", "--quiet", "--preset", "tiny", "--out", str(tmp_path / "r"))
+    run = json.loads((tmp_path / "r" / "manifest.json").read_text())["run"]
+    assert code == 0 and (run["variant"], run["init"], run["sampler"]) == ("herding-init", "herding", "uniform")
+    code, out, _ = _run(capsys, "show", str(tmp_path / "r"))
+    assert code == 0 and "init herding" in out and "variant herding-init" in out
+
+
 def test_distill_show_evaluate_export(capsys, tmp_path):
     art = tmp_path / "run"
     code, out, _ = _run(capsys, "distill", "--dataset", "digits", "--ipc", "2", "--preset", "tiny", "--quiet",

@@ -58,6 +58,25 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_variants(args: argparse.Namespace) -> int:
+    from .table import format_table
+    from .variants import VARIANTS
+
+    def init(v) -> str:
+        if isinstance(v.init, str):
+            return v.init
+        others: dict[str, list[str]] = {}
+        for method, name in v.init.items():
+            if method != "default":
+                others.setdefault(name, []).append(method)
+        return v.init["default"] + "".join(f" ({n} for {', '.join(ms)})" for n, ms in others.items())
+
+    rows = [[name, init(v) + (f" ({v.features} features)" if v.features else ""), v.sampler or "relative-loss",
+             f"{v.prune:g}" if v.prune else "-", v.description] for name, v in VARIANTS.items()]
+    print(format_table(["variant", "initial images", "real batches", "prune", "what"], rows))
+    return 0
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .data.fetch import FETCHERS
 
@@ -92,11 +111,12 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
     if getattr(args, "experts", None):
         method_options["experts"] = args.experts
     ds = _load_data(args.dataset, args.path, data_options)
-    result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), init=args.init, preset=args.preset,
+    result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), variant=getattr(args, "variant", None),
+                     init=args.init, preset=args.preset,
                      seed=args.seed, zca_eps=args.zca, method_options=method_options,
                      init_options=_options(args.init_opt, "--init-opt"), features=args.features,
                      feature_options=_options(args.feature_opt, "--feature-opt"),
-                     sampler=getattr(args, "sampler", "uniform"),
+                     sampler=getattr(args, "sampler", None),
                      sampler_options=_options(getattr(args, "sampler_opt", None), "--sampler-opt"),
                      iterations=getattr(args, "iterations", None), eval_every=getattr(args, "eval_every", 0),
                      curve_nets=getattr(args, "curve_nets", None),
@@ -105,7 +125,7 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
                      evaluate_with=() if args.no_eval else args.eval_models, device=args.device,
                      dataset_options={"path": args.path, **data_options},
                      num_experts=getattr(args, "num_experts", None),
-                     experts_dir=getattr(args, "experts_dir", None), prune=getattr(args, "prune", 0.0),
+                     experts_dir=getattr(args, "experts_dir", None), prune=getattr(args, "prune", None),
                      prune_options=_options(getattr(args, "prune_opt", None), "--prune-opt"),
                      init_filter=args.init_filter,
                      init_filter_options=_options(args.init_filter_opt, "--init-filter-opt"),
@@ -303,8 +323,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     init = m.get("initializer", {})
     print(f"artifact   {args.artifact}  (format {m['format_version']}, coredistill {m.get('package_version')})")
     print(f"dataset    {m.get('dataset', {}).get('name')}  ipc {m.get('ipc')}  images {tuple(artifact.images.shape)}")
+    variant = (m.get("run") or {}).get("variant")
     print(f"method     {m.get('method', {}).get('name')}  init {init.get('name')}  preset "
-          f"{m.get('preset', {}).get('name')}  seed {m.get('seed')}")
+          f"{m.get('preset', {}).get('name')}  seed {m.get('seed')}" + (f"  variant {variant}" if variant else ""))
     source = m.get("source")
     if isinstance(source, dict):  # a released set (coredistill import)
         norm = m.get("normalization") or {}
@@ -433,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .released import LABEL_MODES, list_layouts, writable_layouts
     from .sampling import LOSSES, list_samplers, sampler_names
     from .select import list_initializers
+    from .variants import list_variants
 
     parser = argparse.ArgumentParser(prog="coredistill", description=__doc__)
     parser.add_argument("--version", action="version", version=f"coredistill {__version__}")
@@ -441,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list data sets, whether they are here, how to get them").set_defaults(
         func=cmd_datasets)
     sub.add_parser("models", help="list the model zoo").set_defaults(func=cmd_models)
+    sub.add_parser("variants", help="list the named recipes for initial images and real batches (distill "
+                   "--variant, a grid's variants)").set_defaults(func=cmd_variants)
     p = sub.add_parser("fetch", help="put an offline data set in place (mnist, fashion-mnist)")
     p.add_argument("names", nargs="+", choices=FETCHERS.names())
     p.set_defaults(func=cmd_fetch)
@@ -455,10 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    def run_args(p: argparse.ArgumentParser, init_default: str) -> None:
+    def run_args(p: argparse.ArgumentParser, init_default: str | None, init_help: str | None = None) -> None:
         data_args(p)
         p.add_argument("--ipc", type=int, required=True, help="images per class")
-        p.add_argument("--init", default=init_default, choices=list_initializers())
+        p.add_argument("--init", default=init_default, choices=list_initializers(), help=init_help)
         p.add_argument("--init-opt", action="append", metavar="KEY=VALUE", help="initializer option, repeatable")
         p.add_argument("--init-filter", choices=INIT_FILTERS,
                        help="choose the initial images only among those a teacher (a net trained on the train "
@@ -477,14 +501,19 @@ def build_parser() -> argparse.ArgumentParser:
         common(p)
 
     p = sub.add_parser("distill", help="distill a data set to IPC images per class and save the artifact")
-    run_args(p, "random")
+    run_args(p, None, "initial images (default: random, or the variant's)")
     p.add_argument("--method", default="none", choices=list_methods())
+    p.add_argument("--variant", choices=list_variants(),
+                   help="a named recipe for the initial images and real batches (`coredistill variants`), e.g. "
+                        "aligned-both; an --init / --sampler / --features / --prune / --init-filter also given must "
+                        "agree with it, options merge over its own")
     p.add_argument("--method-opt", action="append", metavar="KEY=VALUE", help="method option, e.g. lr_images=0.5")
-    p.add_argument("--sampler", default="uniform", choices=sampler_names())
+    p.add_argument("--sampler", choices=sampler_names(), help="real batches (default: uniform, or the variant's)")
     p.add_argument("--sampler-opt", action="append", metavar="KEY=VALUE")
     p.add_argument("--iterations", type=int, help="distillation iterations (default: the preset's for the method)")
-    p.add_argument("--prune", type=float, default=0.0, metavar="FRACTION",
-                   help="remove the hardest FRACTION of each class by a teacher's loss before distilling")
+    p.add_argument("--prune", type=float, metavar="FRACTION",
+                   help="remove the hardest FRACTION of each class by a teacher's loss before distilling (default: "
+                        "none, or the variant's)")
     p.add_argument("--prune-opt", action="append", metavar="KEY=VALUE", help="teacher option, e.g. epochs=10")
     p.add_argument("--eval-every", type=int, default=0, metavar="N", help="evaluate every N iterations (curve.png)")
     p.add_argument("--curve-nets", type=int, metavar="K",

@@ -114,6 +114,8 @@ class RunConfig:
     # what the method's validated rule chose here ("sampler" for sampler="aligned", option names for "auto";
     # sampling.alignment): recorded, not hashed — the resolved values are what the run depends on
     auto: tuple[str, ...] = ()
+    # the named variant (coredistill.variants) the settings came from: recorded, not hashed, as ``auto``
+    variant: str | None = None
 
     @classmethod
     def resolve(cls, dataset: str, ipc: int, *, method: str = "none", init: str = "random", sampler: str = "uniform",
@@ -223,4 +225,6 @@ class RunConfig:
         out = {**self.identity(), "preset_name": self.preset.name, "hash": self.hash}
         if self.auto:
             out["auto"] = list(self.auto)
+        if self.variant is not None:
+            out["variant"] = self.variant
         return out

@@ -24,12 +24,10 @@ from .seeding import child_seeds
 from .table import format_table, pct
 
 SELECTION = ["random", "kmeans-sensitivity", "herding", "k-center"]
-# the seed's four cells per method, then the budget-aware recipe of issue 18 (as the aligned-final grid names it):
-# typical images that keep the coreset guarantee, chosen in a trained network's features, and the real batches
-# validated for the method and IPC
-VARIANTS = ["baseline", "init", "sampling", "both",
-            {"name": "aligned-both", "init": "kmeans-coreset", "features": "teacher", "feature_options": {"width": 32},
-             "sampler": "aligned"}]
+# the seed's four cells per method, then the budget-aware recipe of issue 18 (coredistill.variants): typical images
+# that keep the coreset guarantee, chosen in a trained network's features, and the real batches validated for the
+# method and IPC
+VARIANTS = ["baseline", "init", "sampling", "both", "aligned-both"]
 
 
 def demo_grid(dataset: str = "digits", *, path: str | None = None, ipcs: Sequence[int] = (1, 10),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -37,6 +37,7 @@ from .presets import Preset, get_preset
 from .sampling import BatchSampler, create_sampler
 from .seeding import child_seeds, torch_generator
 from .select import Initializer, Selection, create_initializer
+from .variants import get_variant
 
 SEED_NAMES = ("select", "sampling", "distill", "eval", "features", "sampler")  # append only: keeps old seeds
 
@@ -74,21 +75,26 @@ def prepare_real(dataset: ImageDataset, zca: ZCA | None) -> tuple[torch.Tensor, 
     return train, test
 
 
-def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str = "random",
-            sampler: str = "uniform", preset: str | Preset = "cpu", seed: int = 0, zca_eps: float | None = None,
+def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", variant: str | None = None,
+            init: str | None = None, sampler: str | None = None, preset: str | Preset = "cpu", seed: int = 0,
+            zca_eps: float | None = None,
             method_options: dict[str, Any] | None = None, init_options: dict[str, Any] | None = None,
             sampler_options: dict[str, Any] | None = None, features: str | FeatureSpace | None = None,
             feature_options: dict[str, Any] | None = None, iterations: int | None = None, eval_every: int = 0,
             checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
             evaluate_with: Sequence[str] | None = None, device: str | torch.device | None = None,
             dataset_options: dict[str, Any] | None = None, num_experts: int | None = None,
-            experts_dir: str | Path | None = None, prune: float = 0.0, prune_options: dict[str, Any] | None = None,
+            experts_dir: str | Path | None = None, prune: float | None = None,
+            prune_options: dict[str, Any] | None = None,
             init_filter: str | None = None, init_filter_options: dict[str, Any] | None = None,
             curve_nets: int | None = None, progress: bool = True) -> DistilledSet:
     """Distill ``dataset`` to ``ipc`` images per class and (by default) evaluate the result.
 
-    ``init`` chooses the initial real images (any initializer), ``method`` learns from them with real batches
-    drawn by ``sampler``; the preset supplies each method's defaults (iterations, real batch size, ...), which
+    ``init`` chooses the initial real images (any initializer; default ``random``), ``method`` learns from them
+    with real batches drawn by ``sampler`` (default ``uniform``). ``variant`` names a recipe of
+    :mod:`coredistill.variants` (e.g. ``"aligned-both"``) that sets them, and the pruning, feature space and
+    options below, as a grid's cell of that variant does; a setting also given here must agree with it, given
+    options merge over its own. The preset supplies each method's defaults (iterations, real batch size, ...), which
     ``method_options`` and ``iterations`` override. ``features`` is the selection feature space (default: the
     initializer's); ``evaluate_with`` names the eval architectures (default: the preset's model; ``()`` skips).
     With ``checkpoint_dir`` the loop checkpoints every ``checkpoint_every`` iterations and ``resume=True``
@@ -103,13 +109,17 @@ def distill(dataset: ImageDataset, *, ipc: int, method: str = "none", init: str 
     ``curve_nets`` trains that many eval nets at each ``eval_every`` point (default: the preset's, as at the end).
     ``dataset_options`` are only recorded, so that ``coredistill evaluate`` can reload the same data.
     """
-    config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, init=init, sampler=sampler,
-                               preset=preset, seed=seed, method_options=method_options,
-                               sampler_options=sampler_options, init_options=init_options, features=features,
-                               feature_options=feature_options, dataset_options=dataset_options, zca_eps=zca_eps,
-                               eval_every=eval_every, iterations=iterations, num_experts=num_experts, prune=prune,
-                               prune_options=prune_options, init_filter=init_filter,
-                               init_filter_options=init_filter_options, curve_nets=curve_nets)
+    given = {"init": init, "sampler": sampler, "features": features, "prune": prune, "init_filter": init_filter,
+             "init_options": init_options, "sampler_options": sampler_options, "method_options": method_options,
+             "prune_options": prune_options, "init_filter_options": init_filter_options,
+             "feature_options": feature_options}
+    settings = get_variant(variant).apply(method, given) if variant is not None else {
+        **given, "init": init or "random", "sampler": sampler or "uniform", "prune": prune or 0.0}
+    config = RunConfig.resolve(dataset.name, dataset.check_ipc(ipc), method=method, preset=preset, seed=seed,
+                               dataset_options=dataset_options, zca_eps=zca_eps, eval_every=eval_every,
+                               iterations=iterations, num_experts=num_experts, curve_nets=curve_nets, **settings)
+    if variant is not None:
+        config = replace(config, variant=variant)
     return run(config, dataset, evaluate_with=evaluate_with, device=device, checkpoint_dir=checkpoint_dir,
                checkpoint_every=checkpoint_every, resume=resume, experts_dir=experts_dir, progress=progress)
 

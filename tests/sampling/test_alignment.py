@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coredistill.bench.grid import Grid, Variant
+from coredistill.bench.grid import Grid
+from coredistill.variants import Variant
 from coredistill.config import RunConfig
 from coredistill.errors import InvalidParameterError
 from coredistill.methods import METHODS

@@ -4,7 +4,8 @@
 """
 from __future__ import annotations
 
-from .grid import VARIANTS, Cell, Grid, Variant
+from ..variants import VARIANTS, Variant
+from .grid import Cell, Grid
 from .report import write_report
 from .runner import read_results, run_cell, run_grid
 

@@ -1,23 +1,14 @@
 """A benchmark grid: methods × data sets × IPC × variants × seeds, read from YAML, expanded into cells.
 
-A **variant** names the initial images and the real-batch sampler a cell uses, the same way for every method.
-The built-in ones are the two phases of the coreset paper (Tukan, Maalouf & Osadchy 2023), alone and together:
-
-==========  ======================================  ==================================
-variant     initial images                          real batches
-==========  ======================================  ==================================
-baseline    random real images                      uniform
-init        sensitivity sampling (see below)        uniform
-sampling    random real images                      the grid's ``sampler``
-both        sensitivity sampling                    the grid's ``sampler``
-==========  ======================================  ==================================
-
-Sensitivity sampling is k-means sensitivity, or the kernel-fitting (ridge leverage) sensitivity for the KRR
-methods; for a method that learns from expert trajectories (MTT) the sampler drives expert training
-(:class:`~coredistill.config.RunConfig`). A grid may define its own variants beside the built-in names::
+A **variant** (:mod:`coredistill.variants`) names the initial images and the real-batch sampler a cell uses, the
+same way for every method; a grid lists built-in names (by default the coreset paper's four: baseline, init,
+sampling, both) or defines its own beside them; a variant's ``sampler: None`` (``sampling``, ``both``) draws by the
+grid's ``sampler``. For a method that learns from expert trajectories (MTT) the sampler drives expert training
+(:class:`~coredistill.config.RunConfig`)::
 
     variants:
       - baseline
+      - aligned-both
       - {name: easy, sampler: relative-loss, sampler_options: {beta: 0.5}, init: {default: herding}}
 
 The **selection baselines** (``random``, ``herding``, ...) are cells of method ``none``: real images, no
@@ -40,92 +31,33 @@ from ..errors import invalid
 from ..methods import METHODS, curve_iterations
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import DEFAULT_NUM_EXPERTS, get_preset
-from ..sampling.alignment import check_sampler_name
-from ..features import FEATURES
 from ..select import INITIALIZERS
+from ..variants import SEED_SAMPLER, SEED_VARIANTS, VARIANT_KEYS, VARIANTS, Variant
 
-# the sensitivity initializer of each method family: the kernel-fitting one for methods that fit a kernel
-SENSITIVITY_INIT = {"default": "kmeans-sensitivity", "kip": "kernel-leverage", "rfad": "kernel-leverage"}
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
          "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
-_VARIANT_KEYS = {"name", "init", "init_options", "sampler", "sampler_options", "method_options", "prune",
-                 "prune_options", "init_filter", "init_filter_options", "features", "feature_options"}
 # a selection baseline chooses real images and trains on them: no sampler, no method settings
-_SELECTION_KEYS = (_VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}) | {"seeds"}
+_SELECTION_KEYS = (VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}) | {"seeds"}
 
 
-@dataclass(frozen=True)
-class Variant:
-    """How a cell chooses its initial images and real batches. ``init`` is an initializer or a mapping
-    ``{method: initializer, "default": initializer}``; ``sampler`` ``None`` means the grid's ``sampler``;
-    options merge over the grid's for that sampler; ``method_options`` over the grid's for every method (e.g.
-    settings compared on a validation split)."""
-
-    name: str
-    init: str | dict[str, str] = "random"
-    sampler: str | None = "uniform"
-    init_options: dict[str, Any] = field(default_factory=dict)
-    sampler_options: dict[str, Any] = field(default_factory=dict)
-    method_options: dict[str, Any] = field(default_factory=dict)
-    prune: float = 0.0  # the hardest fraction of each class (by a teacher's loss) removed before the run
-    prune_options: dict[str, Any] = field(default_factory=dict)
-    init_filter: str | None = None  # "teacher-correct": initial images only among those a teacher gets right
-    init_filter_options: dict[str, Any] = field(default_factory=dict)
-    # the selection feature space (None: the initializer's own), e.g. "teacher" for herding on trained features
-    features: str | None = None
-    feature_options: dict[str, Any] = field(default_factory=dict)
-
-    def initializer(self, method: str) -> str:
-        return self.init if isinstance(self.init, str) else self.init.get(method, self.init["default"])
-
-    @classmethod
-    def from_entry(cls, entry: Any, where: str) -> "Variant":
-        if isinstance(entry, str):
-            if entry not in VARIANTS:
-                raise invalid(where, entry, "one of: " + ", ".join(VARIANTS) + ", or a mapping with a name")
-            return VARIANTS[entry]
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise invalid(where, entry, "a built-in variant's name or a mapping with keys " + ", ".join(
-                sorted(_VARIANT_KEYS)) + " (name required)")
-        unknown = sorted(set(entry) - _VARIANT_KEYS)
+def selection_variant(entry: Any, where: str) -> Variant:
+    """A selection baseline: an initializer's name (``random``), or a mapping naming it and its settings, e.g.
+    ``{name: herding-teacher, init: herding, features: teacher, feature_options: {epochs: 3}}``; a mapping's
+    ``seeds`` (see :meth:`Grid.selection_seeds`) choose its cells, not how each runs."""
+    if isinstance(entry, str):
+        if entry not in INITIALIZERS.names():
+            raise invalid(where, entry, "an initializer (" + ", ".join(sorted(INITIALIZERS.names())) +
+                          ") or a mapping with keys " + ", ".join(sorted(_SELECTION_KEYS)))
+        return Variant(entry, entry)
+    if isinstance(entry, dict):
+        unknown = sorted(set(entry) - _SELECTION_KEYS)
         if unknown:
-            raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_VARIANT_KEYS)))
-        variant = cls(**entry)
-        inits = [variant.init] if isinstance(variant.init, str) else list(variant.init.values())
-        if not isinstance(variant.init, str) and "default" not in variant.init:
-            raise invalid(f"{where}.init", variant.init, "a mapping with a 'default' initializer")
-        for name in inits:
-            INITIALIZERS.get(name)
-        if variant.sampler is not None:
-            check_sampler_name(variant.sampler)
-        if variant.features is not None:
-            FEATURES.get(variant.features)
-        return variant
-
-    @classmethod
-    def selection(cls, entry: Any, where: str) -> "Variant":
-        """A selection baseline: an initializer's name (``random``), or a mapping naming it and its settings, e.g.
-        ``{name: herding-teacher, init: herding, features: teacher, feature_options: {epochs: 3}}``; a mapping's
-        ``seeds`` (see :meth:`Grid.selection_seeds`) choose its cells, not how each runs."""
-        if isinstance(entry, str):
-            if entry not in INITIALIZERS.names():
-                raise invalid(where, entry, "an initializer (" + ", ".join(sorted(INITIALIZERS.names())) +
-                              ") or a mapping with keys " + ", ".join(sorted(_SELECTION_KEYS)))
-            return cls(entry, entry)
-        if isinstance(entry, dict):
-            unknown = sorted(set(entry) - _SELECTION_KEYS)
-            if unknown:
-                raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_SELECTION_KEYS)))
-            if not isinstance(entry.get("init"), str):
-                raise invalid(f"{where}.init", entry.get("init"), "the initializer's name")
-            entry = {k: v for k, v in entry.items() if k != "seeds"}  # which cells, not how each runs
-        return cls.from_entry(entry, where)
-
-
-VARIANTS = {v.name: v for v in (Variant("baseline"), Variant("init", dict(SENSITIVITY_INIT)),
-                                Variant("sampling", sampler=None),
-                                Variant("both", dict(SENSITIVITY_INIT), sampler=None))}
+            raise invalid(f"{where} key", unknown[0], "one of: " + ", ".join(sorted(_SELECTION_KEYS)))
+        if not isinstance(entry.get("init"), str):
+            raise invalid(f"{where}.init", entry.get("init"), "the initializer's name")
+        entry = {k: v for k, v in entry.items() if k != "seeds"}  # which cells, not how each runs
+    return Variant.from_entry(entry, where)
 
 
 @dataclass(frozen=True)
@@ -163,9 +95,9 @@ class Grid:
     ipc: list[int]
     seeds: list[int]
     methods: list[str] = field(default_factory=list)
-    variants: list[Any] = field(default_factory=lambda: list(VARIANTS))  # built-in names or variant mappings
+    variants: list[Any] = field(default_factory=lambda: list(SEED_VARIANTS))  # variant names or mappings
     selection: list[str] = field(default_factory=list)
-    sampler: str = "relative-loss"
+    sampler: str = SEED_SAMPLER
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -236,7 +168,7 @@ class Grid:
         names = [Variant.from_entry(v, f"{source}.variants").name for v in self.variants]
         if len(set(names)) != len(names):
             raise invalid(f"{source}.variants", names, "variants with distinct names")
-        names = [Variant.selection(s, f"{source}.selection").name for s in self.selection]
+        names = [selection_variant(s, f"{source}.selection").name for s in self.selection]
         if len(set(names)) != len(names):
             raise invalid(f"{source}.selection", names, "selection baselines with distinct names")
         for entry in self.selection:
@@ -267,7 +199,7 @@ class Grid:
 
     def selection_names(self) -> list[str]:
         """The selection baselines' names (cells of method ``none``), in the grid's order."""
-        return [Variant.selection(s, "selection").name for s in self.selection]
+        return [selection_variant(s, "selection").name for s in self.selection]
 
     def variant_names(self) -> list[str]:
         """The variants' names, in the grid's order (entries may be built-in names or mappings)."""
@@ -285,7 +217,7 @@ class Grid:
                     for i, entry in enumerate(self.selection):
                         if seed in draws[i]:
                             out.append(self._cell(preset, dataset, ipc, seed, "none",
-                                                  Variant.selection(entry, "selection")))
+                                                  selection_variant(entry, "selection")))
                     if seed not in self.seeds:
                         continue
                     for method in self.methods:
@@ -313,16 +245,14 @@ class Grid:
                 NON_NEGATIVE_INT.check(at, value)
 
     def _cell(self, preset, dataset: str, ipc: int, seed: int, method: str, variant: Variant) -> Cell:
-        sampler = self.sampler if variant.sampler is None else variant.sampler
+        run = variant.settings(method, self.sampler)
+        sampler = run["sampler"]
+        run["method_options"] = {**self.method_options.get(method, {}), **run["method_options"]}
+        run["sampler_options"] = {**self.sampler_options.get(sampler, {}), **run["sampler_options"]}
         run = RunConfig.resolve(
-            dataset, ipc, method=method, init=variant.initializer(method), sampler=sampler, preset=preset,
-            seed=seed, method_options={**self.method_options.get(method, {}), **variant.method_options},
-            sampler_options={**self.sampler_options.get(sampler, {}), **variant.sampler_options},
-            init_options=dict(variant.init_options), dataset_options=dict(self.dataset_options.get(dataset, {})),
-            zca_eps=self.zca.get(method), eval_every=self.eval_every, num_experts=self.experts["num_experts"],
-            prune=variant.prune, prune_options=dict(variant.prune_options), init_filter=variant.init_filter,
-            init_filter_options=dict(variant.init_filter_options), curve_nets=self.curve_nets,
-            features=variant.features, feature_options=dict(variant.feature_options))
+            dataset, ipc, method=method, preset=preset, seed=seed,
+            dataset_options=dict(self.dataset_options.get(dataset, {})), zca_eps=self.zca.get(method),
+            eval_every=self.eval_every, num_experts=self.experts["num_experts"], curve_nets=self.curve_nets, **run)
         if self.curve_points and method != "none":  # evenly spaced over the run's own (resolved) iterations
             iterations = run.method_options.get("iterations", 0)
             every = max(1, iterations // (self.curve_points + 1)) if iterations > self.curve_points else 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..atomic import write_text
 from ..table import format_table
-from .grid import Grid, Variant
+from .grid import Grid, selection_variant
 
 CSV_COLUMNS = ["method", "dataset", "ipc", "variant", "seed", "init", "sampler", "accuracy", "accuracy_std_nets",
                "kernel_accuracy", "select_s", "distill_s", "scoring_s", "eval_s", "experts_build_s", "peak_mb",
@@ -309,7 +309,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
         if r["preset"] in PROTOCOL_PRESETS:
             ours[(r["dataset"], r["method"], r["variant"], r["ipc"])].append(r)
     # a selection baseline is compared with the published number of its initializer (herding-teacher: herding)
-    selection = {v.name: v.init for v in (Variant.selection(s, "selection") for s in grid.selection)}
+    selection = {v.name: v.init for v in (selection_variant(s, "selection") for s in grid.selection)}
     rows, notes = [], {}
     for dataset in grid.datasets:
         for name in list(selection) + grid.methods:

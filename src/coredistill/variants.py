@@ -91,7 +91,8 @@ class Variant:
         for key in _CHOSEN:
             value = given.get(key)
             if value is not None and value != out[key]:
-                raise invalid(key, value, f"{out[key]!r} (variant {self.name!r} sets it) or leave it out")
+                wanted = "no value" if out[key] is None else repr(out[key])
+                raise invalid(key, value, f"{wanted} (variant {self.name!r} sets it) or leave it out")
         for key in _MERGED:
             out[key] = {**out[key], **(given.get(key) or {})}
         return out

@@ -1,6 +1,7 @@
 """The report's statistics on hand-made records: paired Δ and p, the verdict's winner, the cost shares."""
 import math
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -249,6 +250,16 @@ def test_aligned_verdicts_per_cell_with_holm_over_the_variants_cells():
     assert text.endswith("no significant loss against the baseline in 1, a significant gain in 1, a mean at least "
                          "the best of both / herding-init in 1")
     assert aligned_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
+    # the front page's copy: the same cells and verdicts, in short
+    compact = aligned_table(recs, compact=True)
+    short = {r["ipc"]: r for r in rows(compact.split("\n\n")[0])}
+    assert list(rows(compact.split("\n\n")[0])[0])[3:] == ["baseline %", "aligned-both %", "Δ (Holm p)", "both Δ",
+                                                             "herding-init Δ", "met"]
+    assert short["1"]["aligned-both %"] == f"{100 * np.mean(aligned[1]):.2f}"
+    assert short["1"]["Δ (Holm p)"] == one["aligned-both Δ"].split(" (")[0] + f" (Holm {holm(ps)[0]:.3f})"
+    assert short["1"]["herding-init Δ"] == "+1.50" and short["10"]["both Δ"] == "-2.00"
+    assert (short["1"]["met"], short["10"]["met"]) == ("no loss, gain, ≥ rival", "none")
+    assert compact.split("\n\n")[1] == text.split("\n\n")[1]
 
 
 def test_aligned_power_is_the_gain_a_paired_t_test_needs_under_holm():

@@ -194,14 +194,15 @@ ALIGNED = "aligned-both"
 ALIGNED_RIVALS = ("both", "herding-init")
 
 
-def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
+def aligned_table(records: list[dict], alpha: float = 0.05, compact: bool = False) -> str:
     """Per (method, data set, IPC) cell: each variant's paired Δ against the baseline with its p-value
     Holm-adjusted over that variant's cells, and for ``aligned-both`` the three verdicts issue 18 asks for: no
     significant loss against the baseline, a significant gain (after the correction), and a mean at least the best
     of :data:`ALIGNED_RIVALS`; the counts follow the table. A variant whose runs are the baseline's own (the same
     resolved configuration) reads ``= baseline``; one with fewer seeds than the baseline says how many, and its
-    ``aligned-both`` verdict waits (not counted) until it has the baseline's seeds, at least two. Empty without
-    ``aligned-both`` cells."""
+    ``aligned-both`` verdict waits (not counted) until it has the baseline's seeds, at least two. ``compact`` (a
+    front page's copy): the baseline's and ``aligned-both``'s accuracy, its Δ with the Holm-adjusted p, the rivals'
+    Δ and the verdicts in short. Empty without ``aligned-both`` cells."""
     groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
     if not any(ALIGNED in v for v in groups.values()):
         return ""
@@ -218,20 +219,23 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
         for i, p_holm in enumerate(holm([f[3] for f in found])):
             found[i] = (*found[i], p_holm)
         deltas[name] = found
-    rows, counts = [], {"no significant loss": 0, "significant gain": 0, "≥ best rival": 0, "cells": 0}
+    verdicts = {"no significant loss": "no loss", "significant gain": "gain", "≥ best rival": "≥ rival"}
+    rows, counts = [], {**dict.fromkeys(verdicts, 0), "cells": 0}
     for i, ((dataset, ipc, method), by_variant) in enumerate(groups.items()):
         base = [r["accuracy"] for r in by_variant["baseline"].values()]
-        row = [method, dataset, ipc, f"{100 * np.mean(base):.2f}", len(base)]
+        cells = {}
         for name in names:
             _, d, sd, p, n, p_holm = deltas[name][i]
             runs = by_variant.get(name, {})
             if n and all(r.get("hash") is not None and r.get("hash") == by_variant["baseline"].get(s, {}).get("hash")
                          for s, r in runs.items()):
-                row.append("= baseline")
+                cells[name] = "= baseline"
                 continue
             seeds = f" [{n} of {len(base)} seeds]" if 0 < n < len(base) else ""
-            row.append("" if n == 0 else _fmt_delta(d, sd) + ("" if math.isnan(p) else
-                                                              f" (p {p:.3f}, Holm {p_holm:.3f})") + seeds)
+            tested = "" if math.isnan(p) else (f" (Holm {p_holm:.3f})" if compact and name == ALIGNED else
+                                               "" if compact else f" (p {p:.3f}, Holm {p_holm:.3f})")
+            cells[name] = "" if n == 0 else _fmt_delta(d, sd if not compact or name == ALIGNED else math.nan) + \
+                tested + seeds
         verdict = ""
         _, d, _, _, n, p_holm = deltas[ALIGNED][i]
         if 0 < n and (n < len(base) or n < 2):
@@ -246,10 +250,20 @@ def aligned_table(records: list[dict], alpha: float = 0.05) -> str:
                      "≥ best rival": bool(rivals) and means[ALIGNED] >= max(rivals)}
             for k, ok in flags.items():
                 counts[k] += ok
-            verdict = ", ".join(k for k, ok in flags.items() if ok) or "none"
-        rows.append([*row, verdict])
-    table = format_table(["method", "dataset", "ipc", "baseline acc %", "seeds",
-                          *(f"{n} Δ" for n in names), f"{ALIGNED}: met"], rows)
+            verdict = ", ".join(verdicts[k] if compact else k for k, ok in flags.items() if ok) or "none"
+        if compact:
+            aligned = [r["accuracy"] for r in by_variant.get(ALIGNED, {}).values()]
+            rows.append([method, dataset, ipc, f"{100 * np.mean(base):.2f}",
+                         f"{100 * np.mean(aligned):.2f}" if aligned else "", cells[ALIGNED],
+                         *(cells[v] for v in ALIGNED_RIVALS if v in cells), verdict])
+        else:
+            rows.append([method, dataset, ipc, f"{100 * np.mean(base):.2f}", len(base), *cells.values(), verdict])
+    if compact:
+        table = format_table(["method", "dataset", "ipc", "baseline %", f"{ALIGNED} %", "Δ (Holm p)",
+                              *(f"{v} Δ" for v in ALIGNED_RIVALS if v in names), "met"], rows)
+    else:
+        table = format_table(["method", "dataset", "ipc", "baseline acc %", "seeds",
+                              *(f"{n} Δ" for n in names), f"{ALIGNED}: met"], rows)
     n = counts["cells"]
     return (table + f"\n\n{ALIGNED}, over its {n} cells with the baseline's seeds (Holm over every cell it ran in, "
             f"α = {alpha}): no significant loss against "
@@ -575,7 +589,8 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, aligned-power.md, sampler.md,
+    """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, aligned-headline.md,
+    aligned-power.md, sampler.md,
     accuracy.png and curves.png where there is something to show, reference.md for a grid under the papers'
     protocol) into ``out``."""
     out = Path(out)
@@ -602,6 +617,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     if aligned:
         files["aligned"] = out / "aligned.md"
         write_text(files["aligned"], aligned + "\n")
+    compact = aligned_table(records, compact=True)
+    if compact:
+        files["aligned-headline"] = out / "aligned-headline.md"
+        write_text(files["aligned-headline"], compact + "\n")
     power = aligned_power_table(records)
     if power:
         files["aligned-power"] = out / "aligned-power.md"

@@ -61,6 +61,8 @@ def test_given_settings_must_agree_with_the_variant_and_options_merge_over_its_o
         variant.apply("dm", {"prune": 0.2})
     with pytest.raises(InvalidParameterError, match=r"features='teacher': expected no value \(variant 'herding-init'"):
         get_variant("herding-init").apply("dm", {"features": "teacher"})
+    with pytest.raises(InvalidParameterError, match="init_options='m=50': expected a mapping"):
+        variant.apply("dm", {"init_options": "m=50"})
     settings = variant.apply("dm", {"init": "kmeans-coreset", "feature_options": {"epochs": 3},
                                     "init_options": {"m": 50}, "sampler": None})
     assert settings["init"] == "kmeans-coreset" and settings["sampler"] == "aligned"

@@ -94,7 +94,10 @@ class Variant:
                 wanted = "no value" if out[key] is None else repr(out[key])
                 raise invalid(key, value, f"{wanted} (variant {self.name!r} sets it) or leave it out")
         for key in _MERGED:
-            out[key] = {**out[key], **(given.get(key) or {})}
+            value = given.get(key)
+            if value is not None and not isinstance(value, dict):
+                raise invalid(key, value, "a mapping of option names to values")
+            out[key] = {**out[key], **(value or {})}
         return out
 
     @classmethod

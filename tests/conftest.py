@@ -51,3 +51,16 @@ def benchmark_script():
         return module
 
     return load
+
+
+@pytest.fixture
+def stopped_before_the_end():
+    """``stop(folder)``: a finished run's checkpoint folder as a run stopped between its last two checkpoints
+    leaves it (the last iteration's checkpoint gone, the one before it the newest), so that a resume has
+    iterations left to run — what the resume tests compare with the uninterrupted run."""
+    from coredistill.methods.checkpoint import CHECKPOINT, PREVIOUS
+
+    def stop(folder):
+        os.replace(Path(folder) / PREVIOUS, Path(folder) / CHECKPOINT)
+
+    return stop

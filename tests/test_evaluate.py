@@ -178,3 +178,21 @@ def test_compiled_evaluation_gives_the_eager_accuracies_and_auto_never_compiles_
                         compiled=True, progress=False).compiled
     with pytest.raises(InvalidParameterError, match="compiled='fast'"):
         evaluate(x, y, tx, ty, num_classes=10, preset="tiny", compiled="fast", progress=False)
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_an_evaluation_continues_with_the_nets_it_had_not_finished(digits_real, ensemble):
+    # net i depends on its own seed only: the nets left to train give what they give in an uninterrupted run
+    x, y, tx, ty = _tiny_set(digits_real, 2)
+    kw = dict(num_classes=10, preset="tiny", nets=3, epochs=20, seed=5, ensemble=ensemble, progress=False)
+    seen = []
+    whole = evaluate(x, y, tx, ty, on_net=lambda i, acc: seen.append((i, acc)), **kw)
+    assert seen == list(enumerate(whole.accuracies))
+    later = []
+    rest = evaluate(x, y, tx, ty, done={0: 0.123}, on_net=lambda i, acc: later.append(i), **kw)
+    assert later == [1, 2] and rest.accuracies[0] == 0.123  # a finished net is not trained again
+    tolerance = 2 / len(ty) if ensemble else 0.0  # two stacked nets instead of three: float summation order
+    assert all(abs(a - b) <= tolerance for a, b in zip(rest.accuracies[1:], whole.accuracies[1:]))
+    for bad in ({3: 0.5}, {0: 1.5}, {True: 0.5}):
+        with pytest.raises(InvalidParameterError, match="done="):
+            evaluate(x, y, tx, ty, done=bad, **kw)

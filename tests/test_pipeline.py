@@ -247,3 +247,26 @@ def test_rfad_finite_evaluation_trains_on_the_labels_a_kernel_method_learned(dig
     want = evaluate_centered(art.images, learned, train[val], digits.y_train[val], test, digits.y_test,
                              num_classes=10, seed=1, progress=False, **settings)
     assert got.accuracies == want.accuracies and got.settings["targets"] == "given (soft / learned)"
+
+
+def test_a_run_stopped_in_its_final_evaluation_resumes_there_with_the_nets_left(digits, tmp_path):
+    import json
+
+    from coredistill.methods.checkpoint import EVALS
+
+    kw = dict(ipc=1, method="dm", preset="tiny", iterations=3, eval_every=2, progress=False,
+              checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
+    whole = distill(digits, **kw)
+    assert sorted(p.name for p in (tmp_path / "ck" / EVALS).iterdir()) == ["curve-2.json", "final-ConvNet.json"]
+    ledger = tmp_path / "ck" / EVALS / "final-ConvNet.json"
+    stored = json.loads(ledger.read_text())
+    assert stored["accuracies"] == {str(i): a for i, a in enumerate(whole.record.result.accuracies)}
+    # as a run killed after its first eval net leaves it (a marked accuracy: that net must not train again)
+    ledger.write_text(json.dumps({**stored, "accuracies": {"0": 0.123}}))
+    resumed = distill(digits, **kw, resume=True)
+    assert resumed.manifest["log"]["resumed_from"] == 3  # the last iteration's checkpoint: no iteration again
+    assert torch.equal(resumed.images, whole.images)
+    assert resumed.record.result.accuracies == [0.123, *whole.record.result.accuracies[1:]]
+    # progress of another evaluation (other images) is not read
+    ledger.write_text(json.dumps({"key": "0" * 16, "accuracies": {"0": 0.123}}))
+    assert distill(digits, **kw, resume=True).record.result.accuracies == whole.record.result.accuracies

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -239,6 +239,7 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
              epochs: int | None = None, dsa: bool | None = None, dsa_strategy: str | None = None,
              augment_without_dsa: str | None = None, lr: float | None = None, seed: int = 0, device: str | torch.device | None = None,
              ensemble: bool | str | None = None, compiled: bool | str | None = None,
+             done: Mapping[int, float] | None = None, on_net: Callable[[int, float], None] | None = None,
              progress: bool = True) -> EvalResult:
     """Train ``nets`` fresh ``model`` nets on ``(images, labels)`` and test each on the test set.
 
@@ -253,6 +254,11 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     for all nets of the architecture; results equal up to float tolerance); ``"auto"`` follows
     :func:`compile_pays` (never on the CPU, where it does not pay); never for stacked nets or batch norm
     (``compiled`` in the result says whether it ran).
+
+    Net i depends only on its own seed, so an evaluation can continue where a stopped one left off: ``done`` maps
+    the index of a net already trained to its test accuracy (that net is not trained again), and ``on_net(i,
+    accuracy)`` is called as each net this process trains is tested (what :class:`~coredistill.methods.checkpoint.
+    EvalProgress` stores). ``seconds`` is then this call's time only.
 
     >>> import torch
     >>> x, y = torch.randn(20, 1, 8, 8), torch.arange(20) % 2
@@ -285,12 +291,17 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     compiled = p.eval_compiled if compiled is None else compiled
     if compiled not in (True, False, "auto"):
         raise invalid("compiled", compiled, "True, False or 'auto'")
+    done = dict(done or {})
+    for i, acc in done.items():
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < nets or not 0.0 <= float(acc) <= 1.0:
+            raise invalid("done", {i: acc}, f"net indices in 0..{nets - 1} mapped to accuracies in [0, 1]")
     seeds = spawn(seed, nets)
     start = time.perf_counter()
     # disable=None: tqdm turns itself off when stderr is not a terminal (logs stay readable)
     bar = tqdm(total=nets * epochs, desc=f"eval {model}", unit="ep", disable=None if progress else True, leave=False)
     shard = current_shard()  # under torch.distributed: net i on process i mod world, accuracies gathered
-    mine = [i for i in range(len(seeds)) if shard.owns(i)]
+    mine = [i for i in range(len(seeds)) if shard.owns(i) and i not in done]
+    bar.update(epochs * sum(shard.owns(i) for i in done))
     built = {i: create_model(model, images.shape[1], num_classes, tuple(images.shape[2:]), seed=seeds[i],
                              **options).to(dev) for i in mine}
     train = dict(epochs=epochs, lr=lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size,
@@ -304,11 +315,13 @@ def evaluate(images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tens
     compiled = bool(compiled) and not stacked and bool(mine) and not has_batch_norm(built[mine[0]])
     if stacked:
         train_stacked([built[i] for i in mine], x, y, generators=[torch_generator(seeds[i]) for i in mine], **train)
-    local = {}
+    local = {i: float(acc) for i, acc in done.items() if shard.owns(i)}
     for i in mine:
         if not stacked:
             train_net(built[i], x, y, generator=torch_generator(seeds[i]), compiled=compiled, **train)
         local[i] = accuracy(built[i], tx, ty)
+        if on_net is not None:
+            on_net(i, local[i])
     bar.close()
     gathered = gather_by_index(local, shard)
     accs = [gathered[i] for i in range(len(seeds))]

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .artifacts import DistilledSet, environment
+from .atomic import config_hash
 from .augment import DSA, default_strategy
 from .centered_eval import (RFAD_VALIDATION_PER_CLASS, RFAD_WIDTH, CenteredResult, evaluate_centered,
                             rfad_finite_settings, validation_indices)
@@ -33,6 +34,7 @@ from .params import NON_NEGATIVE_INT
 from .evaluate import EvalResult, evaluate
 from .features import FeatureSpace, cached_features, create_features
 from .methods import Context, DistillOutput, LoopSettings, Method, RealData, create_method, run_loop
+from .methods.checkpoint import EvalProgress, tensor_digest
 from .presets import Preset, get_preset
 from .sampling import BatchSampler, create_sampler
 from .seeding import child_seeds, torch_generator
@@ -264,12 +266,6 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
     eval_strategy = default_strategy(dataset.allow_flip)  # no flips for digits, in evaluation too
     eval_plain = p.augment_without_dsa(config.dataset)  # the name the run hashes it by
 
-    def evaluate_during(images: torch.Tensor, iteration: int) -> float:
-        return evaluate(images, y_train[idx], data.test_x, dataset.y_test, num_classes=dataset.num_classes,
-                        model=p.model, preset=p, dsa=eval_dsa, dsa_strategy=eval_strategy,
-                        augment_without_dsa=eval_plain, seed=seeds["eval"] + iteration, device=dev,
-                        nets=config.curve_nets, progress=False).mean
-
     # what a checkpoint must match: the run, the data's content, and every option with the code's defaults; an
     # expert buffer the run built is matched by its identity (in the run's), not by the folder it lies in
     method_options = learner.options()
@@ -277,30 +273,44 @@ def run(config: RunConfig, dataset: ImageDataset, *, evaluate_with: Sequence[str
         method_options.pop("experts", None)
     resume_key = {"run": config.identity(), "dataset": data.identity, "method_options": method_options,
                   "init_options": parts.initializer.options(), "sampler_options": parts.sampler.options()}
+    # a run stopped in an evaluation continues with the eval nets it had not finished (one process: each net's
+    # accuracy is kept as it is tested; under torch.distributed the processes' nets are not tracked)
+    eval_folder = Path(checkpoint_dir) if checkpoint_dir is not None and ctx.shard.world == 1 else None
+
+    def evaluation(name: str, images: torch.Tensor, labels: torch.Tensor, *, model: str, seed: int,
+                   lr: float | None = None, nets: int | None = None, show: bool = False) -> EvalResult:
+        settings_ = {"model": model, "seed": seed, "lr": lr, "nets": nets}
+        kept = EvalProgress(eval_folder, name, {"run": config_hash(resume_key), "images": tensor_digest(images),
+                                                "labels": tensor_digest(labels), **settings_})
+        return evaluate(images, labels, data.test_x, dataset.y_test, num_classes=dataset.num_classes, preset=p,
+                        dsa=eval_dsa, dsa_strategy=eval_strategy, augment_without_dsa=eval_plain, device=dev,
+                        done=kept.done(), on_net=kept.record, progress=show, **settings_)
+
+    def evaluate_during(images: torch.Tensor, iteration: int) -> float:
+        return evaluation(f"curve-{iteration}", images, y_train[idx], model=p.model, seed=seeds["eval"] + iteration,
+                          nets=config.curve_nets).mean
     settings = LoopSettings(iterations=int(getattr(learner, "iterations", 0)), eval_every=config.eval_every,
                             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
                             checkpoint_every=checkpoint_every, resume=resume, config=resume_key)
     # a second run resuming these checkpoints would rotate them under this one (rank 0 alone writes them)
     writer = (exclusive(checkpoint_dir, "checkpoint_dir") if checkpoint_dir is not None and ctx.shard.rank == 0
               else nullcontext())
-    with writer:
+    with writer:  # held through the final evaluation too: its progress is kept in the same folder
         out = run_loop(learner, data.train_x[idx], y_train[idx], ctx, settings, evaluate=evaluate_during,
                        progress=progress)
-    # a resumed run's distillation time includes what its checkpoint had already spent
-    timings["distill_s"] = time.perf_counter() - t0 + out.log.get("seconds_before_resume", 0.0)
+        # a resumed run's distillation time includes what its checkpoint had already spent
+        timings["distill_s"] = time.perf_counter() - t0 + out.log.get("seconds_before_resume", 0.0)
 
-    result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(),
-                          record(config, parts, dataset, selection, seeds, ctx, out, dev), out.soft_labels,
-                          out.learned_lr, data.zca,
-                          None if selection.scores is None else torch.from_numpy(selection.scores.astype(np.float32)))
+        result = DistilledSet(out.images.detach().cpu(), out.labels.cpu(),
+                              record(config, parts, dataset, selection, seeds, ctx, out, dev), out.soft_labels,
+                              out.learned_lr, data.zca, None if selection.scores is None else
+                              torch.from_numpy(selection.scores.astype(np.float32)))
 
-    t0 = time.perf_counter()
-    models = [p.model] if evaluate_with is None else list(evaluate_with)
-    evals = {m: evaluate(result.images, result.labels if out.soft_labels is None else out.soft_labels, data.test_x,
-                         dataset.y_test, num_classes=dataset.num_classes, model=m, preset=p, dsa=eval_dsa,
-                         dsa_strategy=eval_strategy, augment_without_dsa=eval_plain, lr=out.learned_lr,
-                         seed=seeds["eval"], device=dev,
-                         progress=progress) for m in models}
+        t0 = time.perf_counter()
+        models = [p.model] if evaluate_with is None else list(evaluate_with)
+        evals = {m: evaluation(f"final-{m}", result.images,
+                               result.labels if out.soft_labels is None else out.soft_labels, model=m,
+                               seed=seeds["eval"], lr=out.learned_lr, show=progress) for m in models}
     manifest = result.manifest
     manifest["metrics"] = {m: r.to_dict() for m, r in evals.items()}
     if models:

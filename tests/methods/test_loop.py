@@ -59,7 +59,7 @@ def _small(digits, tmp_path, **kw):
 
 
 def test_resume_refuses_another_runs_checkpoint_and_unreadable_ones(digits, tmp_path):
-    _small(digits, tmp_path, iterations=5)  # leaves checkpoints at 2 and 4
+    _small(digits, tmp_path, iterations=5)  # leaves checkpoints at 4 and 5 (the last iteration's)
     with pytest.raises(CheckpointError, match="config keys method_options.iterations, run.ipc, "
                                               "run.method_options.iterations differ"):
         _small(digits, tmp_path, ipc=2, iterations=6, resume=True)
@@ -84,8 +84,9 @@ def test_a_checkpoint_read_from_another_data_path_resumes(digits, tmp_path):
     import dataclasses
 
     reference = _small(digits, tmp_path / "ref", iterations=5)
-    _small(digits, tmp_path, iterations=5)  # checkpoint.pt at 4
+    _small(digits, tmp_path, iterations=5)  # checkpoint.prev.pt at 4, checkpoint.pt at 5
     path = tmp_path / "ck" / CHECKPOINT
+    os.replace(tmp_path / "ck" / PREVIOUS, path)  # as a run stopped in its last iteration leaves them
     state = torch.load(path, weights_only=True)
     assert "source" not in state["config"]["dataset"]  # the data's identity is its content, not its path
     state["config"]["dataset"]["source"] = "/elsewhere/digits"  # as an older checkpoint recorded it, with
@@ -105,21 +106,19 @@ def test_a_checkpoint_read_from_another_data_path_resumes(digits, tmp_path):
 @pytest.mark.parametrize("state", ["killed between the renames", "killed before the renames", "current torn"])
 def test_resume_takes_the_newest_complete_checkpoint_of_the_rotation_and_says_so(digits, tmp_path, state):
     reference = _small(digits, tmp_path / "ref", iterations=5)
-    _small(digits, tmp_path, iterations=5)  # checkpoint.pt at 4, checkpoint.prev.pt at 2
+    _small(digits, tmp_path, iterations=5)  # checkpoint.pt at 5 (the last iteration), checkpoint.prev.pt at 4
     ck = tmp_path / "ck"
     if state == "killed between the renames":  # current -> previous done, next -> current not yet
         (ck / PREVIOUS).unlink()
         (ck / CHECKPOINT).rename(ck / PREVIOUS)
         shutil.copy(ck / PREVIOUS, ck / NEXT)
-        expected_file, expected_iteration = NEXT, 4
+        expected_file, expected_iteration = NEXT, 5
     elif state == "killed before the renames":  # the next file is complete, nothing renamed
         shutil.copy(ck / CHECKPOINT, ck / NEXT)
-        state_next = torch.load(ck / NEXT, weights_only=True)
-        torch.save({**state_next, "iteration": 4}, ck / NEXT)
-        expected_file, expected_iteration = CHECKPOINT, 4  # equal iterations: either is the same state
+        expected_file, expected_iteration = CHECKPOINT, 5  # equal iterations: either is the same state
     else:
         (ck / CHECKPOINT).write_bytes(b"torn")
-        expected_file, expected_iteration = PREVIOUS, 2
+        expected_file, expected_iteration = PREVIOUS, 4  # and the last iteration runs again
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         resumed = _small(digits, tmp_path, iterations=5, resume=True)
@@ -139,7 +138,7 @@ def test_a_planted_checkpoint_cannot_run_code(digits, tmp_path):
             return (os.system, (f"touch {marker}",))
 
     torch.save({"format": 3, "iteration": 99, "images": Payload()}, tmp_path / "ck" / CHECKPOINT)
-    with pytest.warns(UserWarning, match=r"resumed from checkpoint.prev.pt at iteration 2 .*checkpoint.pt: it holds "
+    with pytest.warns(UserWarning, match=r"resumed from checkpoint.prev.pt at iteration 4 .*checkpoint.pt: it holds "
                                          r"a Python object \(\w+\.system\)"):
         resumed = _small(digits, tmp_path, iterations=5, resume=True)  # the planted file is skipped, not executed
     assert not marker.exists() and resumed.manifest["log"]["resumed_from_file"] == PREVIOUS
@@ -270,4 +269,4 @@ def test_a_method_sees_the_loops_position_also_after_a_resume(tmp_path):
     run_loop(resumed, torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), context(),
              LoopSettings(iterations=5, checkpoint_dir=tmp_path, checkpoint_every=1, config={"a": 1}, resume=True),
              progress=False)
-    assert resumed.seen == [(i, 5) for i in range(2, 5)]  # the checkpoint at iteration 2 of the 3-iteration run
+    assert resumed.seen == [(i, 5) for i in range(3, 5)]  # the checkpoint at the 3-iteration run's last iteration

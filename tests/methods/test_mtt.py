@@ -279,7 +279,7 @@ def test_a_step_size_learned_below_zero_stops_the_run_with_the_option_to_change(
         m.finish(None, ctx)
 
 
-def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digits, tmp_path):
+def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digits, tmp_path, stopped_before_the_end):
     """The buffer is matched by its identity, not its path: a grid moved to another folder (or run from another
     checkout) still continues its checkpointed cells there."""
     import shutil
@@ -287,6 +287,7 @@ def test_a_checkpoint_resumes_when_its_expert_buffer_lies_in_another_folder(digi
     kw = dict(ipc=1, method="mtt", preset="tiny", num_experts=1, evaluate_with=(), progress=False,
               method_options={"iterations": 4}, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=2)
     whole = distill(digits, experts_dir=tmp_path / "a", **kw)
+    stopped_before_the_end(tmp_path / "ckpt")
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     shutil.rmtree(tmp_path / "a")
     ckpt = torch.load(tmp_path / "ckpt" / "checkpoint.pt", weights_only=True)
@@ -360,7 +361,7 @@ def test_a_growing_window_runs_and_is_logged(buffer, digits):
     assert "start_epochs" not in plain.manifest["log"]
 
 
-def test_soft_labels_start_from_the_experts_logits_learn_and_resume(buffer, digits, tmp_path):
+def test_soft_labels_start_from_the_experts_logits_learn_and_resume(buffer, digits, tmp_path, stopped_before_the_end):
     """DATM's labels: the mean logits of the experts' final networks that classify the image correctly, learned
     through the student's soft cross-entropy; the result's soft labels are their softmax."""
     x, ctx = _real_and_context(digits)
@@ -384,7 +385,8 @@ def test_soft_labels_start_from_the_experts_logits_learn_and_resume(buffer, digi
     frozen = distill(digits, **{**kw, "method_options": {**kw["method_options"], "lr_labels": 1e-12}})
     assert not torch.allclose(frozen.soft_labels, whole.soft_labels, atol=1e-4)  # learning moved them
     ck = dict(checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
-    distill(digits, **kw, **ck)  # leaves its checkpoint at iteration 2
+    distill(digits, **kw, **ck)
+    stopped_before_the_end(tmp_path / "ck")  # its checkpoint at iteration 2 the newest
     resumed = distill(digits, **kw, **ck, resume=True)
     assert resumed.manifest["log"]["resumed_from"] == 2
     assert torch.equal(resumed.images, whole.images) and torch.equal(resumed.soft_labels, whole.soft_labels)

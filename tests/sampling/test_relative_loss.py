@@ -148,12 +148,13 @@ def test_refresh_changes_p_when_the_synthetic_set_changes_and_is_deterministic(d
     assert len(s.report()["refreshes"]) == 3
 
 
-def test_state_resumes_bit_identically(digits, tmp_path):
+def test_state_resumes_bit_identically(digits, tmp_path, stopped_before_the_end):
     run = dict(ipc=1, method="dm", preset="tiny", iterations=6, evaluate_with=(), progress=False,
                sampler="relative-loss", sampler_options={"refresh": 3, "pool": 40, "weighted": True,
                                                          "predictor_options": {"epochs": 2}},
                checkpoint_dir=tmp_path / "ck", checkpoint_every=4)
     whole = distill(digits, **run)
+    stopped_before_the_end(tmp_path / "ck")
     # the checkpoint at iteration 4 holds p from the refresh at 3; resuming must not re-score or lose it
     resumed = distill(digits, **run, resume=True)
     assert resumed.manifest["log"]["resumed_from"] == 4

@@ -89,12 +89,13 @@ def test_a_run_with_representative_batches(digits, tmp_path, monkeypatch):
     assert len(list((tmp_path / "teachers").glob("teacher-*.pt"))) == 1
 
 
-def test_a_resumed_run_draws_the_batches_of_an_unbroken_one(digits, tmp_path):
+def test_a_resumed_run_draws_the_batches_of_an_unbroken_one(digits, tmp_path, stopped_before_the_end):
     run = dict(ipc=1, method="dm", preset="tiny", iterations=6, evaluate_with=(), progress=False,
                sampler="representative", sampler_options={"features": "pixels", "refresh": 3, "pool": 40,
                                                            "weighted": True},
                checkpoint_dir=tmp_path / "ck", checkpoint_every=4)
     whole = distill(digits, **run)
+    stopped_before_the_end(tmp_path / "ck")
     # resumed at iteration 4, inside the refresh made at 3: the same pool and representatives, not new ones
     resumed = distill(digits, **run, resume=True)
     assert resumed.manifest["log"]["resumed_from"] == 4

@@ -1,5 +1,8 @@
 """Atomic checkpoints of a distillation run: write to a temp file, fsync, rename; keep the previous one.
 
+Beside them, :class:`EvalProgress` keeps the accuracies of the eval nets a run has finished, so that a run stopped
+in one of its evaluations continues with the nets it had not finished.
+
 A checkpoint holds plain data only (tensors, numbers, strings, lists, dicts) and is read with
 ``torch.load(weights_only=True)``: a checkpoint someone hands you cannot run code. Rotation is two renames
 (current → previous, next → current); a kill between them leaves the complete next file, and the loader takes
@@ -7,6 +10,8 @@ the newest complete state among next, current and previous, and says which one i
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -14,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import config_hash, fsync_dir, write_with
+from ..atomic import config_hash, fsync_dir, write_text, write_with
 from ..data.dataset import recorded_identity
 from ..errors import CheckpointError
 from ..plain_files import load_plain, why_unreadable
@@ -116,3 +121,58 @@ def differing_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> li
         elif x != y:
             out.append(f"{prefix}{k}")
     return out
+
+
+EVALS = "evals"  # the subfolder of a run's checkpoint folder that holds its evaluations' progress
+
+
+def tensor_digest(tensor: torch.Tensor) -> str:
+    """A content hash of a tensor (dtype, shape and bytes): what an evaluation's key says about its inputs."""
+    t = tensor.detach().cpu().contiguous()
+    digest = hashlib.sha256(f"{t.dtype}{tuple(t.shape)}".encode())
+    digest.update(t.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class EvalProgress:
+    """The eval nets of one evaluation that have been tested, kept as ``evals/<name>.json`` in a run's checkpoint
+    folder: ``done()`` for :func:`~coredistill.evaluate.evaluate`'s ``done``, ``record`` as its ``on_net``. Each
+    net depends only on its own seed, so continuing with the rest gives the uninterrupted evaluation's accuracies.
+    ``key`` is everything the evaluation depends on (its images' and labels' :func:`tensor_digest`, the settings);
+    a file of another key (other images after a change) is not read and is overwritten. Plain JSON: nothing in it
+    can run code. ``folder`` None keeps nothing (a run without checkpoints).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> EvalProgress(folder, "final-ConvNet", {"images": "ab12"}).record(1, 0.9)
+    >>> EvalProgress(folder, "final-ConvNet", {"images": "ab12"}).done()
+    {1: 0.9}
+    >>> EvalProgress(folder, "final-ConvNet", {"images": "cd34"}).done()  # another evaluation's inputs
+    {}
+    """
+
+    def __init__(self, folder: Path | None, name: str, key: dict[str, Any]) -> None:
+        self.path = None if folder is None else Path(folder) / EVALS / f"{name}.json"
+        self.key = config_hash(key)
+        self._done: dict[int, float] | None = None
+
+    def done(self) -> dict[int, float]:
+        if self._done is None:
+            self._done = {}
+            if self.path is not None and self.path.is_file():
+                try:
+                    stored = json.loads(self.path.read_text())
+                    if stored.get("key") == self.key:
+                        self._done = {int(i): float(a) for i, a in stored["accuracies"].items()}
+                except (ValueError, KeyError, TypeError, AttributeError) as e:  # torn or foreign: start it again
+                    warnings.warn(f"evaluation progress {str(self.path)!r} unreadable ({e}): its nets train again",
+                                  stacklevel=2)
+        return dict(self._done)
+
+    def record(self, net: int, accuracy: float) -> None:
+        if self.path is None:
+            return
+        self._done = {**self.done(), net: float(accuracy)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(self.path, json.dumps({"key": self.key, "accuracies": {str(i): a for i, a in
+                                                                          sorted(self._done.items())}}))

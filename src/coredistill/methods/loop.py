@@ -123,8 +123,9 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             t_eval = time.perf_counter()
             log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
             log["eval_seconds"] += time.perf_counter() - t_eval
-        if settings.checkpoint_dir is not None and settings.checkpoint_every and done % settings.checkpoint_every == 0 \
-                and done < iterations:
+        # the last iteration too: a run stopped in its final evaluation resumes there, not checkpoint_every back
+        if settings.checkpoint_dir is not None and settings.checkpoint_every and (
+                done % settings.checkpoint_every == 0 or done == iterations):
             log["seconds"] = time.perf_counter() - t_start - log["eval_seconds"]
             for value in (v for st in opt.state.values() for v in st.values()):
                 if isinstance(value, torch.Tensor) and value.shape == syn.shape:

@@ -111,9 +111,9 @@ def _distill_into(args: argparse.Namespace, out: Path, ckpt: Path) -> int:
     if getattr(args, "experts", None):
         method_options["experts"] = args.experts
     ds = _load_data(args.dataset, args.path, data_options)
-    result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"), variant=getattr(args, "variant", None),
-                     init=args.init, preset=args.preset,
-                     seed=args.seed, zca_eps=args.zca, method_options=method_options,
+    result = distill(ds, ipc=args.ipc, method=getattr(args, "method", "none"),
+                     variant=getattr(args, "variant", None), init=args.init, preset=args.preset, seed=args.seed,
+                     zca_eps=args.zca, method_options=method_options,
                      init_options=_options(args.init_opt, "--init-opt"), features=args.features,
                      feature_options=_options(args.feature_opt, "--feature-opt"),
                      sampler=getattr(args, "sampler", None),

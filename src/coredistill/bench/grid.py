@@ -32,7 +32,7 @@ from ..methods import METHODS, curve_iterations
 from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import DEFAULT_NUM_EXPERTS, get_preset
 from ..select import INITIALIZERS
-from ..variants import SEED_SAMPLER, SEED_VARIANTS, VARIANT_KEYS, VARIANTS, Variant
+from ..variants import SEED_SAMPLER, SEED_VARIANTS, VARIANT_KEYS, Variant
 
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",

@@ -267,6 +267,9 @@ def test_a_run_stopped_in_its_final_evaluation_resumes_there_with_the_nets_left(
     assert resumed.manifest["log"]["resumed_from"] == 3  # the last iteration's checkpoint: no iteration again
     assert torch.equal(resumed.images, whole.images)
     assert resumed.record.result.accuracies == [0.123, *whole.record.result.accuracies[1:]]
-    # progress of another evaluation (other images) is not read
+    # progress of another evaluation (other images) is not read; a tampered one is not trusted
     ledger.write_text(json.dumps({"key": "0" * 16, "accuracies": {"0": 0.123}}))
     assert distill(digits, **kw, resume=True).record.result.accuracies == whole.record.result.accuracies
+    ledger.write_text(json.dumps({**stored, "accuracies": {"0": 7.0}}))
+    with pytest.warns(UserWarning, match="unreadable .*its nets train again"):
+        assert distill(digits, **kw, resume=True).record.result.accuracies == whole.record.result.accuracies

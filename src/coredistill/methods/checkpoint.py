@@ -163,7 +163,10 @@ class EvalProgress:
                 try:
                     stored = json.loads(self.path.read_text())
                     if stored.get("key") == self.key:
-                        self._done = {int(i): float(a) for i, a in stored["accuracies"].items()}
+                        done = {int(i): float(a) for i, a in stored["accuracies"].items()}
+                        if not all(i >= 0 and 0.0 <= a <= 1.0 for i, a in done.items()):
+                            raise ValueError("an entry that is not a net index and an accuracy")
+                        self._done = done
                 except (ValueError, KeyError, TypeError, AttributeError) as e:  # torn or foreign: start it again
                     warnings.warn(f"evaluation progress {str(self.path)!r} unreadable ({e}): its nets train again",
                                   stacklevel=2)

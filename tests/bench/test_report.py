@@ -314,6 +314,8 @@ def test_aligned_table_marks_the_baselines_own_runs_and_cells_still_running():
     assert table["10"]["aligned-both: met"] == "pending (1 of 3 seeds)"  # not a verdict on one seed
     assert table["1"]["aligned-both: met"].startswith("no significant loss")
     assert "over its 1 cells with the baseline's seeds" in text
+    short = {r["ipc"]: r for r in rows(aligned_table(recs, compact=True).split("\n\n")[0])}
+    assert (short["10"]["Δ (Holm p)"], short["10"]["met"]) == ("-10.00", "pending (1 of 3 seeds)")  # said once
 
 
 def test_the_front_page_copy_of_the_reference_table_keeps_the_comparison_and_names_another_evaluation():

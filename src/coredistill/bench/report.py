@@ -202,7 +202,7 @@ def aligned_table(records: list[dict], alpha: float = 0.05, compact: bool = Fals
     resolved configuration) reads ``= baseline``; one with fewer seeds than the baseline says how many, and its
     ``aligned-both`` verdict waits (not counted) until it has the baseline's seeds, at least two. ``compact`` (a
     front page's copy): the baseline's and ``aligned-both``'s accuracy, its Δ with the Holm-adjusted p, the rivals'
-    Δ and the verdicts in short. Empty without ``aligned-both`` cells."""
+    Δ and the verdicts in short (a cell short of seeds says so in the verdict column only). Empty without ``aligned-both`` cells."""
     groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
     if not any(ALIGNED in v for v in groups.values()):
         return ""
@@ -231,7 +231,8 @@ def aligned_table(records: list[dict], alpha: float = 0.05, compact: bool = Fals
                          for s, r in runs.items()):
                 cells[name] = "= baseline"
                 continue
-            seeds = f" [{n} of {len(base)} seeds]" if 0 < n < len(base) else ""
+            # the front page's copy says it once, in the verdict column ("pending (n of N seeds)")
+            seeds = f" [{n} of {len(base)} seeds]" if 0 < n < len(base) and not compact else ""
             tested = "" if math.isnan(p) else (f" (Holm {p_holm:.3f})" if compact and name == ALIGNED else
                                                "" if compact else f" (p {p:.3f}, Holm {p_holm:.3f})")
             cells[name] = "" if n == 0 else _fmt_delta(d, sd if not compact or name == ALIGNED else math.nan) + \

@@ -24,8 +24,9 @@ def test_every_variant_resolves_for_every_method_that_validated_its_batches(name
     run = RunConfig.resolve("mnist", ipc, method=method, preset="cpu", **variant.settings(method))
     assert run.init == variant.initializer(method)
     assert run.prune == variant.prune and run.features == variant.features
-    if run.experts is None:  # an MTT run's sampler drives its experts; its loop draws uniformly
-        assert run.real_data_sampler == run.sampler
+    asked = variant.settings(method)["sampler"]  # "aligned" resolves to the batches the method validated
+    assert run.real_data_sampler == asked or (asked == "aligned" and run.real_data_sampler in ("relative-loss",
+                                                                                               "uniform"))
 
 
 def test_the_seed_variants_are_a_grids_default_and_draw_by_the_grids_sampler():

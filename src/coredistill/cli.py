@@ -60,7 +60,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_variants(args: argparse.Namespace) -> int:
     from .table import format_table
-    from .variants import VARIANTS
+    from .variants import SEED_SAMPLER, VARIANTS
 
     def init(v) -> str:
         if isinstance(v.init, str):
@@ -71,7 +71,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
                 others.setdefault(name, []).append(method)
         return v.init["default"] + "".join(f" ({n} for {', '.join(ms)})" for n, ms in others.items())
 
-    rows = [[name, init(v) + (f" ({v.features} features)" if v.features else ""), v.sampler or "relative-loss",
+    rows = [[name, init(v) + (f" ({v.features} features)" if v.features else ""), v.sampler or SEED_SAMPLER,
              f"{v.prune:g}" if v.prune else "-", v.description] for name, v in VARIANTS.items()]
     print(format_table(["variant", "initial images", "real batches", "prune", "what"], rows))
     return 0

@@ -233,10 +233,11 @@ def aligned_table(records: list[dict], alpha: float = 0.05, compact: bool = Fals
                 continue
             # the front page's copy says it once, in the verdict column ("pending (n of N seeds)")
             seeds = f" [{n} of {len(base)} seeds]" if 0 < n < len(base) and not compact else ""
-            tested = "" if math.isnan(p) else (f" (Holm {p_holm:.3f})" if compact and name == ALIGNED else
-                                               "" if compact else f" (p {p:.3f}, Holm {p_holm:.3f})")
-            cells[name] = "" if n == 0 else _fmt_delta(d, sd if not compact or name == ALIGNED else math.nan) + \
-                tested + seeds
+            # the front page's copy tests aligned-both alone; a rival there is its mean Δ
+            full = not compact or name == ALIGNED
+            tested = "" if math.isnan(p) or not full else (
+                f" (Holm {p_holm:.3f})" if compact else f" (p {p:.3f}, Holm {p_holm:.3f})")
+            cells[name] = "" if n == 0 else _fmt_delta(d, sd if full else math.nan) + tested + seeds
         verdict = ""
         _, d, _, _, n, p_holm = deltas[ALIGNED][i]
         if 0 < n and (n < len(base) or n < 2):

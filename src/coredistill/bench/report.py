@@ -590,11 +590,15 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
     return path
 
 
+_OPTIONAL_TABLES = {"learning": learning_table, "aligned": aligned_table,
+                    "aligned-headline": lambda records: aligned_table(records, compact=True),
+                    "aligned-power": aligned_power_table, "sampler": sampler_table}
+
+
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
     """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, aligned-headline.md,
-    aligned-power.md, sampler.md,
-    accuracy.png and curves.png where there is something to show, reference.md for a grid under the papers'
-    protocol) into ``out``."""
+    aligned-power.md, sampler.md, accuracy.png and curves.png where there is something to show, reference.md for a
+    grid under the papers' protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)
@@ -611,26 +615,11 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     by_variant = variant_cost_table(records)
     write_text(files["cost"], cost_table(records) + "\n\n" + (by_variant + "\n\n" if by_variant else "")
                   + remaining_estimate(grid, done) + "\n\n" + spent_table(grid, done) + "\n")
-    learning = learning_table(records)
-    if learning:
-        files["learning"] = out / "learning.md"
-        write_text(files["learning"], learning + "\n")
-    aligned = aligned_table(records)
-    if aligned:
-        files["aligned"] = out / "aligned.md"
-        write_text(files["aligned"], aligned + "\n")
-    compact = aligned_table(records, compact=True)
-    if compact:
-        files["aligned-headline"] = out / "aligned-headline.md"
-        write_text(files["aligned-headline"], compact + "\n")
-    power = aligned_power_table(records)
-    if power:
-        files["aligned-power"] = out / "aligned-power.md"
-        write_text(files["aligned-power"], power + "\n")
-    sampler = sampler_table(records)
-    if sampler:
-        files["sampler"] = out / "sampler.md"
-        write_text(files["sampler"], sampler + "\n")
+    for name, table in _OPTIONAL_TABLES.items():  # written where the records have something to show
+        text = table(records)
+        if text:
+            files[name] = out / f"{name}.md"
+            write_text(files[name], text + "\n")
     reference = reference_table(grid, records) if grid.preset in PROTOCOL_PRESETS else ""
     if reference:  # only a grid under the papers' protocol is comparable with the published numbers
         files["reference"] = out / "reference.md"

@@ -293,6 +293,38 @@ def test_aligned_power_is_the_gain_a_paired_t_test_needs_under_holm():
     assert aligned_power_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
 
 
+def test_aligned_rivals_head_to_head_with_holm_over_each_rivals_cells():
+    from coredistill.bench.report import aligned_rivals_table, holm
+
+    base = [0.80, 0.81, 0.79, 0.80, 0.805]
+    aligned = {"dm": [a + 0.02 for a in base], "dc": [a + d for a, d in zip(base, [0.01, -0.01, 0.02, 0.0, 0.005])],
+               "mtt": [a + d for a, d in zip(base, [0.01, 0.0, 0.02, 0.005, 0.01])]}
+    # dm: 2 points above both on every seed (with a little spread), 1 point below herding-init's; dc: noisy
+    rival = {("dm", "both"): [a - d for a, d in zip(aligned["dm"], [0.02, 0.021, 0.019, 0.022, 0.018])],
+             ("dm", "herding-init"): [a + d for a, d in zip(aligned["dm"], [0.01, 0.011, 0.009, 0.012, 0.01])],
+             ("dc", "both"): base, ("dc", "herding-init"): base, ("mtt", "both"): base}
+    recs = []
+    for method in aligned:
+        recs += [_rec("baseline", s, a, method=method) for s, a in enumerate(base)]
+        recs += [_rec("aligned-both", s, a, method=method) for s, a in enumerate(aligned[method])]
+    for (method, name), accs in rival.items():
+        recs += [_rec(name, s, a, method=method) for s, a in enumerate(accs)]
+    recs += [_rec("herding-init", 0, 0.9, method="mtt")]  # short of the baseline's seeds: no test
+    text = aligned_rivals_table(recs)
+    table = {r["method"]: r for r in rows(text.split("\n\n")[0])}
+    p = {(m, n): stats.ttest_rel(aligned[m], rival[(m, n)]).pvalue for m, n in rival}
+    both = holm([p[("dm", "both")], p[("dc", "both")], p[("mtt", "both")]])
+    herding = holm([p[("dm", "herding-init")], p[("dc", "herding-init")]])  # mtt's is not in the family
+    assert table["dm"]["aligned-both − both"] == f"+2.00 ± 0.16 (p {p[('dm', 'both')]:.3f}, Holm {both[0]:.3f}), above"
+    assert table["dm"]["aligned-both − herding-init"] == (f"-1.04 ± 0.11 (p {p[('dm', 'herding-init')]:.3f}, "
+                                                          f"Holm {herding[0]:.3f}), below")
+    assert table["dc"]["aligned-both − both"].endswith(f"Holm {both[1]:.3f})")  # level: no side named
+    assert min(both[1:]) >= 0.05 and table["mtt"]["aligned-both − herding-init"] == ""
+    assert text.endswith("against both over 3 cells: significantly above in 1, below in 0, level in 2; against "
+                         "herding-init over 2 cells: significantly above in 0, below in 1, level in 1")
+    assert aligned_rivals_table([r for r in recs if r["variant"] != "aligned-both"]) == ""
+
+
 def test_aligned_table_marks_the_baselines_own_runs_and_cells_still_running():
     from coredistill.bench.report import aligned_table
 

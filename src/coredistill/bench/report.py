@@ -307,6 +307,42 @@ def aligned_power_table(records: list[dict], alpha: float = 0.05, gains: int | N
             f"{len(rows)} finished cells (paired t-test, two-sided; Δ in points)")
 
 
+def aligned_rivals_table(records: list[dict], alpha: float = 0.05) -> str:
+    """``aligned-both`` against each of :data:`ALIGNED_RIVALS` head to head: per cell, the paired Δ (``aligned-both``
+    − rival) with its two-sided paired t-test, Holm-adjusted over that rival's cells, and whether ``aligned-both`` is
+    significantly above, significantly below or level with it. The verdict "≥ best rival" compares means only; this
+    says which of its misses (and wins) a paired test can tell from seed noise. Cells where ``aligned-both`` or a
+    rival is short of the baseline's seeds are left out. Empty without such cells."""
+    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    found: dict[str, list[tuple]] = {name: [] for name in ALIGNED_RIVALS}
+    for key, by_variant in groups.items():
+        full = len(by_variant["baseline"])
+        acc = {s: r["accuracy"] for s, r in by_variant.get(ALIGNED, {}).items()}
+        for name in ALIGNED_RIVALS:
+            rival = {s: r["accuracy"] for s, r in by_variant.get(name, {}).items()}
+            if len(acc) >= max(full, 2) and len(rival) >= max(full, 2):
+                found[name].append((key, *paired(acc, rival)))
+    if not any(found.values()):
+        return ""
+    cells: dict[tuple, dict[str, str]] = defaultdict(dict)
+    counts = {name: {"above": 0, "below": 0, "level": 0} for name in ALIGNED_RIVALS}
+    for name, tests in found.items():
+        # an untestable pair (identical differences) counts as level, with no p-value in the family
+        adjusted = holm([p if not math.isnan(p) else 1.0 for *_, p, _ in tests])
+        for (key, d, sd, p, _), p_holm in zip(tests, adjusted):
+            side = "level" if math.isnan(p) or p_holm >= alpha else ("above" if d > 0 else "below")
+            counts[name][side] += 1
+            cells[key][name] = (_fmt_delta(d, sd) + ("" if math.isnan(p) else f" (p {p:.3f}, Holm {p_holm:.3f})")
+                                + ("" if side == "level" else f", {side}"))
+    rows = [[method, dataset, ipc, *(cells[(dataset, ipc, method)].get(n, "") for n in ALIGNED_RIVALS)]
+            for (dataset, ipc, method) in groups if (dataset, ipc, method) in cells]
+    table = format_table(["method", "dataset", "ipc", *(f"{ALIGNED} − {n}" for n in ALIGNED_RIVALS)], rows)
+    summary = "; ".join(f"against {n} over {sum(c.values())} cells: significantly above in {c['above']}, below in "
+                        f"{c['below']}, level in {c['level']}" for n, c in counts.items() if sum(c.values()))
+    return (table + f"\n\n{ALIGNED} head to head (paired t-test, two-sided, Holm over each rival's cells, "
+            f"α = {alpha}): " + summary)
+
+
 # what a front page's copy of the reference table leaves out (the full table keeps them)
 _COMPACT_DROPS = ("curve's last slope", "source")
 
@@ -592,13 +628,14 @@ def plot_curves(grid: Grid, records: list[dict], path: Path) -> Path | None:
 
 _OPTIONAL_TABLES = {"learning": learning_table, "aligned": aligned_table,
                     "aligned-headline": lambda records: aligned_table(records, compact=True),
-                    "aligned-power": aligned_power_table, "sampler": sampler_table}
+                    "aligned-power": aligned_power_table, "aligned-rivals": aligned_rivals_table,
+                    "sampler": sampler_table}
 
 
 def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool = True) -> dict[str, Path]:
     """Write results.csv, results.md, verdict.md, cost.md (learning.md, aligned.md, aligned-headline.md,
-    aligned-power.md, sampler.md, accuracy.png and curves.png where there is something to show, reference.md for a
-    grid under the papers' protocol) into ``out``."""
+    aligned-power.md, aligned-rivals.md, sampler.md, accuracy.png and curves.png where there is something to show,
+    reference.md for a grid under the papers' protocol) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     records = _current(grid, done)

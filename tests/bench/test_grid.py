@@ -22,6 +22,24 @@ def test_checked_in_grids_load_and_expand(path):
     assert len({(c.variant, c.method, c.dataset, c.ipc, c.seed) for c in cells}) == len(cells)
 
 
+def test_the_committed_queue_names_grids_and_cells_that_exist():
+    """benchmarks/queue is what the next session runs unattended: a misspelt grid or filter there would only show in
+    a log hours later."""
+    entries = [line for line in (GRIDS.parent / "queue").read_text().splitlines() if line and not line.startswith("#")]
+    assert entries
+    for entry in entries:
+        name, _, filters = entry.partition(":")
+        cells = Grid.load(GRIDS / f"{name}.yaml").cells()
+        wanted: dict[str, set[str]] = {}
+        for pair in filter(None, filters.split(",")):
+            key, _, value = pair.partition("=")
+            assert key in {"method", "dataset", "ipc", "variant", "seed"}, entry
+            wanted.setdefault(key, set()).add(value)
+        for key, values in wanted.items():
+            assert values <= {str(getattr(c, key)) for c in cells}, entry
+        assert any(all(str(getattr(c, k)) in v for k, v in wanted.items()) for c in cells), entry
+
+
 def test_variants_map_to_each_family_seed_phases():
     grid = Grid.from_dict({**BASE, "methods": ["dm", "rfad", "mtt"]})
     by = {(c.method, c.variant): c for c in grid.cells()}

@@ -105,6 +105,15 @@ def test_reference_numbers_beside_the_papers_protocol_runs_only():
                                                                             "protocol yet)")
 
 
+def test_a_validation_split_is_never_set_beside_a_published_test_number():
+    spec = {"name": "v", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0], "methods": ["dm"],
+            "variants": ["baseline"]}
+    recs = [_rec("baseline", 0, 0.9, dataset="mnist", preset="reproduce", accuracies=[0.9], iterations=750)]
+    assert rows(reference_table(Grid.from_dict(spec), recs))[0]["ours %"] == "90.00 ± 0.00"
+    held_out = Grid.from_dict({**spec, "dataset_options": {"mnist": {"validation": 500, "validation_seed": 0}}})
+    assert reference_table(held_out, recs) == ""
+
+
 def test_a_selection_entry_is_compared_with_its_initializers_published_number():
     grid = Grid.from_dict({"name": "h", "preset": "reproduce", "datasets": ["mnist"], "ipc": [1], "seeds": [0],
                            "selection": ["herding", {"name": "herding-teacher", "init": "herding",
@@ -204,6 +213,20 @@ def test_learning_bar_is_against_the_better_coreset_with_holm_and_the_ipc_margin
     ten = table[("10", "baseline")]
     assert ten["bar"] == "+1" and ten["better coreset"] == "herding" and ten["Δ vs it (paired)"].startswith("+1.00")
     assert learning_table([r for r in recs if r["method"] != "none"]) == ""  # no coresets: nothing to say
+
+
+def test_a_report_removes_its_own_tables_that_have_nothing_to_say_now(tmp_path):
+    from coredistill.bench.report import write_report
+
+    grid = Grid.from_dict({"name": "g", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0],
+                           "methods": ["dm"]})
+    stale = {name: tmp_path / f"{name}.md" for name in ("aligned", "reference", "reproduced")}
+    notes = tmp_path / "notes.md"  # not a table the report writes: left alone
+    for path in (*stale.values(), notes):
+        path.write_text("an earlier report's table\n")
+    files = write_report(grid, {}, tmp_path, plots=False)
+    assert not any(path.exists() for path in stale.values()) and notes.exists()
+    assert files["results"].exists() and "aligned" not in files
 
 
 def test_a_renamed_variant_reports_its_stored_cells_under_the_new_name(tmp_path):

@@ -351,7 +351,8 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     """Published numbers (:mod:`coredistill.published`) beside ours for the same data set, method (baseline
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
     Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
-    ``finished_only`` leaves out the rows with no such cell yet. ``compact`` (a front page's copy) leaves out the
+    ``finished_only`` leaves out the rows with no such cell yet; a data set the grid evaluates on a validation split
+    has no rows. ``compact`` (a front page's copy) leaves out the
     slope and source columns and names, instead of describing, a published number's other evaluation."""
     from ..published import published
     from ..reproduce import HEADERS, compare
@@ -364,6 +365,8 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     selection = {v.name: v.init for v in (selection_variant(s, "selection") for s in grid.selection)}
     rows, notes = [], {}
     for dataset in grid.datasets:
+        if grid.dataset_options.get(dataset, {}).get("validation"):
+            continue  # its accuracies are on images held out of the train split: no published number measures those
         for name in list(selection) + grid.methods:
             key = ("none", name) if name in selection else (name, "baseline")
             reference = selection.get(name, name)
@@ -652,17 +655,20 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     by_variant = variant_cost_table(records)
     write_text(files["cost"], cost_table(records) + "\n\n" + (by_variant + "\n\n" if by_variant else "")
                   + remaining_estimate(grid, done) + "\n\n" + spent_table(grid, done) + "\n")
-    for name, table in _OPTIONAL_TABLES.items():  # written where the records have something to show
-        text = table(records)
+    # only a grid under the papers' protocol is comparable with the published numbers; "reproduced" holds the rows
+    # that have a run (a front page's table)
+    protocol = grid.preset in PROTOCOL_PRESETS
+    tables = {**_OPTIONAL_TABLES,
+              "reference": lambda records: reference_table(grid, records) if protocol else "",
+              "reproduced": lambda records: (reference_table(grid, records, finished_only=True, compact=True)
+                                             if protocol and reference_table(grid, records) else "")}
+    for name, table in tables.items():  # written where the records have something to show
+        text, path = table(records), out / f"{name}.md"
         if text:
-            files[name] = out / f"{name}.md"
-            write_text(files[name], text + "\n")
-    reference = reference_table(grid, records) if grid.preset in PROTOCOL_PRESETS else ""
-    if reference:  # only a grid under the papers' protocol is comparable with the published numbers
-        files["reference"] = out / "reference.md"
-        write_text(files["reference"], reference + "\n")
-        files["reproduced"] = out / "reproduced.md"  # the rows that have a run (a front page's table)
-        write_text(files["reproduced"], reference_table(grid, records, finished_only=True, compact=True) + "\n")
+            files[name] = path
+            write_text(path, text + "\n")
+        else:  # an earlier report's table that says nothing now (or was never this grid's) would mislead
+            path.unlink(missing_ok=True)
     if plots and records:
         for name, fn in (("accuracy", plot_accuracy), ("curves", plot_curves)):
             p = fn(grid, records, out / f"{name}.png")

@@ -80,6 +80,16 @@ def _groups(records: list[dict]) -> dict[tuple, dict[str, dict[int, dict]]]:
     return g
 
 
+def _method_cells(records: list[dict]) -> dict[tuple, dict[str, dict[int, dict]]]:
+    """:func:`_groups` of the method cells that have a baseline (the coresets' cells are not methods)."""
+    return {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+
+
+def _held_out(grid: Grid) -> list[str]:
+    """The data sets the grid evaluates on a validation split carved from train (not on the test split)."""
+    return sorted(d for d, o in grid.dataset_options.items() if o.get("validation"))
+
+
 def _fmt_p(p: float) -> str:
     return "" if math.isnan(p) else f"{p:.3f}"
 
@@ -202,8 +212,9 @@ def aligned_table(records: list[dict], alpha: float = 0.05, compact: bool = Fals
     resolved configuration) reads ``= baseline``; one with fewer seeds than the baseline says how many, and its
     ``aligned-both`` verdict waits (not counted) until it has the baseline's seeds, at least two. ``compact`` (a
     front page's copy): the baseline's and ``aligned-both``'s accuracy, its Δ with the Holm-adjusted p, the rivals'
-    Δ and the verdicts in short (a cell short of seeds says so in the verdict column only). Empty without ``aligned-both`` cells."""
-    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    Δ and the verdicts in short (a cell short of seeds says so in the verdict column only). Empty without
+    ``aligned-both`` cells."""
+    groups = _method_cells(records)
     if not any(ALIGNED in v for v in groups.values()):
         return ""
     names = sorted({n for v in groups.values() for n in v if n != "baseline"},
@@ -284,7 +295,7 @@ def aligned_power_table(records: list[dict], alpha: float = 0.05, gains: int | N
     ``aligned-both`` cells."""
     from scipy import stats
 
-    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    groups = _method_cells(records)
     m = len(groups)
     gains = math.ceil(m / 2) if gains is None else gains
     level = alpha / (m - gains + 1) if m else alpha
@@ -313,7 +324,7 @@ def aligned_rivals_table(records: list[dict], alpha: float = 0.05) -> str:
     significantly above, significantly below or level with it. The verdict "≥ best rival" compares means only; this
     says which of its misses (and wins) a paired test can tell from seed noise. Cells where ``aligned-both`` or a
     rival is short of the baseline's seeds are left out. Empty without such cells."""
-    groups = {k: v for k, v in _groups(records).items() if k[2] != "none" and "baseline" in v}
+    groups = _method_cells(records)
     found: dict[str, list[tuple]] = {name: [] for name in ALIGNED_RIVALS}
     for key, by_variant in groups.items():
         full = len(by_variant["baseline"])
@@ -352,8 +363,8 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     variant) or selection, and IPC: the gap, the iterations against the paper's and the curve's last slope.
     Ours are filled only from cells of the presets that run the papers' protocol (``paper``, ``reproduce``);
     ``finished_only`` leaves out the rows with no such cell yet; a data set the grid evaluates on a validation split
-    has no rows. ``compact`` (a front page's copy) leaves out the
-    slope and source columns and names, instead of describing, a published number's other evaluation."""
+    has no rows. ``compact`` (a front page's copy) leaves out the slope and source columns and names, instead of
+    describing, a published number's other evaluation."""
     from ..published import published
     from ..reproduce import HEADERS, compare
 
@@ -365,7 +376,7 @@ def reference_table(grid: Grid, records: list[dict], finished_only: bool = False
     selection = {v.name: v.init for v in (selection_variant(s, "selection") for s in grid.selection)}
     rows, notes = [], {}
     for dataset in grid.datasets:
-        if grid.dataset_options.get(dataset, {}).get("validation"):
+        if dataset in _held_out(grid):
             continue  # its accuracies are on images held out of the train split: no published number measures those
         for name in list(selection) + grid.methods:
             key = ("none", name) if name in selection else (name, "baseline")
@@ -645,7 +656,7 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
     files = {"csv": out / "results.csv", "results": out / "results.md", "verdict": out / "verdict.md",
              "cost": out / "cost.md"}
     write_text(files["csv"], results_csv(records))
-    held_out = sorted(d for d, o in grid.dataset_options.items() if o.get("validation"))
+    held_out = _held_out(grid)
     split = (f"held-out validation accuracy ({', '.join(held_out)}: images held out of the train split; the test "
              "split is not read)" if held_out else "test accuracy")
     header = (f"grid `{grid.name}`, preset `{grid.preset}`: {len(records)} of {len(grid.cells())} cells finished; "
@@ -657,11 +668,10 @@ def write_report(grid: Grid, done: dict[str, dict], out: str | Path, plots: bool
                   + remaining_estimate(grid, done) + "\n\n" + spent_table(grid, done) + "\n")
     # only a grid under the papers' protocol is comparable with the published numbers; "reproduced" holds the rows
     # that have a run (a front page's table)
-    protocol = grid.preset in PROTOCOL_PRESETS
-    tables = {**_OPTIONAL_TABLES,
-              "reference": lambda records: reference_table(grid, records) if protocol else "",
+    reference = reference_table(grid, records) if grid.preset in PROTOCOL_PRESETS else ""
+    tables = {**_OPTIONAL_TABLES, "reference": lambda records: reference,
               "reproduced": lambda records: (reference_table(grid, records, finished_only=True, compact=True)
-                                             if protocol and reference_table(grid, records) else "")}
+                                             if reference else "")}
     for name, table in tables.items():  # written where the records have something to show
         text, path = table(records), out / f"{name}.md"
         if text:

@@ -94,9 +94,10 @@ _PAPER_CITATIONS = {
     "mtt": "MTT (Cazenavette et al., CVPR'22), GeorgeCazenavette/mtt-distillation readme: experts of 50 epochs, "
            "lr_teacher 0.01, lr_lr 1e-5, expert_epochs 2-3, max_start_epoch 20, syn_steps 20-30; the paper gives "
            "per-data-set settings for CIFAR / Tiny ImageNet only (no MNIST): those for CIFAR-10 at IPC 10 are used",
-    "rfad": "RFAD (Loo et al., NeurIPS'22), yolky/RFAD run_distillation.py: Adam lr 1e-3, jitter (ridge) 5e-3, 8 "
-            "random no-norm ConvNets of doubled width, 4 x 1280 real images per step; the code early-stops on a "
-            "validation split (up to 100,000 steps), here a fixed 10,000",
+    "rfad": "RFAD (Loo et al., NeurIPS'22), yolky/RFAD run_distillation.py and distillation.py: AdaBelief (eps "
+            "1e-16) at lr 1e-3 on the images and 5e-5 on a learned linear map of them (starting at the identity), "
+            "jitter (ridge) 5e-3, 8 random no-norm ConvNets of doubled width, 4 x 1280 real images per step; the "
+            "code early-stops on a validation split (up to 100,000 steps), here a fixed 10,000",
     "kip": "KIP (Nguyen, Chen & Lee, ICLR'21): Adam on the support images, exact-kernel KRR; its published numbers "
            "use the infinite-width ConvNet NTK (neural-tangents, JAX), which is not computed here: kip runs the KIP "
            "algorithm with an RBF kernel, so it reproduces the algorithm, not the paper's kernel or numbers",
@@ -109,7 +110,8 @@ PRESETS.register("paper", Preset(
     "then augmented per image as the field's DC evaluation); DM 20000 iterations, DC/DSA 1000, real batch 256 per "
     "class", eval_augment=dict(_FIELD_EVAL_AUGMENT),
     methods={"dm": {"iterations": 20000, "batch_real": 256}, "dc": dict(_GRADIENT_MATCHING_PAPER),
-             "dsa": dict(_GRADIENT_MATCHING_PAPER), "rfad": {"iterations": 10000},
+             "dsa": dict(_GRADIENT_MATCHING_PAPER),
+             "rfad": {"iterations": 10000, "optimizer": "adabelief", "lr_transform": 5e-5},
              "kip": {"iterations": 1000, "batch_real": 128},
              "mtt": {"iterations": 5000, "syn_steps": 30, "expert_epochs": 2, "max_start_epoch": 20}},
     samplers={"relative-loss": {"pool": 1024, "refreshes": 20}},

@@ -93,7 +93,47 @@ def test_kernel_leverage_init_uses_the_methods_kernel(digits):
     assert f["options"]["width"] == 16  # the tiny preset's RFAD kernel (kernel options flattened)
 
 
+def test_a_learned_transform_parameterizes_the_support_set_and_its_gradient_is_the_chain_rule(digits):
+    m = create_method("kip", reg=1e-3, kernel_options={"gamma": 0.1}, lr_transform=1e-4)
+    real, y, syn, ys, ctx = _setup(m)
+    assert torch.equal(m.images_of(syn), syn)  # T starts at the identity
+    with torch.no_grad():
+        m._transform.add_(0.01 * torch.randn(16, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    images = m.images_of(syn)
+    assert torch.allclose(images.reshape(4, -1), syn.reshape(4, -1) @ m._transform)
+    s = images.detach().clone().requires_grad_(True)  # dL/dS at the support set the transform makes
+    (grad_images,) = torch.autograd.grad(m.example_losses(s, real, y, 2).mean(), s)
+    (grad_transform,) = torch.autograd.grad(m.example_losses(m.images_of(syn), real, y, 2).mean(), m._transform)
+    assert torch.allclose(grad_transform, syn.reshape(4, -1).T @ grad_images.reshape(4, -1), atol=1e-12)
+
+
+def test_rfads_code_parameterization_returns_the_transformed_images_and_resumes(digits, tmp_path,
+                                                                                stopped_before_the_end):
+    from coredistill.methods.checkpoint import newest_checkpoint
+
+    run = dict(ipc=1, method="rfad", preset="tiny", iterations=5, evaluate_with=(), progress=False,
+               method_options={"optimizer": "adabelief", "lr_transform": 5e-4},
+               checkpoint_dir=tmp_path / "ck", checkpoint_every=3)
+    whole = distill(digits, **run)
+    state = newest_checkpoint(tmp_path / "ck")
+    transform = state["method"]["transform"]
+    assert not torch.equal(transform, torch.eye(64))  # learned
+    assert torch.allclose(whole.images.reshape(10, -1), state["images"].reshape(10, -1) @ transform, atol=1e-6)
+    stopped_before_the_end(tmp_path / "ck")
+    resumed = distill(digits, **run, resume=True)
+    assert resumed.manifest["log"]["resumed_from"] == 3 and torch.equal(whole.images, resumed.images)
+    plain = distill(digits, **{**run, "method_options": {}, "checkpoint_dir": None, "checkpoint_every": 0})
+    assert not torch.equal(plain.images, whole.images)
+
+
+def test_the_added_options_keep_the_hashes_of_runs_stored_before_them():
+    assert {"optimizer", "lr_transform"}.isdisjoint(create_method("rfad").options())
+    assert create_method("rfad", optimizer="adabelief", lr_transform=5e-5).options()["lr_transform"] == 5e-5
+
+
 @pytest.mark.parametrize("options, match", [
+    ({"optimizer": "sgd"}, "optimizer='sgd': expected one of: adam, adabelief"),
+    ({"lr_transform": -1e-5}, r"lr_transform=-1e-05: expected a learning rate >= 0"),
     ({"reg": 0}, "reg=0: expected a positive finite number"),
     ({"loss": "hinge"}, "loss='hinge': expected one of: mse, platt"),
     ({"kernel": "ntk"}, "kernel='ntk'"),

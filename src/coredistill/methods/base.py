@@ -151,7 +151,8 @@ class Method(Params):
     (learns from expert trajectories rather than real batches), ``parallel`` (how torch.distributed splits it).
 
     Optional hooks, all with neutral defaults, for methods that learn more than images (KRR methods learn labels
-    and a temperature; MTT a step size): :meth:`setup` (before the loop), :meth:`extra_parameters` (more
+    and a temperature; MTT a step size): :meth:`setup` (before the loop), :meth:`images_of` (a
+    reparameterization of the images), :meth:`extra_parameters` (more
     optimizer groups), :meth:`make_optimizer`, :meth:`state_dict` / :meth:`load_state_dict` (checkpointed with
     the run), :meth:`finish` (fill the output), :meth:`metrics` (the method's own test metrics).
     """
@@ -187,6 +188,12 @@ class Method(Params):
         """The predictor the current synthetic set induces under this method, if the method has its own (a KRR
         fit); ``None`` lets an importance sampler train its proxy. Called after :meth:`setup`."""
         return None
+
+    def images_of(self, syn: torch.Tensor) -> torch.Tensor:
+        """The distilled images the optimized tensor ``syn`` stands for: ``syn`` itself unless the method
+        reparameterizes its images (RFAD's code learns a linear map of them). The loop evaluates, scores and
+        returns these; a method's :meth:`losses` applies it to ``syn`` itself, keeping the gradient."""
+        return syn
 
     def extra_parameters(self) -> list[dict[str, Any]]:
         """Optimizer groups besides the images, e.g. ``[{"params": [labels], "lr": 0.01}]``."""

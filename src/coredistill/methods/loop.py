@@ -82,8 +82,13 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     scoring = ctx.scoring(method.predictor())
     ctx.sampler.prepare(scoring)  # also after a resume, where the sampler's state is restored instead of updated
 
+    def images_now() -> torch.Tensor:  # the images the optimized tensor stands for (Method.images_of)
+        with torch.no_grad():
+            return method.images_of(syn).detach()
+
     def update_sampler(done: int) -> None:
-        ctx.sampler.update(iteration=done, total=iterations, images=syn.detach(), labels=labels, scoring=scoring)
+        ctx.sampler.update(iteration=done, total=iterations, images=images_now(), labels=labels,
+                            scoring=scoring)
 
     if start == 0:
         update_sampler(0)  # a resumed run restored the sampler's state instead
@@ -121,7 +126,7 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
         done = it + 1
         if evaluate is not None and done in points:
             t_eval = time.perf_counter()
-            log["curve"].append({"iteration": done, "accuracy": evaluate(syn.detach().cpu(), done)})
+            log["curve"].append({"iteration": done, "accuracy": evaluate(images_now().cpu(), done)})
             log["eval_seconds"] += time.perf_counter() - t_eval
         # the last iteration too: a run stopped in its final evaluation resumes there, not checkpoint_every back
         if settings.checkpoint_dir is not None and settings.checkpoint_every and (
@@ -142,6 +147,6 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
     log["sampler_seconds"] = ctx.sampler.overhead_seconds
     log["sampler_share"] = log["sampler_seconds"] / log["seconds"] if log["seconds"] > 0 else 0.0
     log["sampler"] = ctx.sampler.report()
-    out = DistillOutput(syn.detach().cpu(), labels.cpu(), log=log)
+    out = DistillOutput(images_now().cpu(), labels.cpu(), log=log)
     method.finish(out, ctx)
     return out

@@ -66,6 +66,7 @@ CLASS_COUNT = Constraint("an integer of at least 2", lambda v: _is_int(v) and v 
 REAL = Constraint("a finite number", _is_real, float("nan"))
 POSITIVE = Constraint("a positive finite number", lambda v: _is_real(v) and v > 0, 0.0)
 LEARNING_RATE = POSITIVE.describe("a positive finite learning rate")
+NON_NEGATIVE = Constraint("a finite number >= 0", lambda v: _is_real(v) and v >= 0, -1.0)
 BOOL = Constraint("True or False", lambda v: isinstance(v, bool), "yes")
 
 

@@ -28,14 +28,11 @@ from torch.nn import functional as F
 
 from ..kernels import KRRFit, centered_one_hot, create_kernel, krr_solve
 from ..optimizers import AdaBelief
-from ..params import BOOL, LEARNING_RATE, POSITIVE, POSITIVE_INT, Constraint, one_of
+from ..params import BOOL, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, one_of
 from .base import METHODS, Context, Method
 
 LOSSES = ("mse", "platt")
 OPTIMIZERS = {"adam": torch.optim.Adam, "adabelief": AdaBelief}  # AdaBelief with ε 1e-16, as RFAD's code
-NON_NEGATIVE_RATE = Constraint("a learning rate >= 0 (0: no learned transform)",
-                               lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"),
-                               -1.0)
 _KERNEL_SAMPLE = 2048  # real images a kernel sees in setup (data scale for RBF's gamma)
 
 
@@ -65,6 +62,7 @@ class KRRMethod(Method):
     eval_dsa = False
     uses_dsa = False
     default_kernel = "nngp-rf"
+    _transform: torch.Tensor | None = None  # RFAD's code's learned linear map of the images (lr_transform > 0)
     parallel = "gradients"  # the real batch is split by class; every process solves the same small support system
     # chosen on validation splits with RFAD standing for KIP (benchmarks/results/aligned-rule.md): easy-favouring
     # batches by a teacher at IPC 1 (its mistakes and hardest tenth out), uniform batches at IPC 10
@@ -94,7 +92,8 @@ class KRRMethod(Method):
     constraints = {"reg": POSITIVE.describe("a positive finite number (λ = reg · tr(K_SS) / |S|)"),
                    "loss": one_of(*LOSSES), "learn_labels": BOOL, "lr_labels": LEARNING_RATE,
                    "lr_temperature": LEARNING_RATE, "model_rotation": POSITIVE_INT,
-                   "optimizer": one_of(*OPTIMIZERS), "lr_transform": NON_NEGATIVE_RATE}
+                   "optimizer": one_of(*OPTIMIZERS),
+                   "lr_transform": NON_NEGATIVE.describe("a learning rate >= 0 (0: no learned transform)")}
 
     def check(self) -> None:
         super().check()
@@ -135,7 +134,7 @@ class KRRMethod(Method):
         self._calls = 0
 
     def images_of(self, syn: torch.Tensor) -> torch.Tensor:
-        if getattr(self, "_transform", None) is None:
+        if self._transform is None:
             return syn
         return (syn.flatten(1) @ self._transform).view_as(syn)
 

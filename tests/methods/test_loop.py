@@ -270,3 +270,38 @@ def test_a_method_sees_the_loops_position_also_after_a_resume(tmp_path):
              LoopSettings(iterations=5, checkpoint_dir=tmp_path, checkpoint_every=1, config={"a": 1}, resume=True),
              progress=False)
     assert resumed.seen == [(i, 5) for i in range(3, 5)]  # the checkpoint at the 3-iteration run's last iteration
+
+
+class _Doubled(Method):
+    """Images parameterized as twice the optimized tensor."""
+
+    lr_images = 0.01
+
+    def images_of(self, syn):
+        return 2 * syn
+
+    def losses(self, syn, labels, ctx):
+        yield ((self.images_of(syn) - 1.0) ** 2).sum()
+
+
+def test_the_loop_evaluates_scores_and_returns_the_images_a_reparameterized_method_stands_for():
+    labels = np.repeat([0, 1], 3)
+    s = create_sampler("uniform")
+    s.setup(labels, 2)
+    scored = []
+    s.update = lambda **kw: scored.append(kw["images"].clone())
+    ctx = Context(RealData(torch.zeros(6, 1, 4, 4), torch.as_tensor(labels), None), 2, 1, s,
+                  np.random.default_rng(0), torch.Generator().manual_seed(0), torch.device("cpu"))
+    evaluated = []
+    out = run_loop(_Doubled(), torch.ones(2, 1, 4, 4), torch.tensor([0, 1]), ctx,
+                   LoopSettings(iterations=4, eval_every=2), progress=False,
+                   evaluate=lambda images, it: evaluated.append(images.clone()) or 0.5)
+    # SGD (momentum 0.5, lr 0.01) on (2x - 1)² from x = 1, by hand: the loop must hand out 2x, never x
+    x, v, expected = 1.0, 0.0, [2.0]
+    for _ in range(4):
+        v = 0.5 * v + 4 * (2 * x - 1)
+        x -= 0.01 * v
+        expected.append(2 * x)
+    assert [float(t[0, 0, 0, 0]) for t in scored] == pytest.approx(expected, abs=1e-6)
+    assert len(evaluated) == 1 and float(evaluated[0][0, 0, 0, 0]) == pytest.approx(expected[2], abs=1e-6)
+    assert torch.allclose(out.images, torch.full((2, 1, 4, 4), expected[4]))

@@ -93,7 +93,7 @@ def test_kernel_leverage_init_uses_the_methods_kernel(digits):
     assert f["options"]["width"] == 16  # the tiny preset's RFAD kernel (kernel options flattened)
 
 
-def test_a_learned_transform_parameterizes_the_support_set_and_its_gradient_is_the_chain_rule(digits):
+def test_a_learned_transform_parameterizes_the_support_set_and_its_gradient_is_the_chain_rule():
     m = create_method("kip", reg=1e-3, kernel_options={"gamma": 0.1}, lr_transform=1e-4)
     real, y, syn, ys, ctx = _setup(m)
     assert torch.equal(m.images_of(syn), syn)  # T starts at the identity

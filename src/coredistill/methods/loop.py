@@ -114,9 +114,10 @@ def run_loop(method: Method, images: torch.Tensor, labels: torch.Tensor, ctx: Co
             raise DivergenceError(f"images became NaN/Inf at iteration {it + 1}: expected finite values (try a lower "
                                   f"lr_images than {method.lr_images})")
         if not all(torch.isfinite(p).all() for g in method.extra_parameters() for p in g["params"]):
-            raise DivergenceError(f"a learned parameter of {type(method).__name__} (labels, temperature or step "
-                                  f"size) became NaN/Inf at iteration {it + 1}: expected finite values (try lower "
-                                  "learning rates for it, e.g. lr_labels, lr_temperature or lr_lr)")
+            raise DivergenceError(f"a learned parameter of {type(method).__name__} (labels, temperature, step "
+                                  f"size or image map) became NaN/Inf at iteration {it + 1}: expected finite values "
+                                  "(try lower learning rates for it, e.g. lr_labels, lr_temperature, lr_lr or "
+                                  "lr_transform)")
         update_sampler(it + 1)
         log["loss"].append(total)
         bar.update(1)

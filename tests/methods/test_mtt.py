@@ -419,3 +419,32 @@ def test_a_run_dropping_parameters_learns_and_differs_from_the_full_loss(buffer,
     b = distill(digits, **base, method_options={"experts": str(buffer), "drop_params": 0.5})
     assert not np.allclose(a.manifest["log"]["loss"], b.manifest["log"]["loss"])
     assert not torch.equal(a.images, b.images)
+
+
+def _experts_drawn(method, digits, iterations=20):
+    """The trajectories ``method`` matches over ``iterations`` iterations (a fresh context, seed 0) and its losses."""
+    x, ctx = _real_and_context(digits)
+    syn, labels = x[:10].clone().requires_grad_(True), digits.y_train[:10]
+    method.setup(syn, labels, ctx)
+    used, read = [], method._buffer.trajectory
+    method._buffer.trajectory = lambda e: (used.append(e), read(e))[1]
+    ctx.iterations, losses = iterations, []
+    for it in range(iterations):
+        ctx.iteration = it
+        losses.append(float(next(method.losses(syn, labels, ctx))))
+    return used, losses
+
+
+def test_max_experts_matches_only_the_buffers_first_trajectories(buffer, digits):
+    opts = dict(experts=str(buffer), syn_steps=1, expert_epochs=1, max_start_epoch=1)
+    every, every_losses = _experts_drawn(create_method("mtt", **opts), digits)
+    assert set(every) == {0, 1}  # 20 uniform draws from 2 trajectories
+    first, _ = _experts_drawn(create_method("mtt", max_experts=1, **opts), digits)
+    assert set(first) == {0}
+    # the whole buffer by name draws exactly what the default draws, and the default keeps stored runs' hashes
+    assert _experts_drawn(create_method("mtt", max_experts=2, **opts), digits) == (every, every_losses)
+    assert "max_experts" not in create_method("mtt", **opts).options()
+    with pytest.raises(InvalidParameterError, match="max_experts=3: expected at most the buffer's 2 expert"):
+        create_method("mtt", max_experts=3, **opts).check()
+    with pytest.raises(InvalidParameterError, match="max_experts=0"):
+        create_method("mtt", max_experts=0, **opts).check()

@@ -20,6 +20,8 @@ sequential generation: the bound starts there and rises linearly to ``max_start_
 ``drop_params`` leaves out of the loss the fraction of parameters the student already matches best — PAD's
 parameter selection (Li et al., "Prioritize Alignment in Dataset Distillation", 2024, its ``loss_ratio``), so that
 the images learn what the student still misses; PAD's CIFAR-10 configs drop half at IPC 10 and 50, none at IPC 1.
+``max_experts`` matches only the buffer's first that many trajectories (the ablation flags of MTT's code,
+``--max_files`` / ``--max_experts``): a smaller buffer for an experiment, without training another.
 ``soft_labels=True`` learns the labels too, as DATM: each image's label starts as the mean logits of the experts'
 final networks that classify it correctly (:func:`initial_label_logits`), the student trains on their softmax
 (soft cross-entropy), they are learned beside the images (SGD, lr ``lr_labels``, momentum 0.9), and the result's
@@ -106,14 +108,14 @@ class MTT(Method):
     labels_momentum = 0.9  # DATM's, on its learned labels
     # DATM's options came after runs were stored: at their defaults they stay out of options() (checkpoint keys)
     added_options = ("min_start_epoch", "initial_max_start_epoch", "expansion_iterations", "soft_labels",
-                     "lr_labels", "drop_params")
+                     "lr_labels", "drop_params", "max_experts")
 
     def __init__(self, experts: str | None = None, iterations: int = 5000, syn_steps: int = 20,
                  expert_epochs: int = 2, max_start_epoch: int = 20, lr_images: float = 100.0, lr_lr: float = 1e-5,
                  lr_teacher: float = 0.01, batch_syn: int | None = None, memory: str = "unrolled",
                  min_start_epoch: int = 0, initial_max_start_epoch: int | None = None,
                  expansion_iterations: int | None = None, soft_labels: bool = False, lr_labels: float = 2.0,
-                 drop_params: float = 0.0) -> None:
+                 drop_params: float = 0.0, max_experts: int | None = None) -> None:
         self.experts = experts
         self.iterations = iterations
         self.syn_steps = syn_steps
@@ -130,6 +132,7 @@ class MTT(Method):
         self.soft_labels = soft_labels
         self.lr_labels = lr_labels
         self.drop_params = drop_params
+        self.max_experts = max_experts
 
     constraints = {"syn_steps": POSITIVE_INT, "expert_epochs": POSITIVE_INT, "max_start_epoch": POSITIVE_INT,
                    "batch_syn": optional(POSITIVE_INT),  # None: all synthetic images
@@ -139,7 +142,8 @@ class MTT(Method):
                    "expansion_iterations": optional(POSITIVE_INT),  # None: the run's iterations
                    "soft_labels": BOOL, "lr_labels": LEARNING_RATE,
                    "drop_params": fraction(closed_right=False).describe(
-                       "a fraction in [0, 1) of the parameters to leave out of the loss")}
+                       "a fraction in [0, 1) of the parameters to leave out of the loss"),
+                   "max_experts": optional(POSITIVE_INT)}  # None: every trajectory of the buffer
 
     def check(self) -> None:
         super().check()
@@ -155,12 +159,16 @@ class MTT(Method):
         if self.experts is None:
             raise invalid("experts", None, "an expert buffer folder (build one with `coredistill experts`)")
         buffer = ExpertBuffer(self.experts)
+        if self.max_experts is not None and self.max_experts > len(buffer):
+            raise invalid("max_experts", self.max_experts, f"at most the buffer's {len(buffer)} expert trajectories "
+                          f"({self.experts})")
         if self.max_start_epoch + self.expert_epochs > buffer.epochs:
             raise invalid("max_start_epoch", self.max_start_epoch, f"at most {buffer.epochs - self.expert_epochs} "
                           f"(the buffer's {buffer.epochs} epochs minus expert_epochs={self.expert_epochs})")
 
     def setup(self, images, labels, ctx: Context) -> None:
         self._buffer = ExpertBuffer(self.experts)
+        self._num_experts = len(self._buffer) if self.max_experts is None else min(self.max_experts, len(self._buffer))
         cfg = self._buffer.config
         shape = tuple(images.shape[1:])
         if list(shape) != self._buffer.manifest["image_shape"] or ctx.num_classes != self._buffer.manifest[
@@ -189,7 +197,7 @@ class MTT(Method):
             return torch.stack([
                 torch.cat([functional_call(self._net, self._unflatten(self._buffer.trajectory(e)[-1].to(
                     images.device)), (chunk,)) for chunk in images.split(256)])
-                for e in range(len(self._buffer))])
+                for e in range(self._num_experts)])
 
     def extra_parameters(self) -> list[dict[str, Any]]:
         groups = [{"params": [self._lr], "lr": self.lr_lr}]
@@ -233,7 +241,7 @@ class MTT(Method):
 
     def losses(self, syn, labels, ctx: Context):
         self._check_lr()
-        expert = int(ctx.rng.integers(len(self._buffer)))
+        expert = int(ctx.rng.integers(self._num_experts))
         low, high = self._window(ctx.iteration, ctx.iterations)
         start_epoch = int(ctx.rng.integers(low, high))
         trajectory = self._buffer.trajectory(expert).to(ctx.device)
@@ -271,4 +279,4 @@ class MTT(Method):
             out.log["soft_labels"] = {"initial_agreement": self._initial_agreement, "final_agreement": float(
                 (out.soft_labels.argmax(1) == out.labels.cpu()).float().mean())}
         out.log["expert_buffer"] = {"folder": str(self.experts), "config": self._buffer.config,
-                                    "experts": len(self._buffer)}
+                                    "experts": self._num_experts}

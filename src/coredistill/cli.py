@@ -174,6 +174,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not sep or key not in ("method", "dataset", "ipc", "variant", "seed"):
             raise invalid("--only", pair, "KEY=VALUE with KEY one of method, dataset, ipc, variant, seed")
         only.setdefault(key, set()).add(value)
+    if args.status:  # reads only: a running grid's folder is safe to look at
+        from .bench.runner import progress, reuse_results
+
+        done = read_results(out)
+        if args.reuse:
+            done.update({r["hash"]: r for r in reuse_results([c for c in grid.cells() if c.hash not in done], out,
+                                                             args.reuse, write=False)})
+        hashes = {c.hash for c in grid.cells()}
+        print(f"grid {grid.name}: {len(hashes & set(done))} of {len(hashes)} cells finished in {out}")
+        print("\n".join(progress(grid, out, done)))
+        return 0
     if args.report_only:
         done = read_results(out)
         if args.reuse:  # copying finished cells runs nothing
@@ -557,8 +568,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", action="append", metavar="DIR",
                    help="copy this grid's cells (same hash) finished in results folders under DIR instead of "
                         "running them, e.g. --reuse benchmarks/results; repeatable")
-    p.add_argument("--report-only", action="store_true",
-                   help="write the report of what --out holds (with the cells --reuse copies); run nothing")
+    look = p.add_mutually_exclusive_group()
+    look.add_argument("--report-only", action="store_true",
+                      help="write the report of what --out holds (with the cells --reuse copies); run nothing")
+    look.add_argument("--status", action="store_true",
+                      help="print how far the grid is (cells finished; the run writing --out; each checkpointed "
+                           "cell's iteration and curve; part-built expert buffers; cells not started); write "
+                           "nothing, run nothing")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")

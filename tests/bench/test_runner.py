@@ -374,7 +374,45 @@ def test_progress_names_a_part_built_expert_buffer_and_the_epoch_of_its_expert_i
     partial_folder(folder, 1).mkdir()
     save_checkpoint(partial_folder(folder, 1), {"config": {}, "iteration": 1})
     assert progress(grid, tmp_path, {})[1:] == [
+        f"1 cell(s) without a checkpoint: {grid.cells()[0].label()}",
         f"experts {spec.folder_name}: 1 of 3 written; expert 1 at epoch 1 of {spec.preset.experts['epochs']}"]
+
+
+def test_cli_bench_status_says_how_far_a_grid_is_and_writes_nothing(tmp_path, capsys):
+    """--status: finished cells counted by hash, a checkpointed cell's iteration with the evaluation it has begun
+    (nets tested so far; a finished curve point's leftover file is not "under way"), the cells without a checkpoint
+    by name; no file is created or changed."""
+    import yaml
+
+    from coredistill.bench.runner import checkpoint_folder
+    from coredistill.methods.checkpoint import EvalProgress, save_checkpoint
+
+    spec = {"name": "st", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0, 1, 2],
+            "methods": ["dm"], "variants": ["baseline"], "method_options": {"dm": {"iterations": 6}},
+            "curve_nets": 2}
+    path = tmp_path / "st.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    grid = Grid.load(path)
+    first, second, third = grid.cells()
+    out = tmp_path / "out"
+    run_grid(grid, out, jobs=0, only={"seed": {"0"}}, log=lambda _: None)
+    folder = checkpoint_folder(out, second)
+    save_checkpoint(folder, {"config": {}, "iteration": 4, "log": {"seconds": 8.0,
+                                                                   "curve": [{"iteration": 2, "accuracy": 0.5}]}})
+    EvalProgress(folder, "curve-2", {}).record(0, 0.5)  # the finished curve point's file stays behind
+    EvalProgress(folder, "curve-4", {}).record(1, 0.625)
+    before = {f: f.stat().st_mtime_ns for f in out.rglob("*")}
+    assert main(["bench", "--grid", str(path), "--out", str(out), "--status"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"grid st: 1 of 3 cells finished in {out}",
+        "no run is writing this folder",
+        f"{second.label()}: checkpointed at iteration 4 of 6, 8 s of distillation (about 4 s more at its pace so "
+        "far); curve 50.00 % at 2; evaluating: curve-4 1 of 2 nets tested (62.50 %)",
+        f"1 cell(s) without a checkpoint: {third.label()}"]
+    assert {f: f.stat().st_mtime_ns for f in out.rglob("*")} == before
+    with pytest.raises(SystemExit):  # argparse's usage error: one way to look at a folder per call
+        main(["bench", "--grid", str(path), "--out", str(out), "--status", "--report-only"])
+    assert "--report-only: not allowed with argument --status" in capsys.readouterr().err
 
 
 _POOL_THEN_DIE = """

@@ -218,12 +218,14 @@ def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = 
 
 def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> list[str]:
     """What ``out`` holds beyond its finished cells, one line each: the run writing it (if any), the cells a
-    stopped or running grid has checkpointed (iteration, distillation seconds, curve so far) and the expert
-    buffers part-built (experts written, the epoch of the one in training). Reads only."""
+    stopped or running grid has checkpointed (iteration, distillation seconds, curve so far), the unfinished cells
+    without a checkpoint, and the expert buffers part-built (experts written, the epoch of the one in training).
+    Reads only."""
     out = Path(out)
     writer = holder(out)
     lines = [f"written now by {writer}" if writer else "no run is writing this folder"]
     cells = {c.hash: c for c in grid.cells() if c.hash not in done}
+    waiting = []
     for cell in cells.values():
         folder = checkpoint_folder(out, cell)
         try:
@@ -231,14 +233,20 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
         except CoredistillError as e:
             lines.append(f"{cell.label()}: {e}")
             continue
-        if state is not None:
+        if state is None:
+            waiting.append(cell)
+        else:
             log, total = state.get("log", {}), cell.run.method_options.get("iterations")
             seconds, done_iterations = log.get("seconds", 0.0), state["iteration"]
             left = (f" (about {seconds / done_iterations * (total - done_iterations):.0f} s more at its pace so far)"
                     if isinstance(total, int) and done_iterations else "")
             curve = ", ".join(f"{100 * p['accuracy']:.2f} % at {p['iteration']}" for p in log.get("curve", []))
             lines.append(f"{cell.label()}: checkpointed at iteration {done_iterations} of {total or '?'}, "
-                         f"{seconds:.0f} s of distillation{left}" + (f"; curve {curve}" if curve else ""))
+                         f"{seconds:.0f} s of distillation{left}" + (f"; curve {curve}" if curve else "")
+                         + _evaluations_under_way(folder, cell, {p["iteration"] for p in log.get("curve", [])}))
+    if waiting:  # not started, or started without a checkpoint yet (a cell without checkpoint_every has none)
+        named = ", ".join(c.label() for c in waiting[:8]) + (f" and {len(waiting) - 8} more" if len(waiting) > 8 else "")
+        lines.append(f"{len(waiting)} cell(s) without a checkpoint: {named}")
     for spec in {c.experts.hash: c.experts for c in cells.values() if c.experts is not None}.values():
         folder = expert_folder(out, spec)
         if not folder.is_dir() or is_complete(folder, spec.num_experts):
@@ -254,6 +262,31 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
                 line += f"; expert {i} at epoch {state['iteration']} of {spec.preset.experts.get('epochs', '?')}"
         lines.append(line)
     return lines
+
+
+def _evaluations_under_way(folder: Path, cell: Cell, curve_points: set[int]) -> str:
+    """The evaluations a checkpointed cell has begun and not finished (their nets tested so far): an IPC-10
+    evaluation under the field's protocol takes longer than many iterations."""
+    from ..methods.checkpoint import EVALS
+
+    parts = []
+    for path in sorted((folder / EVALS).glob("*.json")):
+        name = path.stem
+        kind, _, at = name.partition("-")
+        if kind == "curve" and at.isdigit() and int(at) not in curve_points:
+            nets = cell.run.curve_nets or cell.run.preset.eval_nets
+        elif kind == "final":
+            nets = cell.run.preset.eval_nets
+        else:
+            continue
+        try:
+            tested = sorted(json.loads(path.read_text())["accuracies"].values())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # torn: the run starts that evaluation again
+        if len(tested) < nets:
+            parts.append(f"{name} {len(tested)} of {nets} nets tested"
+                         + (f" ({', '.join(f'{100 * a:.2f} %' for a in tested)})" if tested else ""))
+    return f"; evaluating: {'; '.join(parts)}" if parts else ""
 
 
 def _exit_with_parent(poll_s: float = 1.0) -> None:

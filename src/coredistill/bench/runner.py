@@ -280,7 +280,8 @@ def _evaluations_under_way(folder: Path, cell: Cell, curve_points: set[int]) -> 
         else:
             continue
         try:
-            tested = sorted(json.loads(path.read_text())["accuracies"].values())
+            tested = [a for _, a in sorted((int(i), float(a))
+                                           for i, a in json.loads(path.read_text())["accuracies"].items())]
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # torn: the run starts that evaluation again
         if len(tested) < nets:

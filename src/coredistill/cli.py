@@ -573,8 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write the report of what --out holds (with the cells --reuse copies); run nothing")
     look.add_argument("--status", action="store_true",
                       help="print how far the grid is (cells finished; the run writing --out; each checkpointed "
-                           "cell's iteration, curve and evaluation under way; part-built expert buffers; cells without a checkpoint); write "
-                           "nothing, run nothing")
+                           "cell's iteration, curve and evaluation under way; part-built expert buffers; cells "
+                           "without a checkpoint); write nothing, run nothing")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("select", help="choose IPC real images per class (no learning) and save them as an artifact")

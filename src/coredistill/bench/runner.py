@@ -245,7 +245,8 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
                          f"{seconds:.0f} s of distillation{left}" + (f"; curve {curve}" if curve else "")
                          + _evaluations_under_way(folder, cell, {p["iteration"] for p in log.get("curve", [])}))
     if waiting:  # not started, or started without a checkpoint yet (a cell without checkpoint_every has none)
-        named = ", ".join(c.label() for c in waiting[:8]) + (f" and {len(waiting) - 8} more" if len(waiting) > 8 else "")
+        more = f" and {len(waiting) - 8} more" if len(waiting) > 8 else ""
+        named = ", ".join(c.label() for c in waiting[:8]) + more
         lines.append(f"{len(waiting)} cell(s) without a checkpoint: {named}")
     for spec in {c.experts.hash: c.experts for c in cells.values() if c.experts is not None}.values():
         folder = expert_folder(out, spec)

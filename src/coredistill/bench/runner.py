@@ -27,7 +27,7 @@ import torch
 from ..config import ExpertsConfig
 from ..errors import CoredistillError, invalid
 from ..folder_lock import exclusive, holder
-from ..methods.checkpoint import newest_checkpoint
+from ..methods.checkpoint import evaluations_kept, newest_checkpoint
 from ..methods.experts import expert_file, is_complete, partial_folder
 from .grid import Cell, Grid
 
@@ -240,10 +240,11 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
             seconds, done_iterations = log.get("seconds", 0.0), state["iteration"]
             left = (f" (about {seconds / done_iterations * (total - done_iterations):.0f} s more at its pace so far)"
                     if isinstance(total, int) and done_iterations else "")
-            curve = ", ".join(f"{100 * p['accuracy']:.2f} % at {p['iteration']}" for p in log.get("curve", []))
+            points = log.get("curve", [])
+            curve = ", ".join(f"{100 * p['accuracy']:.2f} % at {p['iteration']}" for p in points)
             lines.append(f"{cell.label()}: checkpointed at iteration {done_iterations} of {total or '?'}, "
                          f"{seconds:.0f} s of distillation{left}" + (f"; curve {curve}" if curve else "")
-                         + _evaluations_under_way(folder, cell, {p["iteration"] for p in log.get("curve", [])}))
+                         + _evaluations_under_way(folder, cell, {p["iteration"] for p in points}))
     if waiting:  # not started, or started without a checkpoint yet (a cell without checkpoint_every has none)
         more = f" and {len(waiting) - 8} more" if len(waiting) > 8 else ""
         named = ", ".join(c.label() for c in waiting[:8]) + more
@@ -268,11 +269,8 @@ def progress(grid: Grid, out: str | Path, done: dict[str, dict[str, Any]]) -> li
 def _evaluations_under_way(folder: Path, cell: Cell, curve_points: set[int]) -> str:
     """The evaluations a checkpointed cell has begun and not finished (their nets tested so far): an IPC-10
     evaluation under the field's protocol takes longer than many iterations."""
-    from ..methods.checkpoint import EVALS
-
     parts = []
-    for path in sorted((folder / EVALS).glob("*.json")):
-        name = path.stem
+    for name, tested in evaluations_kept(folder).items():
         kind, _, at = name.partition("-")
         if kind == "curve" and at.isdigit() and int(at) not in curve_points:
             nets = cell.run.curve_nets or cell.run.preset.eval_nets
@@ -280,14 +278,9 @@ def _evaluations_under_way(folder: Path, cell: Cell, curve_points: set[int]) -> 
             nets = cell.run.preset.eval_nets
         else:
             continue
-        try:
-            tested = [a for _, a in sorted((int(i), float(a))
-                                           for i, a in json.loads(path.read_text())["accuracies"].items())]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue  # torn: the run starts that evaluation again
         if len(tested) < nets:
             parts.append(f"{name} {len(tested)} of {nets} nets tested"
-                         + (f" ({', '.join(f'{100 * a:.2f} %' for a in tested)})" if tested else ""))
+                         + (f" ({', '.join(f'{100 * a:.2f} %' for a in tested.values())})" if tested else ""))
     return f"; evaluating: {'; '.join(parts)}" if parts else ""
 
 

@@ -179,3 +179,24 @@ class EvalProgress:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_text(self.path, json.dumps({"key": self.key, "accuracies": {str(i): a for i, a in
                                                                           sorted(self._done.items())}}))
+
+
+def evaluations_kept(folder: Path) -> dict[str, dict[int, float]]:
+    """Every evaluation whose progress a run's checkpoint folder keeps: its name (``curve-<iteration>``,
+    ``final-<model>``) and the accuracies of the nets tested so far, by net, whatever inputs they were for (a
+    reader's view, e.g. of how far a running grid is; a torn file is left out). Reads only.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> EvalProgress(folder, "curve-4", {}).record(1, 0.5)
+    >>> evaluations_kept(folder)
+    {'curve-4': {1: 0.5}}
+    """
+    kept = {}
+    for path in sorted((Path(folder) / EVALS).glob("*.json")):
+        try:
+            kept[path.stem] = {int(i): float(a) for i, a in sorted(json.loads(path.read_text())["accuracies"].items(),
+                                                                   key=lambda item: int(item[0]))}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return kept

@@ -24,6 +24,7 @@ from coredistill.centered_eval import RFAD_VALIDATION_PER_CLASS, RFAD_WIDTH, eva
     validation_indices
 from coredistill.data import load_dataset
 from coredistill.evaluate import evaluate
+from coredistill.methods.krr import mapped_images
 from coredistill.pipeline import SEED_NAMES, build_parts, prepare, select_initial
 from coredistill.seeding import child_seeds
 
@@ -60,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     seeds = child_seeds(run.seed, SEED_NAMES)
     start = select_initial(run, build_parts(run), ds, data, seeds, torch.device("cpu"), False, {})
     idx = torch.from_numpy(start.indices)
-    sets = {"starting images": data.train_x[idx], f"iteration {state['iteration']}": state["images"].float()}
+    images = state["images"].float()
+    if "transform" in state.get("method", {}):  # RFAD's code's learned map: the set is the mapped images
+        images = mapped_images(images, state["method"]["transform"].float())
+    sets = {"starting images": data.train_x[idx], f"iteration {state['iteration']}": images}
     labels = ds.y_train[idx]
     print(f"cell {args.hash}: {run.method} {run.dataset} IPC {run.ipc} seed {run.seed}, preset {p.name}")
     print("| augmentation | " + " | ".join(sets) + " | Δ |")

@@ -76,6 +76,7 @@ def test_hash_follows_every_setting_that_changes_a_result():
     ({"colour": 1}, "key=.*colour"),
     ({"methods": [], "selection": []}, "at least one"),
     ({"experts": {"num_experts": 0}}, "num_experts=0"),
+    ({"keep_sets": "yes"}, "keep_sets='yes': expected True or False"),
 ])
 def test_bad_grids_name_the_key(change, match):
     with pytest.raises(InvalidParameterError, match=match):

@@ -178,12 +178,12 @@ def _failing_build(spec, out, threads=None, reuse=()):
     raise RuntimeError("disk on fire")
 
 
-def _stub_cell(cell, out, threads=None, isolated=False, checkpoint_every=0):
+def _stub_cell(cell, out, threads=None, isolated=False, checkpoint_every=0, keep_set=False):
     return {"hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc,
             "variant": cell.variant, "seed": cell.seed, "accuracy": 0.5, "wall_s": 0.0}
 
 
-def _stub_isolated_cell(cell, out, threads, checkpoint_every=0):
+def _stub_isolated_cell(cell, out, threads, checkpoint_every=0, keep_set=False):
     return _stub_cell(cell, out)
 
 
@@ -315,14 +315,16 @@ def test_cli_report_only_with_reuse_copies_finished_cells_and_runs_nothing(tmp_p
 def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_path, monkeypatch):
     """checkpoint_every: a grid stopped inside a cell continues there on the next run (not from iteration 0), the
     result equals an uninterrupted cell's, the checkpoint folder goes when the cell is done, and the cell's hash
-    does not depend on the setting."""
+    does not depend on the setting. keep_sets: the finished cell's distilled set stays under sets/<hash>/ (the
+    resumed cell's the same images as the uninterrupted one's), and does not change the hash either."""
     import coredistill.methods.loop as loop
+    from coredistill import DistilledSet
 
     spec = {"name": "ck", "preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0], "methods": ["dm"],
             "variants": ["baseline"], "method_options": {"dm": {"iterations": 6}}}
-    plain = run_grid(Grid.from_dict(spec), tmp_path / "plain", jobs=0, log=lambda _: None)
-    grid = Grid.from_dict({**spec, "checkpoint_every": 2})
-    assert [c.hash for c in grid.cells()] == list(plain)
+    plain = run_grid(Grid.from_dict({**spec, "keep_sets": True}), tmp_path / "plain", jobs=0, log=lambda _: None)
+    grid = Grid.from_dict({**spec, "checkpoint_every": 2, "keep_sets": True})
+    assert [c.hash for c in grid.cells()] == list(plain) == [c.hash for c in Grid.from_dict(spec).cells()]
 
     saves = []
     real_save = loop.save_checkpoint
@@ -358,6 +360,9 @@ def test_a_stopped_cell_continues_from_its_checkpoint_with_the_same_result(tmp_p
     assert rec["resumed_from"] == 4 and next(iter(plain.values()))["resumed_from"] is None
     assert not any((tmp_path / "ck" / "checkpoints").iterdir())
     assert progress(grid, tmp_path / "ck", done) == ["no run is writing this folder"]
+    kept, uninterrupted = (DistilledSet.load(tmp_path / folder / "sets" / rec["hash"]) for folder in ("ck", "plain"))
+    assert kept.images.shape == (10, 1, 8, 8) and torch.equal(kept.images, uninterrupted.images)
+    assert torch.equal(kept.labels, uninterrupted.labels) and kept.manifest["log"]["resumed_from"] == 4
 
 
 def test_progress_names_a_part_built_expert_buffer_and_the_epoch_of_its_expert_in_training(tmp_path):

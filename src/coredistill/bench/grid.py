@@ -29,14 +29,14 @@ from typing import Any
 from ..config import ZCA_EPS, RunConfig
 from ..errors import invalid
 from ..methods import METHODS, curve_iterations
-from ..params import NON_NEGATIVE_INT, POSITIVE_INT, optional
+from ..params import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, optional
 from ..presets import DEFAULT_NUM_EXPERTS, get_preset
 from ..select import INITIALIZERS
 from ..variants import SEED_SAMPLER, SEED_VARIANTS, VARIANT_KEYS, Variant
 
 _KEYS = {"name", "description", "preset", "datasets", "ipc", "seeds", "methods", "variants", "selection",
          "sampler", "method_options", "sampler_options", "dataset_options", "experts", "eval_every", "zca",
-         "checkpoint_every", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
+         "checkpoint_every", "keep_sets", "curve_points", "curve_nets", "preset_methods", "preset_methods_by_ipc"}
 # a selection baseline chooses real images and trains on them: no sampler, no method settings
 _SELECTION_KEYS = (VARIANT_KEYS - {"sampler", "sampler_options", "method_options"}) | {"seeds"}
 
@@ -107,6 +107,9 @@ class Grid:
     # checkpoint a cell's distillation every N iterations under out/checkpoints/<hash>/, so that a stopped grid
     # continues inside its long cells (not part of any cell's identity: results do not depend on it)
     checkpoint_every: int = 0
+    # save each finished cell's distilled set under out/sets/<hash>/ (to score it under another protocol, export
+    # it, look at it); otherwise a cell keeps only its record
+    keep_sets: bool = False
     # instead of one eval_every for all: this many evenly spaced evaluations in every cell's run (methods whose
     # budgets differ by 100x in one grid, as in the reproduce grid)
     curve_points: int = 0
@@ -182,6 +185,7 @@ class Grid:
                                                                               self.eval_every)
         NON_NEGATIVE_INT.describe("a non-negative integer (0: no checkpoints)").check(
             f"{source}.checkpoint_every", self.checkpoint_every)
+        BOOL.check(f"{source}.keep_sets", self.keep_sets)
         NON_NEGATIVE_INT.describe("a non-negative integer (0: no curves)").check(f"{source}.curve_points",
                                                                               self.curve_points)
         if self.curve_points and self.eval_every:

@@ -163,11 +163,16 @@ def checkpoint_folder(out: str | Path, cell: Cell) -> Path:
     return Path(out) / "checkpoints" / cell.hash
 
 
-def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every: int = 0):
+def set_folder(out: str | Path, cell: Cell) -> Path:
+    return Path(out) / "sets" / cell.hash
+
+
+def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every: int = 0, keep_set: bool = False):
     """Distill and evaluate one cell (building its expert buffer under ``out`` first if it needs one);
     returns the :class:`~coredistill.DistilledSet` and the buffer's build record (or ``None``). With
     ``checkpoint_every`` the distillation checkpoints under ``out/checkpoints/<hash>`` and continues from there
-    when a stopped grid runs again; the folder goes once the cell is done."""
+    when a stopped grid runs again; the folder goes once the cell is done. With ``keep_set`` the distilled set is
+    saved to ``out/sets/<hash>`` first (an artifact ``coredistill evaluate`` / ``export`` read)."""
     import shutil
 
     from ..data import load_dataset
@@ -180,17 +185,19 @@ def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every:
     ckpt = checkpoint_folder(out, cell) if checkpoint_every else None
     result = run(cell.run, ds, experts_dir=Path(out) / "experts", progress=progress, checkpoint_dir=ckpt,
                  checkpoint_every=checkpoint_every, resume=ckpt is not None)
+    if keep_set:  # a killed earlier attempt may have saved it before its record was written: replace it
+        result.save(set_folder(out, cell), overwrite=True)
     if ckpt is not None:
         shutil.rmtree(ckpt, ignore_errors=True)
     return result, experts
 
 
 def run_cell(cell: Cell, out: str, threads: int | None = None, isolated: bool = False,
-             checkpoint_every: int = 0) -> dict[str, Any]:
+             checkpoint_every: int = 0, keep_set: bool = False) -> dict[str, Any]:
     """Distill and evaluate one cell; the record that ``results.jsonl`` stores."""
     limit_threads(threads)
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
-    res, experts = distill_cell(cell, out, checkpoint_every=checkpoint_every)
+    res, experts = distill_cell(cell, out, checkpoint_every=checkpoint_every, keep_set=keep_set)
     rec = res.record
     return {
         "hash": cell.hash, "method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "variant": cell.variant,
@@ -298,10 +305,11 @@ def _exit_with_parent(poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0) -> dict[str, Any]:
+def _isolated_cell(cell: Cell, out: str, threads: int, checkpoint_every: int = 0,
+                   keep_set: bool = False) -> dict[str, Any]:
     # the worker's stdout is the grid's (its log): a cell of hours shows when it started, and in which process
     print(f"  started {cell.label()} (process {os.getpid()}, {time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)
-    return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every)
+    return run_cell(cell, out, threads, isolated=True, checkpoint_every=checkpoint_every, keep_set=keep_set)
 
 
 def _failure(e: BaseException) -> str:
@@ -402,7 +410,7 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
             nonlocal failures
             log(f"  started {cell.label()}")
             try:
-                rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every)
+                rec = run_cell(cell, str(out), checkpoint_every=grid.checkpoint_every, keep_set=grid.keep_sets)
             except Exception as e:  # noqa: BLE001 — one bad cell must not lose the others
                 failures += 1
                 log(f"  FAILED {cell.label()}: {_failure(e)}")
@@ -422,7 +430,7 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
             # finishes) its cells
             pending: dict[Future, Cell | ExpertsConfig] = {}
             for c in free:
-                pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every)] = c
+                pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every, grid.keep_sets)] = c
             for s in specs:
                 pending[pool.submit(build_expert_buffer, s, str(out), threads, list(reuse))] = s
             while pending:
@@ -431,7 +439,8 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
                     item = pending.pop(fut)
                     if isinstance(item, ExpertsConfig):
                         for c in built(item, fut.result):
-                            pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every)] = c
+                            pending[pool.submit(_isolated_cell, c, str(out), threads, grid.checkpoint_every,
+                                                grid.keep_sets)] = c
                         continue
                     try:
                         rec = fut.result()

@@ -57,6 +57,11 @@ class KRRPredictor:
         return lambda x: fit(x) + 1.0 / scoring.num_classes  # back from centred targets to one-hot space
 
 
+def mapped_images(images: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+    """The support set RFAD's code trains with: each image's pixels times the learned map T (d x d)."""
+    return (images.flatten(1) @ transform).view_as(images)
+
+
 class KRRMethod(Method):
     lr_images = 0.01
     eval_dsa = False
@@ -134,9 +139,7 @@ class KRRMethod(Method):
         self._calls = 0
 
     def images_of(self, syn: torch.Tensor) -> torch.Tensor:
-        if self._transform is None:
-            return syn
-        return (syn.flatten(1) @ self._transform).view_as(syn)
+        return syn if self._transform is None else mapped_images(syn, self._transform)
 
     def predictor(self) -> KRRPredictor:
         return KRRPredictor(self._kernel, self._labels, self.reg)

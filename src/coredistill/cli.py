@@ -194,7 +194,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
             writer = holder(out)  # a running grid's results are its own to write: report the copies, keep them out
             copied = reuse_results([c for c in grid.cells() if c.hash not in done], out, args.reuse,
-                                   write=writer is None)
+                                   write=writer is None, sets=grid.keep_sets)
             for rec in copied:
                 done[rec["hash"]] = rec
             if writer and copied:

@@ -229,6 +229,27 @@ def test_cells_another_grid_finished_are_reused_not_run(tmp_path, monkeypatch):
     assert again == done and ran == ["herding"]
 
 
+def test_a_grid_that_keeps_sets_reuses_a_cells_kept_set_with_its_record(tmp_path):
+    from coredistill.bench.runner import set_folder
+
+    spec = {"preset": "tiny", "datasets": ["digits"], "ipc": [1], "seeds": [0], "methods": [],
+            "selection": ["random"], "keep_sets": True}
+    first = Grid.from_dict({**spec, "name": "a"})
+    run_grid(first, tmp_path / "results" / "a", jobs=0, log=lambda _: None)
+    (cell,) = first.cells()
+    kept = set_folder(tmp_path / "results" / "a", cell)
+    out = tmp_path / "results" / "b"
+    run_grid(Grid.from_dict({**spec, "name": "b"}), out, jobs=0, log=lambda _: None, reuse=[tmp_path / "results"])
+    copy = set_folder(out, cell)
+    names = sorted(f.name for f in kept.iterdir())
+    assert "manifest.json" in names and sorted(f.name for f in copy.iterdir()) == names
+    assert all((copy / n).read_bytes() == (kept / n).read_bytes() for n in names)  # the set itself, not a re-save
+    plain = tmp_path / "results" / "c"  # a grid that keeps no sets copies the record only
+    run_grid(Grid.from_dict({**spec, "name": "c", "keep_sets": False}), plain, jobs=0, log=lambda _: None,
+             reuse=[tmp_path / "results" / "a"])
+    assert read_results(plain) and not (plain / "sets").exists()
+
+
 def test_variants_that_resolve_to_one_run_run_it_once_and_report_it_under_each(tmp_path, monkeypatch):
     from coredistill.bench import runner
     from coredistill.methods import METHODS

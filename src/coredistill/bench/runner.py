@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import shutil
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..atomic import atomic_dir
 from ..config import ExpertsConfig
 from ..errors import CoredistillError, invalid
 from ..folder_lock import exclusive, holder
@@ -48,12 +50,14 @@ def read_results(folder: str | Path) -> dict[str, dict[str, Any]]:
     return done
 
 
-def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool = True) -> list[dict[str, Any]]:
+def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool = True,
+                  sets: bool = False) -> list[dict[str, Any]]:
     """Copy into ``out/results.jsonl`` the records of ``cells`` that another results folder already holds: a
     cell's hash is the whole run's identity, so a cell finished by another grid (the same run on this machine) is
     not run again. Sources are results folders or folders above them; each copied record names its source
-    (``reused_from``) and its variant as this grid names it. Returns the copied records (``write=False``: only
-    returns them)."""
+    (``reused_from``) and its variant as this grid names it. With ``sets`` (a grid that keeps its sets) a cell's
+    kept set in its source (``sets/<hash>``) is copied too, before its record. Returns the copied records
+    (``write=False``: only returns them, copying nothing)."""
     wanted = {c.hash: c for c in cells}
     copied: dict[str, dict[str, Any]] = {}
     own = out.resolve()
@@ -64,6 +68,9 @@ def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool
             for h, rec in read_results(path.parent).items():
                 if h in wanted and h not in copied:
                     copied[h] = {**rec, "variant": wanted[h].variant, "reused_from": str(path.parent)}
+    if copied and write and sets:
+        for h, rec in copied.items():
+            _copy_set(set_folder(rec["reused_from"], wanted[h]), set_folder(out, wanted[h]))
     if copied and write:
         with (out / RESULTS).open("a") as f:
             for rec in copied.values():
@@ -71,6 +78,17 @@ def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool
             f.flush()
             os.fsync(f.fileno())
     return list(copied.values())
+
+
+def _copy_set(source: Path, dest: Path) -> None:
+    """Copy a kept set's folder whole (a reader sees none or all of it); one already at ``dest`` stays."""
+    if not source.is_dir() or dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(dest) as tmp:
+        for f in source.iterdir():
+            if f.is_file():
+                shutil.copy2(f, tmp / f.name)
 
 
 def _peak_mb() -> float:
@@ -173,8 +191,6 @@ def distill_cell(cell: Cell, out: str, progress: bool = False, checkpoint_every:
     ``checkpoint_every`` the distillation checkpoints under ``out/checkpoints/<hash>`` and continues from there
     when a stopped grid runs again; the folder goes once the cell is done. With ``keep_set`` the distilled set is
     saved to ``out/sets/<hash>`` first (an artifact ``coredistill evaluate`` / ``export`` read)."""
-    import shutil
-
     from ..data import load_dataset
     from ..pipeline import run
 
@@ -353,7 +369,8 @@ def _run_grid(grid: Grid, out: Path, *, jobs: int, threads: int | None, only: di
         first.setdefault(c.hash, c)
     cells = list(first.values())
     if reuse:
-        for rec in reuse_results([c for c in cells if c.hash not in done], out, list(reuse)):
+        for rec in reuse_results([c for c in cells if c.hash not in done], out, list(reuse),
+                                 sets=grid.keep_sets):
             done[rec["hash"]] = rec
             log(f"  {rec['dataset']} ipc {rec['ipc']} seed {rec['seed']} {rec['method']}/{rec['variant']}: "
                 f"{100 * rec['accuracy']:.2f}% (reused from {rec['reused_from']})")

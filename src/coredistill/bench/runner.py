@@ -68,10 +68,9 @@ def reuse_results(cells: list, out: Path, sources: list[str | Path], write: bool
             for h, rec in read_results(path.parent).items():
                 if h in wanted and h not in copied:
                     copied[h] = {**rec, "variant": wanted[h].variant, "reused_from": str(path.parent)}
-    if copied and write and sets:
-        for h, rec in copied.items():
-            _copy_set(set_folder(rec["reused_from"], wanted[h]), set_folder(out, wanted[h]))
     if copied and write:
+        for h, rec in copied.items() if sets else ():
+            _copy_set(set_folder(rec["reused_from"], wanted[h]), set_folder(out, wanted[h]))
         with (out / RESULTS).open("a") as f:
             for rec in copied.values():
                 f.write(json.dumps(rec) + "\n")
